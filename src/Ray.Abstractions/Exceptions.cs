@@ -1,0 +1,143 @@
+namespace Ray;
+
+/// <summary>The base of every exception RayGen throws for a failure in the distributed runtime.</summary>
+public class RayException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public RayException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// A remote function threw. Rethrown at <c>await</c>/<c>Get()</c> of its result and of every task that
+/// depends on it, carrying the remote exception's type, message and stack trace.
+/// </summary>
+public class RayTaskException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public RayTaskException(string functionName, string remoteExceptionType, string remoteMessage, string remoteStackTrace, int? workerProcessId = null)
+        : base(FormatMessage(functionName, remoteExceptionType, remoteMessage, workerProcessId))
+    {
+        FunctionName = functionName;
+        RemoteExceptionType = remoteExceptionType;
+        RemoteMessage = remoteMessage;
+        RemoteStackTrace = remoteStackTrace;
+        WorkerProcessId = workerProcessId;
+    }
+
+    /// <summary>The remote function (or task name) that failed.</summary>
+    public string FunctionName { get; }
+
+    /// <summary>The full name of the exception type thrown by user code, for example <c>System.InvalidOperationException</c>.</summary>
+    public string RemoteExceptionType { get; }
+
+    /// <summary>The remote exception's message.</summary>
+    public string RemoteMessage { get; }
+
+    /// <summary>The remote exception's stack trace, as the worker saw it.</summary>
+    public string RemoteStackTrace { get; }
+
+    /// <summary>The process id of the worker that ran the task, when known.</summary>
+    public int? WorkerProcessId { get; }
+
+    /// <inheritdoc/>
+    public override string? StackTrace =>
+        $"{RemoteStackTrace}{Environment.NewLine}   --- end of remote stack trace ---{Environment.NewLine}{base.StackTrace}";
+
+    private static string FormatMessage(string functionName, string type, string message, int? pid) =>
+        pid is { } p
+            ? $"Task {functionName} failed on worker pid {p}: {type}: {message}"
+            : $"Task {functionName} failed: {type}: {message}";
+}
+
+/// <summary>The worker process running a task died, and the task ran out of retries.</summary>
+public sealed class WorkerDiedException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public WorkerDiedException(string functionName, int workerProcessId, int? exitCode, int attempts)
+        : base($"Task {functionName} failed: its worker process (pid {workerProcessId}) died" +
+               (exitCode is { } code ? $" with exit code {code}" : string.Empty) +
+               $" after {attempts} attempt{(attempts == 1 ? string.Empty : "s")}.")
+    {
+        FunctionName = functionName;
+        WorkerProcessId = workerProcessId;
+        ExitCode = exitCode;
+        Attempts = attempts;
+    }
+
+    /// <summary>The task's function name.</summary>
+    public string FunctionName { get; }
+
+    /// <summary>The process id of the worker that died last.</summary>
+    public int WorkerProcessId { get; }
+
+    /// <summary>Its exit code, when the process could be reaped.</summary>
+    public int? ExitCode { get; }
+
+    /// <summary>How many times the task was started.</summary>
+    public int Attempts { get; }
+}
+
+/// <summary>The task was cancelled with <c>ray.Cancel(ref)</c>.</summary>
+public sealed class TaskCancelledException : OperationCanceledException
+{
+    /// <summary>Creates the exception.</summary>
+    public TaskCancelledException(string functionName)
+        : base($"Task {functionName} was cancelled.")
+    {
+        FunctionName = functionName;
+    }
+
+    /// <summary>The task's function name.</summary>
+    public string FunctionName { get; }
+}
+
+/// <summary>A blocking <c>Get(timeout)</c> ran out of time; the message names the task and its state.</summary>
+public sealed class GetTimeoutException : TimeoutException
+{
+    /// <summary>Creates the exception.</summary>
+    public GetTimeoutException(ObjectId objectId, string description, TimeSpan timeout)
+        : base($"Timed out after {timeout.TotalSeconds:0.###} s waiting for object {objectId}: {description}.")
+    {
+        ObjectId = objectId;
+    }
+
+    /// <summary>The object that was not ready in time.</summary>
+    public ObjectId ObjectId { get; }
+}
+
+/// <summary>A task asks for resources that no node in the cluster has, so it could never run.</summary>
+public sealed class InfeasibleTaskException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public InfeasibleTaskException(string message)
+        : base(message)
+    {
+    }
+}
+
+/// <summary>An argument or result could not be serialized or deserialized; the message names which and why.</summary>
+public sealed class RaySerializationException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public RaySerializationException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>The object is unknown to the runtime: never created, already freed, or from another cluster.</summary>
+public sealed class ObjectNotFoundException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public ObjectNotFoundException(ObjectId objectId)
+        : base($"Object {objectId} does not exist in this cluster: it was never created here or has been freed.")
+    {
+        ObjectId = objectId;
+    }
+
+    /// <summary>The missing object.</summary>
+    public ObjectId ObjectId { get; }
+}

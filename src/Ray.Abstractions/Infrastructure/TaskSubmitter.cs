@@ -1,0 +1,22 @@
+using System.ComponentModel;
+
+namespace Ray.Infrastructure;
+
+/// <summary>The entry point of generated task stubs.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class TaskSubmitter
+{
+    /// <summary>Submits a task whose result has type <typeparamref name="T"/>.</summary>
+    public static ObjectRef<T> Submit<T>(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
+    {
+        var core = RayCore.Current;
+        return ObjectRef<T>.Create(core.SubmitTask(function, options, arguments), core);
+    }
+
+    /// <summary>Submits a task that returns nothing.</summary>
+    public static ObjectRef SubmitVoid(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
+    {
+        var core = RayCore.Current;
+        return ObjectRef.Create(core.SubmitTask(function, options, arguments), core);
+    }
+}

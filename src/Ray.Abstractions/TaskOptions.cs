@@ -1,0 +1,30 @@
+namespace Ray;
+
+/// <summary>
+/// Per-call options for a remote function. A property left <see langword="null"/> keeps the value of the
+/// method's <see cref="RemoteAttribute"/>.
+/// </summary>
+/// <example><code>Work.Remote.WithOptions(new() { NumCpus = 2, MaxRetries = 0 }).Add(1, 2);</code></example>
+public sealed record TaskOptions
+{
+    /// <summary>The default of <see cref="MaxRetries"/>, as in Ray.</summary>
+    public const int DefaultMaxRetries = 3;
+
+    /// <summary>CPUs the task reserves; fractional values are allowed.</summary>
+    public double? NumCpus { get; init; }
+
+    /// <summary>GPUs the task reserves.</summary>
+    public double? NumGpus { get; init; }
+
+    /// <summary>Custom resources the task reserves, by name.</summary>
+    public IReadOnlyDictionary<string, double>? Resources { get; init; }
+
+    /// <summary>How many times the task is retried when its worker dies.</summary>
+    public int? MaxRetries { get; init; }
+
+    /// <summary>Whether the task is also retried when user code throws.</summary>
+    public bool? RetryExceptions { get; init; }
+
+    /// <summary>A name for the task, shown in logs and listings instead of the function's name.</summary>
+    public string? Name { get; init; }
+}
