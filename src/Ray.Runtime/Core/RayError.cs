@@ -1,0 +1,84 @@
+using Ray.Runtime.Protocol;
+
+namespace Ray.Core;
+
+/// <summary>
+/// A failure stored in place of an object's value: the wire form (<see cref="ErrorInfo"/>) plus the
+/// conversion to the exception a caller sees at <c>await</c>/<c>Get()</c>. Storing the error in the object
+/// is what makes every dependent task fail with the same cause.
+/// </summary>
+internal static class RayErrors
+{
+    public static ErrorInfo TaskFailed(string functionName, Exception exception, int pid)
+    {
+        if (exception is RayTaskException remote)
+        {
+            // A failure that travelled through a nested task keeps its original cause.
+            return new ErrorInfo
+            {
+                Kind = ErrorKind.TaskFailed,
+                FunctionName = remote.FunctionName,
+                ExceptionType = remote.RemoteExceptionType,
+                Message = remote.RemoteMessage,
+                StackTrace = remote.RemoteStackTrace,
+                WorkerPid = remote.WorkerProcessId ?? pid,
+            };
+        }
+
+        return new ErrorInfo
+        {
+            Kind = ErrorKind.TaskFailed,
+            FunctionName = functionName,
+            ExceptionType = exception.GetType().FullName ?? exception.GetType().Name,
+            Message = exception.Message,
+            StackTrace = exception.StackTrace ?? string.Empty,
+            WorkerPid = pid,
+        };
+    }
+
+    public static ErrorInfo WorkerDied(string functionName, int pid, int? exitCode, int attempts) => new()
+    {
+        Kind = ErrorKind.WorkerDied,
+        FunctionName = functionName,
+        WorkerPid = pid,
+        HasExitCode = exitCode.HasValue,
+        ExitCode = exitCode ?? 0,
+        Attempts = attempts,
+    };
+
+    public static ErrorInfo Cancelled(string functionName) => new() { Kind = ErrorKind.Cancelled, FunctionName = functionName };
+
+    public static ErrorInfo Infeasible(string functionName, string message) => new()
+    {
+        Kind = ErrorKind.Infeasible,
+        FunctionName = functionName,
+        Message = message,
+    };
+
+    public static ErrorInfo System(string functionName, string message) => new()
+    {
+        Kind = ErrorKind.System,
+        FunctionName = functionName,
+        Message = message,
+    };
+
+    public static ErrorInfo NotFound(ObjectId id) => new() { Kind = ErrorKind.ObjectNotFound, Message = id.ToString() };
+
+    /// <summary>The exception the caller sees for a stored error.</summary>
+    public static Exception ToException(ErrorInfo error) => error.Kind switch
+    {
+        ErrorKind.TaskFailed => new RayTaskException(
+            error.FunctionName, error.ExceptionType, error.Message, error.StackTrace, error.WorkerPid == 0 ? null : error.WorkerPid),
+        ErrorKind.WorkerDied => new WorkerDiedException(
+            error.FunctionName, error.WorkerPid, error.HasExitCode ? error.ExitCode : null, error.Attempts),
+        ErrorKind.Cancelled => new TaskCancelledException(error.FunctionName),
+        ErrorKind.Infeasible => new InfeasibleTaskException(error.Message),
+        ErrorKind.ObjectNotFound => new ObjectNotFoundException(ParseId(error.Message)),
+        _ => new RayException($"Task {error.FunctionName} failed: {error.Message}"),
+    };
+
+    private static ObjectId ParseId(string text) =>
+        text.Length == 32
+            ? new ObjectId(Convert.ToUInt64(text[..16], 16), Convert.ToUInt64(text[16..], 16))
+            : ObjectId.Nil;
+}

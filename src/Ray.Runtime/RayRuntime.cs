@@ -1,0 +1,263 @@
+using MemoryPack;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Ray.Core;
+using Ray.Infrastructure;
+using Ray.Raylet;
+
+namespace Ray;
+
+/// <summary>
+/// The RayGen runtime of this process. In the driver, <see cref="InitAsync"/> starts an embedded node (the
+/// raylet plus a pool of worker processes); inside tasks, <see cref="Current"/> is the worker's runtime, so
+/// remote code can <see cref="Put{T}"/>, <see cref="WaitAsync{TRef}"/> and submit tasks too.
+/// </summary>
+/// <example><code>
+/// await using var ray = await RayRuntime.InitAsync();
+/// ObjectRef&lt;int&gt; sum = Work.Remote.Add(1, 2);
+/// Console.WriteLine(await sum);
+/// </code></example>
+public sealed class RayRuntime : IAsyncDisposable
+{
+    private static RayRuntime? s_current;
+
+    private readonly RayletNode? _node;
+    private readonly ILoggerFactory? _ownedLoggerFactory;
+    private int _disposed;
+
+    private RayRuntime(CoreWorker core, RayletNode? node, ILoggerFactory? ownedLoggerFactory)
+    {
+        Core = core;
+        _node = node;
+        _ownedLoggerFactory = ownedLoggerFactory;
+    }
+
+    /// <summary>The runtime of this process: the driver's after <see cref="InitAsync"/>, or the worker's inside a task.</summary>
+    /// <exception cref="InvalidOperationException">RayGen has not been started in this process.</exception>
+    public static RayRuntime Current => s_current ?? throw new InvalidOperationException(
+        "RayGen is not initialized in this process: call 'await RayRuntime.InitAsync()' first.");
+
+    /// <summary>Whether this process is the driver (it hosts the node) rather than a worker.</summary>
+    public bool IsDriver => _node is not null;
+
+    /// <summary>The process ids of the node's worker processes (driver only; empty in a worker).</summary>
+    public IReadOnlyCollection<int> WorkerProcessIds => _node?.Pool.ProcessIds ?? [];
+
+    /// <summary>The resources of the node, by name (<c>CPU</c>, <c>GPU</c>, custom).</summary>
+    public IReadOnlyDictionary<string, double> ClusterResources =>
+        _node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? new Dictionary<string, double>();
+
+    /// <summary>The resources not reserved by running tasks right now.</summary>
+    public IReadOnlyDictionary<string, double> AvailableResources =>
+        _node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? new Dictionary<string, double>();
+
+    internal CoreWorker Core { get; }
+
+    /// <summary>
+    /// Starts an embedded single-node cluster in this process: the raylet on a Unix domain socket and
+    /// <see cref="RayOptions.NumWorkers"/> worker processes, pre-started and reused. Returns once every worker
+    /// has registered.
+    /// </summary>
+    /// <exception cref="RayException">A worker could not be started; the message says why.</exception>
+    public static async Task<RayRuntime> InitAsync(RayOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new RayOptions();
+        if (s_current is not null)
+        {
+            throw new InvalidOperationException("RayGen is already initialized in this process; dispose the current runtime first.");
+        }
+
+        var ownedLoggerFactory = options.LoggerFactory is null ? CreateDefaultLoggerFactory() : null;
+        var loggerFactory = options.LoggerFactory ?? ownedLoggerFactory!;
+        RayletNode node;
+        try
+        {
+            node = await RayletNode.StartAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            ownedLoggerFactory?.Dispose();
+            throw;
+        }
+
+        var runtime = new RayRuntime(new DriverCoreWorker(node), node, ownedLoggerFactory);
+        runtime.Install();
+        AppDomain.CurrentDomain.ProcessExit += runtime.OnProcessExit;
+        return runtime;
+    }
+
+    /// <summary>Stores <paramref name="value"/> as an object and returns a reference to it, to pass to many tasks without copying it into each call.</summary>
+    public ObjectRef<T> Put<T>(T value)
+    {
+        byte[] payload;
+        try
+        {
+            payload = MemoryPackSerializer.Serialize(value);
+        }
+        catch (Exception e)
+        {
+            throw new RaySerializationException($"The value of type {typeof(T)} could not be serialized: {e.Message}", e);
+        }
+
+        return ObjectRef<T>.Create(Core.Put(payload), Core);
+    }
+
+    /// <summary>Waits for all <paramref name="references"/> and returns their values in order; the first failure is rethrown.</summary>
+    public async Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> references, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(references);
+        var list = references as IReadOnlyList<ObjectRef<T>> ?? references.ToArray();
+        var values = new T[list.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = await list[i].GetAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return values;
+    }
+
+    /// <summary>Blocks until all <paramref name="references"/> are ready and returns their values in order.</summary>
+    public T[] Get<T>(IEnumerable<ObjectRef<T>> references)
+    {
+        ArgumentNullException.ThrowIfNull(references);
+        return references.Select(r => r.Get()).ToArray();
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="numReturns"/> of <paramref name="references"/> are ready or
+    /// <paramref name="timeout"/> passes, and splits them into ready and not ready, each in input order.
+    /// A failed task counts as ready: its error is thrown when its reference is awaited.
+    /// </summary>
+    public async Task<WaitResult<TRef>> WaitAsync<TRef>(
+        IReadOnlyList<TRef> references,
+        int numReturns = 1,
+        TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+        where TRef : ObjectRef
+    {
+        ArgumentNullException.ThrowIfNull(references);
+        if (numReturns < 0 || numReturns > references.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 0 and the number of references ({references.Count}).");
+        }
+
+        var ready = new Task[references.Count];
+        var remaining = numReturns;
+        var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (remaining == 0)
+        {
+            enough.TrySetResult();
+        }
+
+        for (var i = 0; i < ready.Length; i++)
+        {
+            ready[i] = Core.WhenReady(references[i].Id);
+            _ = ready[i].ContinueWith(
+                _ =>
+                {
+                    if (Interlocked.Decrement(ref remaining) == 0)
+                    {
+                        enough.TrySetResult();
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        using (Core.EnterBlocked())
+        {
+            try
+            {
+                await enough.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Not enough were ready in time: return what is ready now, as Ray does.
+            }
+        }
+
+        var readyList = new List<TRef>();
+        var notReady = new List<TRef>();
+        for (var i = 0; i < ready.Length; i++)
+        {
+            (ready[i].IsCompleted && readyList.Count < Math.Max(numReturns, 1) ? readyList : notReady).Add(references[i]);
+        }
+
+        return new WaitResult<TRef>(readyList, notReady);
+    }
+
+    /// <summary>
+    /// Cancels the task that produces <paramref name="reference"/>: a task that has not started never runs; a
+    /// running task's <see cref="CancellationToken"/> fires. Awaiting the reference then throws <see cref="TaskCancelledException"/>.
+    /// </summary>
+    public void Cancel(ObjectRef reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        Core.Cancel(reference.Id);
+    }
+
+    /// <summary>Stops the node: workers are asked to exit, and killed if they do not within a few seconds.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
+        Uninstall();
+        if (_node is not null)
+        {
+            await _node.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _ownedLoggerFactory?.Dispose();
+    }
+
+    /// <summary>Makes <paramref name="core"/> the runtime of a worker process.</summary>
+    internal static RayRuntime AttachWorker(CoreWorker core)
+    {
+        var runtime = new RayRuntime(core, null, null);
+        runtime.Install();
+        return runtime;
+    }
+
+    internal static ILoggerFactory CreateDefaultLoggerFactory(LogLevel level = LogLevel.Warning) =>
+        LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(level)
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            }));
+
+    private void Install()
+    {
+        RayCore.Install(Core);
+        s_current = this;
+    }
+
+    private void Uninstall()
+    {
+        RayCore.Uninstall(Core);
+        Interlocked.CompareExchange(ref s_current, null, this);
+    }
+
+    private void OnProcessExit(object? sender, EventArgs e)
+    {
+        // The driver is exiting without DisposeAsync: take the workers down with it.
+        foreach (var pid in WorkerProcessIds)
+        {
+            try
+            {
+                System.Diagnostics.Process.GetProcessById(pid).Kill();
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Already gone.
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Ray.Core;
+using Ray.Infrastructure;
+using Ray.ObjectStore;
+using Ray.Runtime.Protocol;
+using Ray.Scheduling;
+
+namespace Ray.Raylet;
+
+/// <summary>
+/// One node, embedded in the driver process: the raylet's gRPC server on a Unix domain socket, the object
+/// table, the scheduler and the worker pool. A multi-node cluster runs the same pieces per machine.
+/// </summary>
+internal sealed class RayletNode : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private WebApplication? _server;
+
+    private RayletNode(RayOptions options, WorkerLaunch launch, string socketPath, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        SocketPath = socketPath;
+        AppDirectory = launch.AppDirectory;
+        _logger = loggerFactory.CreateLogger("Ray.Raylet");
+        Objects = new ObjectTable();
+        Scheduler = new LocalScheduler(
+            ResourceSet.Create(options.NumCpus ?? Environment.ProcessorCount, options.NumGpus, options.Resources),
+            Objects,
+            loggerFactory.CreateLogger("Ray.Scheduler"));
+        Pool = new WorkerPool(WorkerCount(options), launch, options.WorkerOutput ?? Console.Out, loggerFactory.CreateLogger("Ray.WorkerPool"));
+        Pool.WorkerRegistered += Scheduler.AddWorker;
+        Pool.WorkerDied += Scheduler.RemoveWorker;
+    }
+
+    public RayOptions Options { get; }
+
+    public string NodeId { get; } = Guid.NewGuid().ToString("n");
+
+    public string SocketPath { get; }
+
+    public string AppDirectory { get; }
+
+    public ObjectTable Objects { get; }
+
+    public LocalScheduler Scheduler { get; }
+
+    public WorkerPool Pool { get; }
+
+    public static async Task<RayletNode> StartAsync(RayOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        var launch = WorkerLocator.Resolve(options);
+        var socketPath = Path.Combine(Path.GetTempPath(), $"raygen-{Environment.ProcessId}-{Guid.NewGuid():n}"[..40] + ".sock");
+        var node = new RayletNode(options, launch with { Arguments = [.. launch.Arguments, "--raylet-socket", socketPath] }, socketPath, loggerFactory);
+        try
+        {
+            await node.StartServerAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
+            node.Pool.Start();
+            await node.Pool.WaitForWorkersAsync(options.WorkerStartTimeout, cancellationToken).ConfigureAwait(false);
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Handles one batch from a worker as a single scheduling pass.</summary>
+    public void HandleBatch(WorkerHandle worker, WorkerBatch batch, int skip)
+    {
+        using var scope = Scheduler.Batch();
+        for (var i = skip; i < batch.Messages.Count; i++)
+        {
+            var message = batch.Messages[i];
+            switch (message.BodyCase)
+            {
+                case WorkerMessage.BodyOneofCase.Finished:
+                    Scheduler.OnTaskFinished(worker, message.Finished);
+                    break;
+                case WorkerMessage.BodyOneofCase.Submit:
+                    SubmitFromWorker(message.Submit);
+                    break;
+                case WorkerMessage.BodyOneofCase.Get:
+                    Subscribe(worker, message.Get.Id.ToObjectId());
+                    break;
+                case WorkerMessage.BodyOneofCase.Put:
+                    Objects.Put(message.Put.Id.ToObjectId(), message.Put.Value.Memory);
+                    break;
+                case WorkerMessage.BodyOneofCase.Blocked:
+                    Scheduler.OnTaskBlocked(worker, message.Blocked.LeaseId, blocked: true);
+                    break;
+                case WorkerMessage.BodyOneofCase.Unblocked:
+                    Scheduler.OnTaskBlocked(worker, message.Unblocked.LeaseId, blocked: false);
+                    break;
+                case WorkerMessage.BodyOneofCase.Cancel:
+                    Scheduler.Cancel(message.Cancel.TaskId.ToObjectId());
+                    break;
+                default:
+                    _logger.LogWarning("Ignored a {Kind} message from {Worker}.", message.BodyCase, worker);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Submits a task from the driver; the return object exists when this returns.</summary>
+    public ObjectId Submit(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
+    {
+        var resources = ResourceSet.Create(
+            options?.NumCpus ?? function.NumCpus,
+            options?.NumGpus ?? function.NumGpus,
+            options?.Resources);
+        var name = options?.Name;
+        Scheduler.EnsureFeasible(name ?? function.Name, resources);
+        var id = ObjectId.New();
+        Scheduler.Submit(new TaskRecord
+        {
+            Id = id,
+            FunctionId = function.Id,
+            FunctionName = function.Name,
+            AssemblyName = function.AssemblyName,
+            Arguments = arguments,
+            Resources = resources,
+            MaxRetries = options?.MaxRetries ?? function.MaxRetries,
+            RetryExceptions = options?.RetryExceptions ?? function.RetryExceptions,
+            Name = name,
+            Result = Objects.GetOrCreate(id),
+        });
+        return id;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Pool.DisposeAsync().ConfigureAwait(false);
+        if (_server is not null)
+        {
+            await _server.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await _server.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            File.Delete(SocketPath);
+        }
+        catch (IOException)
+        {
+            // Best effort: the socket file lives in the temp directory.
+        }
+    }
+
+    private static int WorkerCount(RayOptions options) =>
+        options.NumWorkers ?? Math.Max(1, (int)Math.Ceiling(options.NumCpus ?? Environment.ProcessorCount));
+
+    private void SubmitFromWorker(SubmitTask submit)
+    {
+        var id = submit.ReturnId.ToObjectId();
+        var result = Objects.GetOrCreate(id);
+        var displayName = submit.Name.Length > 0 ? submit.Name : submit.FunctionName;
+        var resources = ResourceSet.Create(submit.NumCpus, submit.NumGpus, submit.Resources);
+        try
+        {
+            Scheduler.EnsureFeasible(displayName, resources);
+        }
+        catch (InfeasibleTaskException e)
+        {
+            result.TrySetError(RayErrors.Infeasible(displayName, e.Message));
+            return;
+        }
+
+        var arguments = new TaskArgument[submit.Args.Count];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            var argument = submit.Args[i];
+            arguments[i] = argument.KindCase == TaskArg.KindOneofCase.Reference
+                ? TaskArgument.FromReference(argument.Reference.ToObjectId())
+                : TaskArgument.FromBytes(argument.Value.Memory);
+        }
+
+        Scheduler.Submit(new TaskRecord
+        {
+            Id = id,
+            FunctionId = submit.FunctionId,
+            FunctionName = submit.FunctionName,
+            AssemblyName = submit.AssemblyName,
+            Arguments = arguments,
+            Resources = resources,
+            MaxRetries = submit.MaxRetries,
+            RetryExceptions = submit.RetryExceptions,
+            Name = submit.Name.Length > 0 ? submit.Name : null,
+            Result = result,
+        });
+    }
+
+    private void Subscribe(WorkerHandle worker, ObjectId id)
+    {
+        if (!Objects.TryGet(id, out var entry))
+        {
+            worker.Send(new RayletMessage { Object = new ObjectValue { Id = id.ToProto(), Error = RayErrors.NotFound(id) } });
+            return;
+        }
+
+        entry.OnReady(ready =>
+        {
+            var value = new ObjectValue { Id = ready.Id.ToProto() };
+            if (ready.Error is { } error)
+            {
+                value.Error = error;
+            }
+            else
+            {
+                value.Value = ProtoConversions.Wrap(ready.Value);
+            }
+
+            worker.Send(new RayletMessage { Object = value });
+        });
+    }
+
+    private async Task StartServerAsync(ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddSingleton(this);
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = null;
+            o.MaxSendMessageSize = null;
+            o.EnableDetailedErrors = true;
+        });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenUnixSocket(SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+        });
+        _server = builder.Build();
+        _server.MapGrpcService<RayletService>();
+        await _server.StartAsync(cancellationToken).ConfigureAwait(false);
+        _logger.LogDebug("Raylet listening on {Socket} with resources {Resources}.", SocketPath, Scheduler.Total.ToString());
+    }
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Ray.Raylet;
+
+/// <summary>Finds the Ray.Worker binary and the dotnet host that runs it.</summary>
+internal static class WorkerLocator
+{
+    public const string WorkerFileName = "Ray.Worker.dll";
+
+    public static WorkerLaunch Resolve(RayOptions options)
+    {
+        var appDirectory = Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory);
+        var workerPath = Path.GetFullPath(options.WorkerPath ?? Path.Combine(appDirectory, WorkerFileName));
+        if (!File.Exists(workerPath))
+        {
+            throw new RayException(
+                $"The RayGen worker binary '{workerPath}' does not exist. Reference RayGen through its package or through " +
+                "RayGen.props (both copy Ray.Worker next to your application), or point RayOptions.WorkerPath at Ray.Worker.dll.");
+        }
+
+        var runtimeConfig = Path.ChangeExtension(workerPath, ".runtimeconfig.json");
+        if (!File.Exists(runtimeConfig))
+        {
+            throw new RayException($"The RayGen worker binary '{workerPath}' has no '{Path.GetFileName(runtimeConfig)}' beside it, so it cannot be started.");
+        }
+
+        var arguments = new List<string>
+        {
+            workerPath,
+            "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+            "--app-directory", appDirectory,
+        };
+        var environment = new Dictionary<string, string>(options.WorkerEnvironment ?? new Dictionary<string, string>());
+        return new WorkerLaunch(FindDotnetHost(), arguments, appDirectory, environment);
+    }
+
+    private static string FindDotnetHost()
+    {
+        var executable = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "dotnet.exe" : "dotnet";
+        if (Environment.ProcessPath is { } current && Path.GetFileName(current) == executable)
+        {
+            return current;
+        }
+
+        foreach (var variable in new[] { "DOTNET_HOST_PATH" })
+        {
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } path && File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        foreach (var variable in new[] { "DOTNET_ROOT", "DOTNET_ROOT_X64" })
+        {
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } root && File.Exists(Path.Combine(root, executable)))
+            {
+                return Path.Combine(root, executable);
+            }
+        }
+
+        // The shared runtime lives in <root>/shared/Microsoft.NETCore.App/<version>/.
+        var runtimeDirectory = RuntimeEnvironment.GetRuntimeDirectory();
+        var candidate = Path.GetFullPath(Path.Combine(runtimeDirectory, "..", "..", "..", executable));
+        return File.Exists(candidate) ? candidate : executable;
+    }
+}

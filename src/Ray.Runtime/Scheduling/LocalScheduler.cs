@@ -1,0 +1,510 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Ray.Core;
+using Ray.Infrastructure;
+using Ray.ObjectStore;
+using Ray.Raylet;
+using Ray.Runtime.Protocol;
+
+namespace Ray.Scheduling;
+
+/// <summary>
+/// The raylet's scheduler: waits for a task's arguments, queues it per scheduling class, grants leases on
+/// workers while resources last, pipelines short tasks onto existing leases, and retries the tasks of a worker
+/// that died. One lock guards all of its state; objects are completed only after the lock is released, so a
+/// completion that wakes dependent tasks never runs inside a scheduling pass.
+/// </summary>
+internal sealed class LocalScheduler
+{
+    /// <summary>How much queued work a lease may hold, in microseconds of measured execution time.</summary>
+    private const double PipelineBudgetMicros = 2_000;
+
+    private const int MaxPipelineDepth = 64;
+
+    [ThreadStatic]
+    private static bool t_flushing;
+
+    private readonly object _lock = new();
+    private readonly ObjectTable _objects;
+    private readonly ILogger _logger;
+    private readonly Dictionary<ResourceSet, Queue<TaskRecord>> _queues = [];
+    private readonly Dictionary<ResourceSet, List<Lease>> _leases = [];
+    private readonly Dictionary<ulong, Lease> _leasesById = [];
+    private readonly List<WorkerHandle> _workers = [];
+    private readonly Dictionary<ulong, FunctionStats> _stats = [];
+    private readonly Dictionary<ObjectId, TaskRecord> _tasks = [];
+    private readonly ConcurrentQueue<(ObjectEntry Entry, ReadOnlyMemory<byte> Value, ErrorInfo? Error)> _completions = new();
+    private ResourceSet _available;
+    private ulong _nextLeaseId;
+    private int _batchDepth;
+    private bool _scheduleRequested;
+
+    public LocalScheduler(ResourceSet total, ObjectTable objects, ILogger logger)
+    {
+        Total = total;
+        _available = total;
+        _objects = objects;
+        _logger = logger;
+    }
+
+    /// <summary>The node's resources.</summary>
+    public ResourceSet Total { get; }
+
+    /// <summary>Resources not held by a lease right now.</summary>
+    public ResourceSet Available
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _available;
+            }
+        }
+    }
+
+    /// <summary>Tasks not finished yet.</summary>
+    public int PendingTaskCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _tasks.Count;
+            }
+        }
+    }
+
+    /// <summary>Fails with a clear error when no node could ever run a task of this shape.</summary>
+    public void EnsureFeasible(string functionName, ResourceSet resources)
+    {
+        if (!Total.Contains(resources))
+        {
+            throw new InfeasibleTaskException(
+                $"Task {functionName} asks for {resources}, but the node has only {Total} in total, so it could never run. " +
+                "Lower the task's NumCpus/NumGpus/Resources or start the node with more (RayOptions.NumCpus, NumGpus, Resources).");
+        }
+    }
+
+    /// <summary>Starts tracking a task; it is queued once all its <see cref="ObjectRef"/> arguments are ready.</summary>
+    public void Submit(TaskRecord task)
+    {
+        var references = 0;
+        foreach (var argument in task.Arguments)
+        {
+            if (argument.IsReference)
+            {
+                references++;
+            }
+        }
+
+        lock (_lock)
+        {
+            _tasks[task.Id] = task;
+            task.State = TaskState.PendingArgs;
+
+            // One extra count so the task cannot be queued before every callback below is registered.
+            task.PendingArguments = references + 1;
+        }
+
+        if (references > 0)
+        {
+            foreach (var argument in task.Arguments)
+            {
+                if (argument.IsReference)
+                {
+                    if (_objects.TryGet(argument.Reference, out var entry))
+                    {
+                        entry.OnReady(_ => OnArgumentReady(task));
+                    }
+                    else
+                    {
+                        lock (_lock)
+                        {
+                            Complete(task, default, RayErrors.NotFound(argument.Reference));
+                        }
+                    }
+                }
+            }
+        }
+
+        OnArgumentReady(task);
+    }
+
+    /// <summary>Asks a task to stop: dropped if it has not started, its token fired if it runs.</summary>
+    public bool Cancel(ObjectId taskId)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task))
+            {
+                return false;
+            }
+
+            task.CancelRequested = true;
+            if (task.State is TaskState.PendingArgs or TaskState.Queued)
+            {
+                Complete(task, default, RayErrors.Cancelled(task.DisplayName));
+            }
+            else if (task.State == TaskState.Running)
+            {
+                task.Lease!.Worker.Send(new RayletMessage { Cancel = new CancelTask { TaskId = task.Id.ToProto() } });
+            }
+        }
+
+        Flush();
+        return true;
+    }
+
+    /// <summary>A sentence on where the task that makes <paramref name="id"/> stands, for timeouts.</summary>
+    public string Describe(ObjectId id)
+    {
+        lock (_lock)
+        {
+            return _tasks.TryGetValue(id, out var task) ? task.Describe() : "the object is not produced by a pending task";
+        }
+    }
+
+    /// <summary>Holds scheduling passes back until the returned scope ends, so a whole message batch is one pass.</summary>
+    public BatchScope Batch()
+    {
+        Monitor.Enter(_lock);
+        _batchDepth++;
+        return new BatchScope(this);
+    }
+
+    public void AddWorker(WorkerHandle worker)
+    {
+        lock (_lock)
+        {
+            _workers.Add(worker);
+            Schedule();
+        }
+
+        Flush();
+    }
+
+    /// <summary>A worker is gone: its leases are returned and its tasks retried or failed.</summary>
+    public void RemoveWorker(WorkerHandle worker, int? exitCode)
+    {
+        lock (_lock)
+        {
+            _workers.Remove(worker);
+            foreach (var lease in worker.Leases.ToArray())
+            {
+                foreach (var task in lease.Tasks.ToArray())
+                {
+                    lease.Tasks.Remove(task);
+                    task.Lease = null;
+                    if (task.CancelRequested)
+                    {
+                        Complete(task, default, RayErrors.Cancelled(task.DisplayName));
+                    }
+                    else if (task.Attempts <= task.MaxRetries)
+                    {
+                        _logger.LogWarning(
+                            "Worker pid {Pid} died (exit code {ExitCode}) while running {Task}; retrying (attempt {Attempt} of {MaxAttempts}).",
+                            worker.ProcessId, exitCode?.ToString() ?? "unknown", task.DisplayName, task.Attempts + 1, task.MaxRetries + 1);
+                        Enqueue(task);
+                    }
+                    else
+                    {
+                        Complete(task, default, RayErrors.WorkerDied(task.DisplayName, worker.ProcessId, exitCode, task.Attempts));
+                    }
+                }
+
+                CloseLease(lease);
+            }
+
+            Schedule();
+        }
+
+        Flush();
+    }
+
+    public void OnTaskFinished(WorkerHandle worker, TaskFinished finished)
+    {
+        lock (_lock)
+        {
+            var id = finished.TaskId.ToObjectId();
+            if (!_tasks.TryGetValue(id, out var task) || task.Lease is not { } lease || lease.Worker != worker)
+            {
+                // A result from a worker that was already given up on; the retry owns the task now.
+                return;
+            }
+
+            lease.Tasks.Remove(task);
+            task.Lease = null;
+            if (lease.Tasks.Count == 0)
+            {
+                CloseLease(lease);
+            }
+
+            RecordExecutionTime(task.FunctionId, finished.ExecutionMicros);
+            if (finished.OutcomeCase == TaskFinished.OutcomeOneofCase.Error)
+            {
+                var error = finished.Error;
+                if (error.Kind == ErrorKind.TaskFailed && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
+                {
+                    Enqueue(task);
+                }
+                else
+                {
+                    Complete(task, default, error);
+                }
+            }
+            else
+            {
+                Complete(task, finished.Value.Memory, null);
+            }
+
+            Schedule();
+        }
+
+        Flush();
+    }
+
+    public void OnTaskBlocked(WorkerHandle worker, ulong leaseId, bool blocked)
+    {
+        lock (_lock)
+        {
+            if (_leasesById.TryGetValue(leaseId, out var lease) && lease.Worker == worker)
+            {
+                lease.Blocked = Math.Max(0, lease.Blocked + (blocked ? 1 : -1));
+                Schedule();
+            }
+        }
+
+        Flush();
+    }
+
+    private void OnArgumentReady(TaskRecord task)
+    {
+        lock (_lock)
+        {
+            if (--task.PendingArguments > 0 || task.State != TaskState.PendingArgs)
+            {
+                return;
+            }
+
+            foreach (var argument in task.Arguments)
+            {
+                if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && entry.Error is { } error)
+                {
+                    // Ray semantics: a task whose input failed fails with the same cause, without running.
+                    Complete(task, default, error);
+                    return;
+                }
+            }
+
+            Enqueue(task);
+            Schedule();
+        }
+
+        Flush();
+    }
+
+    private void Enqueue(TaskRecord task)
+    {
+        task.State = TaskState.Queued;
+        if (!_queues.TryGetValue(task.Resources, out var queue))
+        {
+            _queues[task.Resources] = queue = new Queue<TaskRecord>();
+        }
+
+        queue.Enqueue(task);
+    }
+
+    private void Schedule()
+    {
+        if (_batchDepth > 0)
+        {
+            _scheduleRequested = true;
+            return;
+        }
+
+        foreach (var (resources, queue) in _queues)
+        {
+            while (queue.TryPeek(out var task))
+            {
+                if (task.State != TaskState.Queued)
+                {
+                    queue.Dequeue();
+                    continue;
+                }
+
+                var lease = AcquireLease(resources, PipelineDepth(task.FunctionId));
+                if (lease is null)
+                {
+                    break;
+                }
+
+                queue.Dequeue();
+                Dispatch(task, lease);
+            }
+        }
+    }
+
+    private Lease? AcquireLease(ResourceSet resources, int depth)
+    {
+        if (_available.Contains(resources) && LeastLoadedWorker() is { } worker)
+        {
+            var lease = new Lease(++_nextLeaseId, worker, resources);
+            _available = _available.Subtract(resources);
+            _leasesById[lease.Id] = lease;
+            worker.Leases.Add(lease);
+            if (!_leases.TryGetValue(resources, out var leases))
+            {
+                _leases[resources] = leases = [];
+            }
+
+            leases.Add(lease);
+            return lease;
+        }
+
+        Lease? best = null;
+        if (_leases.TryGetValue(resources, out var existing))
+        {
+            foreach (var lease in existing)
+            {
+                if (lease.Active < depth && (best is null || lease.Active < best.Active))
+                {
+                    best = lease;
+                }
+            }
+        }
+
+        return best;
+    }
+
+    private WorkerHandle? LeastLoadedWorker()
+    {
+        WorkerHandle? best = null;
+        foreach (var worker in _workers)
+        {
+            if (best is null || worker.Leases.Count < best.Leases.Count)
+            {
+                best = worker;
+            }
+        }
+
+        return best;
+    }
+
+    private void CloseLease(Lease lease)
+    {
+        if (!_leasesById.Remove(lease.Id))
+        {
+            return;
+        }
+
+        _available = _available.Add(lease.Resources);
+        lease.Worker.Leases.Remove(lease);
+        _leases[lease.Resources].Remove(lease);
+    }
+
+    private void Dispatch(TaskRecord task, Lease lease)
+    {
+        task.State = TaskState.Running;
+        task.Attempts++;
+        task.Lease = lease;
+        lease.Tasks.Add(task);
+
+        var execute = new ExecuteTask
+        {
+            TaskId = task.Id.ToProto(),
+            LeaseId = lease.Id,
+            FunctionId = task.FunctionId,
+            FunctionName = task.FunctionName,
+            AssemblyName = task.AssemblyName,
+            Attempt = task.Attempts,
+        };
+        foreach (var argument in task.Arguments)
+        {
+            var payload = argument.IsReference ? _objects.GetOrCreate(argument.Reference).Value : argument.Value;
+            execute.Args.Add(ProtoConversions.Wrap(payload));
+        }
+
+        lease.Worker.Send(new RayletMessage { Execute = execute });
+    }
+
+    private void Complete(TaskRecord task, ReadOnlyMemory<byte> value, ErrorInfo? error)
+    {
+        task.State = TaskState.Finished;
+        _tasks.Remove(task.Id);
+        _completions.Enqueue((task.Result, value, error));
+    }
+
+    /// <summary>Completes objects queued under the lock; runs on the outermost caller only, so chains stay flat.</summary>
+    private void Flush()
+    {
+        if (t_flushing)
+        {
+            return;
+        }
+
+        t_flushing = true;
+        try
+        {
+            while (_completions.TryDequeue(out var completion))
+            {
+                if (completion.Error is { } error)
+                {
+                    completion.Entry.TrySetError(error);
+                }
+                else
+                {
+                    completion.Entry.TrySetValue(completion.Value);
+                }
+            }
+        }
+        finally
+        {
+            t_flushing = false;
+        }
+    }
+
+    private int PipelineDepth(ulong functionId)
+    {
+        if (!_stats.TryGetValue(functionId, out var stats) || stats.Samples == 0)
+        {
+            return 1;
+        }
+
+        return (int)Math.Clamp(PipelineBudgetMicros / Math.Max(stats.AverageMicros, 1), 1, MaxPipelineDepth);
+    }
+
+    private void RecordExecutionTime(ulong functionId, double micros)
+    {
+        if (!_stats.TryGetValue(functionId, out var stats))
+        {
+            _stats[functionId] = stats = new FunctionStats();
+        }
+
+        stats.AverageMicros = stats.Samples == 0 ? micros : (0.8 * stats.AverageMicros) + (0.2 * micros);
+        stats.Samples++;
+    }
+
+    private sealed class FunctionStats
+    {
+        public double AverageMicros { get; set; }
+
+        public long Samples { get; set; }
+    }
+
+    /// <summary>Ends a batch: one scheduling pass, then the lock is released and objects are completed.</summary>
+    public readonly struct BatchScope(LocalScheduler scheduler) : IDisposable
+    {
+        public void Dispose()
+        {
+            scheduler._batchDepth--;
+            if (scheduler._batchDepth == 0 && scheduler._scheduleRequested)
+            {
+                scheduler._scheduleRequested = false;
+                scheduler.Schedule();
+            }
+
+            Monitor.Exit(scheduler._lock);
+            scheduler.Flush();
+        }
+    }
+}

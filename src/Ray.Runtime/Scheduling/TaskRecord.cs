@@ -1,0 +1,69 @@
+using Ray.Infrastructure;
+using Ray.ObjectStore;
+using Ray.Raylet;
+
+namespace Ray.Scheduling;
+
+/// <summary>Where a task is in its life; <c>raygen list tasks</c> will show this.</summary>
+internal enum TaskState
+{
+    /// <summary>Waiting for its <see cref="ObjectRef"/> arguments.</summary>
+    PendingArgs,
+
+    /// <summary>Arguments ready, waiting for resources or a worker.</summary>
+    Queued,
+
+    /// <summary>Sent to a worker.</summary>
+    Running,
+
+    /// <summary>Its result (a value or an error) is stored.</summary>
+    Finished,
+}
+
+/// <summary>
+/// A submitted task as the raylet tracks it: the spec (function, arguments, resources, retry policy) and its
+/// state. The task's id is the id of its return object. Mutable fields are guarded by the scheduler's lock.
+/// </summary>
+internal sealed class TaskRecord
+{
+    public required ObjectId Id { get; init; }
+
+    public required ulong FunctionId { get; init; }
+
+    public required string FunctionName { get; init; }
+
+    public required string AssemblyName { get; init; }
+
+    public required TaskArgument[] Arguments { get; init; }
+
+    public required ResourceSet Resources { get; init; }
+
+    public required int MaxRetries { get; init; }
+
+    public required bool RetryExceptions { get; init; }
+
+    public required ObjectEntry Result { get; init; }
+
+    /// <summary>The name shown to people: the task's own name, or the function's.</summary>
+    public string DisplayName => Name ?? FunctionName;
+
+    public string? Name { get; init; }
+
+    public TaskState State { get; set; }
+
+    public int PendingArguments { get; set; }
+
+    public int Attempts { get; set; }
+
+    public bool CancelRequested { get; set; }
+
+    public Lease? Lease { get; set; }
+
+    public string Describe() => State switch
+    {
+        TaskState.PendingArgs => $"task {DisplayName} is waiting for {PendingArguments} argument(s) to be ready",
+        TaskState.Queued => $"task {DisplayName} is queued, waiting for resources {Resources} or a free worker",
+        TaskState.Running => $"task {DisplayName} is running on worker pid {Lease?.Worker.ProcessId} (attempt {Attempts})",
+        _ => $"task {DisplayName} has finished",
+    };
+}

@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Ray.Core;
+using Ray.Infrastructure;
+using Ray.Runtime.Protocol;
+
+namespace Ray.Worker;
+
+/// <summary>
+/// Runs the tasks the raylet sends to this worker: finds the function in the registry (loading the job's
+/// assembly on first use), deserializes arguments through the generated invoker, and reports a value or an
+/// error. Every failure, including a malformed payload or an unknown function, becomes an error result for
+/// that task; the worker keeps serving.
+/// </summary>
+internal sealed class TaskExecutor
+{
+    private readonly ConcurrentDictionary<ulong, LeaseQueue> _leases = new();
+    private readonly ConcurrentDictionary<ObjectId, CancellationTokenSource> _running = new();
+    private readonly Action<WorkerMessage> _send;
+    private readonly Func<JobAssemblyLoader?> _loader;
+    private readonly int _processId = Environment.ProcessId;
+
+    public TaskExecutor(Action<WorkerMessage> send, Func<JobAssemblyLoader?> loader)
+    {
+        _send = send;
+        _loader = loader;
+    }
+
+    public void Send(WorkerMessage message) => _send(message);
+
+    public void Enqueue(ExecuteTask task)
+    {
+        while (true)
+        {
+            var lease = _leases.GetOrAdd(task.LeaseId, static (id, executor) => new LeaseQueue(id, executor), this);
+            if (lease.TryEnqueue(task))
+            {
+                return;
+            }
+
+            _leases.TryRemove(new KeyValuePair<ulong, LeaseQueue>(lease.Id, lease));
+        }
+    }
+
+    public void Forget(LeaseQueue lease) => _leases.TryRemove(new KeyValuePair<ulong, LeaseQueue>(lease.Id, lease));
+
+    public void Cancel(ObjectId taskId)
+    {
+        if (_running.TryGetValue(taskId, out var cancellation))
+        {
+            cancellation.Cancel();
+            return;
+        }
+
+        foreach (var lease in _leases.Values)
+        {
+            if (lease.TryRemove(taskId, out var removed))
+            {
+                Send(new WorkerMessage
+                {
+                    Finished = new TaskFinished
+                    {
+                        TaskId = removed!.TaskId,
+                        LeaseId = removed.LeaseId,
+                        Error = RayErrors.Cancelled(removed.FunctionName),
+                    },
+                });
+                return;
+            }
+        }
+    }
+
+    public async Task ExecuteAsync(ExecuteTask task, LeaseQueue lease)
+    {
+        var id = task.TaskId.ToObjectId();
+        using var cancellation = new CancellationTokenSource();
+        _running[id] = cancellation;
+        var finished = new TaskFinished { TaskId = task.TaskId, LeaseId = task.LeaseId };
+        var started = Stopwatch.GetTimestamp();
+        TaskContext.Current = new TaskContext(id, lease);
+        try
+        {
+            var registration = Resolve(task);
+            var arguments = new ReadOnlyMemory<byte>[task.Args.Count];
+            for (var i = 0; i < arguments.Length; i++)
+            {
+                arguments[i] = task.Args[i].Memory;
+            }
+
+            var pending = registration.Invoker(new TaskInvocation(registration.Descriptor, arguments, cancellation.Token));
+            var result = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+            finished.Value = ProtoConversions.Wrap(result);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            finished.Error = RayErrors.Cancelled(task.FunctionName);
+        }
+        catch (Exception e)
+        {
+            finished.Error = RayErrors.TaskFailed(task.FunctionName, e, _processId);
+        }
+        finally
+        {
+            TaskContext.Current = null;
+            _running.TryRemove(id, out _);
+        }
+
+        finished.ExecutionMicros = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+        Send(new WorkerMessage { Finished = finished });
+    }
+
+    private RemoteFunctionRegistry.Registration Resolve(ExecuteTask task)
+    {
+        if (RemoteFunctionRegistry.TryGet(task.FunctionId, out var registration))
+        {
+            return registration;
+        }
+
+        var loader = _loader() ?? throw new RayException("The worker received a task before it registered with the raylet.");
+        loader.EnsureLoaded(task.AssemblyName);
+        if (RemoteFunctionRegistry.TryGet(task.FunctionId, out registration))
+        {
+            return registration;
+        }
+
+        throw new RayException(
+            $"Unknown function id {task.FunctionId:x16} ({task.FunctionName}): assembly '{task.AssemblyName}' was loaded but registers no " +
+            "remote function with this id. The driver and the worker run different builds of the code; rebuild and restart.");
+    }
+}

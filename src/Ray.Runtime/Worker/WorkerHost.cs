@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Ray.Core;
+using Ray.Runtime.Protocol;
+using Ray.Transport;
+
+namespace Ray.Worker;
+
+/// <summary>
+/// The main loop of a Ray.Worker process: connect to the raylet's socket, register with a version handshake,
+/// then run tasks until the stream ends. The worker exits by itself when the raylet goes away or its parent
+/// (the driver) dies, so no worker outlives its driver.
+/// </summary>
+public static class WorkerHost
+{
+    /// <summary>Exit code when the raylet rejected the worker (for example a version mismatch).</summary>
+    public const int RejectedExitCode = 3;
+
+    /// <summary>Exit code when the parent process died.</summary>
+    public const int OrphanedExitCode = 4;
+
+    /// <summary>Runs the worker with its command-line arguments; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        WorkerArguments arguments;
+        try
+        {
+            arguments = WorkerArguments.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"Ray.Worker: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        // Tasks that block in Get hold a thread each; start with enough threads that nesting never waits for injection.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), io);
+
+        using var loggerFactory = RayRuntime.CreateDefaultLoggerFactory();
+        var logger = loggerFactory.CreateLogger("Ray.Worker");
+        _ = WatchParentAsync(arguments.ParentProcessId);
+
+        using var channel = UnixSocketChannel.Create(arguments.SocketPath);
+        var client = new global::Ray.Runtime.Protocol.Raylet.RayletClient(channel);
+        using var call = client.Connect();
+        var outbound = new BatchingWriter<WorkerMessage, WorkerBatch>(static items =>
+        {
+            var batch = new WorkerBatch();
+            batch.Messages.AddRange(items);
+            return batch;
+        });
+        using var stopping = new CancellationTokenSource();
+        var writer = outbound.RunAsync(batch => call.RequestStream.WriteAsync(batch), stopping.Token);
+
+        JobAssemblyLoader? loader = null;
+        var core = new WorkerCoreWorker(m => outbound.TryWrite(m));
+        var executor = new TaskExecutor(m => outbound.TryWrite(m), () => Volatile.Read(ref loader));
+        outbound.TryWrite(new WorkerMessage
+        {
+            Register = new RegisterWorker
+            {
+                ProtocolVersion = RuntimeVersion.Protocol,
+                RuntimeVersion = RuntimeVersion.Current,
+                Pid = Environment.ProcessId,
+                WorkerIndex = arguments.WorkerIndex,
+            },
+        });
+
+        try
+        {
+            await foreach (var batch in call.ResponseStream.ReadAllAsync(stopping.Token).ConfigureAwait(false))
+            {
+                foreach (var message in batch.Messages)
+                {
+                    switch (message.BodyCase)
+                    {
+                        case RayletMessage.BodyOneofCase.Execute:
+                            executor.Enqueue(message.Execute);
+                            break;
+                        case RayletMessage.BodyOneofCase.Object:
+                            core.OnObjectValue(message.Object);
+                            break;
+                        case RayletMessage.BodyOneofCase.Cancel:
+                            executor.Cancel(message.Cancel.TaskId.ToObjectId());
+                            break;
+                        case RayletMessage.BodyOneofCase.Registered:
+                            Volatile.Write(ref loader, new JobAssemblyLoader(message.Registered.AppDirectory));
+                            RayRuntime.AttachWorker(core);
+                            break;
+                        default:
+                            logger.LogWarning("Ignored a {Kind} message from the raylet.", message.BodyCase);
+                            break;
+                    }
+                }
+            }
+
+            return 0;
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.InvalidArgument)
+        {
+            await Console.Error.WriteLineAsync($"Ray.Worker: the raylet rejected this worker: {e.Status.Detail}").ConfigureAwait(false);
+            return RejectedExitCode;
+        }
+        catch (RpcException e)
+        {
+            // The raylet went away (the driver exited or was killed): nothing left to serve.
+            logger.LogDebug(e, "The connection to the raylet ended.");
+            return 0;
+        }
+        finally
+        {
+            outbound.Complete();
+            await stopping.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await writer.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException)
+            {
+                // Shutting down.
+            }
+        }
+    }
+
+    private static async Task WatchParentAsync(int parentProcessId)
+    {
+        if (parentProcessId <= 0)
+        {
+            return;
+        }
+
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+            if (!IsAlive(parentProcessId))
+            {
+                await Console.Error.WriteLineAsync($"Ray.Worker: the driver (pid {parentProcessId}) is gone; exiting.").ConfigureAwait(false);
+                Environment.Exit(OrphanedExitCode);
+            }
+        }
+    }
+
+    private static bool IsAlive(int processId)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private sealed record WorkerArguments(string SocketPath, int ParentProcessId, int WorkerIndex)
+    {
+        public static WorkerArguments Parse(string[] args)
+        {
+            string? socket = null;
+            var parent = 0;
+            var index = 0;
+            for (var i = 0; i < args.Length; i++)
+            {
+                string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option {args[i]} needs a value.");
+                switch (args[i])
+                {
+                    case "--raylet-socket":
+                        socket = Next();
+                        break;
+                    case "--parent-pid":
+                        parent = int.Parse(Next(), CultureInfo.InvariantCulture);
+                        break;
+                    case "--worker-index":
+                        index = int.Parse(Next(), CultureInfo.InvariantCulture);
+                        break;
+                    case "--app-directory":
+                        Next();
+                        break;
+                    default:
+                        throw new ArgumentException($"Unknown option '{args[i]}'. Ray.Worker is started by the raylet, not by hand.");
+                }
+            }
+
+            return new WorkerArguments(
+                socket ?? throw new ArgumentException("Missing --raylet-socket: Ray.Worker is started by the raylet, not by hand."),
+                parent,
+                index);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+return await Ray.Worker.WorkerHost.RunAsync(args);
