@@ -49,7 +49,7 @@ internal sealed class RayletService(RayletNode node, ILogger<RayletService> logg
         {
             Registered = new WorkerRegistered { AppDirectory = node.AppDirectory, NodeId = node.NodeId },
         });
-        var writer = worker.Outbound.RunAsync(batch => responseStream.WriteAsync(batch, cancellationToken), cancellationToken);
+        worker.Outbound.Start(batch => responseStream.WriteAsync(batch, cancellationToken));
         node.Pool.OnRegistered(worker);
         try
         {
@@ -69,9 +69,9 @@ internal sealed class RayletService(RayletNode node, ILogger<RayletService> logg
             node.Pool.OnDisconnected(worker);
             try
             {
-                await writer.ConfigureAwait(false);
+                await worker.Outbound.Completion.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException or RpcException)
+            catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException or RpcException or TimeoutException)
             {
                 // The worker went away while results were being written; its tasks are retried elsewhere.
             }

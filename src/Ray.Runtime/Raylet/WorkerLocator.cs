@@ -31,7 +31,16 @@ internal static class WorkerLocator
             "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
             "--app-directory", appDirectory,
         };
-        var environment = new Dictionary<string, string>(options.WorkerEnvironment ?? new Dictionary<string, string>());
+        var environment = new Dictionary<string, string>
+        {
+            // The worker's read loop only queues work and completes requests, so socket completions may run it inline.
+            ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
+        };
+        foreach (var (name, value) in options.WorkerEnvironment ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+
         return new WorkerLaunch(FindDotnetHost(), arguments, appDirectory, environment);
     }
 

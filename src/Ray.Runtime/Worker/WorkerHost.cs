@@ -53,7 +53,7 @@ public static class WorkerHost
             return batch;
         });
         using var stopping = new CancellationTokenSource();
-        var writer = outbound.RunAsync(batch => call.RequestStream.WriteAsync(batch), stopping.Token);
+        outbound.Start(batch => call.RequestStream.WriteAsync(batch));
 
         JobAssemblyLoader? loader = null;
         var core = new WorkerCoreWorker(m => outbound.TryWrite(m));
@@ -116,9 +116,9 @@ public static class WorkerHost
             await stopping.CancelAsync().ConfigureAwait(false);
             try
             {
-                await writer.ConfigureAwait(false);
+                await outbound.Completion.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException)
+            catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException or TimeoutException)
             {
                 // Shutting down.
             }
