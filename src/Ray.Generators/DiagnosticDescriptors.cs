@@ -1,0 +1,66 @@
+using Microsoft.CodeAnalysis;
+
+namespace Ray.Generators
+{
+    /// <summary>
+    /// The rules the generator reports. Every shape it cannot turn into a working stub is an error that says
+    /// what to change, so a <c>[Remote]</c> method never silently ends up without one.
+    /// </summary>
+    public static class DiagnosticDescriptors
+    {
+        private const string Category = "RayGen";
+        private const string HelpLinkFormat = "https://github.com/raygen/raygen/blob/main/docs/diagnostics/{0}.md";
+
+        /// <summary>RAY0002: a parameter or the return type cannot cross a process boundary.</summary>
+        public static readonly DiagnosticDescriptor UnsupportedParameterOrReturnType = Create(
+            "RAY0002",
+            "Unsupported parameter or return type in a remote method",
+            "{0} in remote method '{1}': {2}");
+
+        /// <summary>RAY0003: the type that holds remote methods, or one around it, is not partial.</summary>
+        public static readonly DiagnosticDescriptor TypeNotPartial = Create(
+            "RAY0003",
+            "A type with remote methods must be partial",
+            "Type '{0}' must be declared 'partial' because {1} [Remote] methods and RayGen adds the generated 'Remote' stubs to it; add the 'partial' keyword to its declaration");
+
+        /// <summary>RAY0004: the remote method or a type around it is not reachable from the whole assembly.</summary>
+        public static readonly DiagnosticDescriptor NotAccessible = Create(
+            "RAY0004",
+            "A remote method must be accessible from the whole assembly",
+            "{0} is {1}, but RayGen's generated stubs and worker registration must reach it from anywhere in the assembly; make it internal or public");
+
+        /// <summary>RAY0005: the remote method, or the type that holds it, is generic.</summary>
+        public static readonly DiagnosticDescriptor Generic = Create(
+            "RAY0005",
+            "A remote method cannot be generic",
+            "{0} is generic, but a worker must know the exact types to read the arguments of a remote method; {1}");
+
+        /// <summary>RAY0006: <c>[Remote]</c> on an instance method of a class that is not an actor.</summary>
+        public static readonly DiagnosticDescriptor InstanceMethod = Create(
+            "RAY0006",
+            "A remote method must be static",
+            "Method '{0}' is an instance method, but [Remote] on a method makes it a task, which must be static; make the method static, or mark its class '{1}' with [Remote] to make it an actor");
+
+        /// <summary>RAY0007: <c>[Remote]</c> on a class (an actor), which this version does not generate yet.</summary>
+        public static readonly DiagnosticDescriptor ActorsNotSupported = Create(
+            "RAY0007",
+            "Actors are not supported yet",
+            "Class '{0}' is marked [Remote] to make it an actor, but actors are not supported by this version of the generator yet; use static [Remote] methods (tasks) for now");
+
+        /// <summary>RAY0008: a <c>[Remote]</c> method of a shape that cannot get a stub (local function, name clash, ...).</summary>
+        public static readonly DiagnosticDescriptor CannotGenerate = Create(
+            "RAY0008",
+            "A stub cannot be generated for this remote method",
+            "No stub can be generated for remote method '{0}': {1}");
+
+        private static DiagnosticDescriptor Create(string id, string title, string messageFormat)
+            => new DiagnosticDescriptor(
+                id,
+                title,
+                messageFormat,
+                Category,
+                DiagnosticSeverity.Error,
+                isEnabledByDefault: true,
+                helpLinkUri: string.Format(System.Globalization.CultureInfo.InvariantCulture, HelpLinkFormat, id));
+    }
+}

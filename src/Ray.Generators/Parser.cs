@@ -1,0 +1,628 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Ray.Generators.Helpers;
+using Ray.Generators.Model;
+
+namespace Ray.Generators
+{
+    /// <summary>
+    /// Turns the symbols of <c>[Remote]</c> declarations into specs and diagnostics. Nothing it returns holds
+    /// a symbol, a syntax node or a compilation, so the pipeline can compare and cache what it produces.
+    /// </summary>
+    internal static class Parser
+    {
+        private static readonly SymbolDisplayFormat FullyQualifiedFormat = SymbolDisplayFormat.FullyQualifiedFormat
+            .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+        // The function's readable name, and the base of its id: full names without 'global::', C# keywords for
+        // special types, and no nullable reference annotations, because those are not part of a signature.
+        private static readonly SymbolDisplayFormat ReadableFormat = new SymbolDisplayFormat(
+            globalNamespaceStyle: SymbolDisplayGlobalNamespaceStyle.Omitted,
+            typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
+            genericsOptions: SymbolDisplayGenericsOptions.IncludeTypeParameters,
+            miscellaneousOptions: SymbolDisplayMiscellaneousOptions.UseSpecialTypes);
+
+        private static readonly SymbolDisplayFormat NamespaceFormat = new SymbolDisplayFormat(
+            globalNamespaceStyle: SymbolDisplayGlobalNamespaceStyle.Omitted,
+            typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
+            miscellaneousOptions: SymbolDisplayMiscellaneousOptions.EscapeKeywordIdentifiers);
+
+        // Members of the generated 'Remote' class that a stub of the same name would clash with.
+        private static readonly string[] ReservedStubNames = { "WithOptions", "Configured" };
+
+        /// <summary>Parses one declaration that <c>[Remote]</c> marks.</summary>
+        public static RemoteTargetResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        {
+            var remoteAttribute = context.Attributes[0].AttributeClass;
+            switch (context.TargetSymbol)
+            {
+                case INamedTypeSymbol { TypeKind: TypeKind.Class } type:
+                    var identifier = context.TargetNode is TypeDeclarationSyntax declaration
+                        ? declaration.Identifier.GetLocation()
+                        : type.Locations.FirstOrDefault();
+                    return Failure(DiagnosticInfo.Create(DiagnosticDescriptors.ActorsNotSupported, identifier, Readable(type)));
+
+                case IMethodSymbol method when remoteAttribute is not null:
+                    return ParseMethod(method, context, remoteAttribute, cancellationToken);
+
+                default:
+                    return RemoteTargetResult.Empty;
+            }
+        }
+
+        /// <summary>
+        /// Groups the methods by containing type, one spec (and one generated file) per type, in a stable order.
+        /// </summary>
+        public static ImmutableArray<RemoteTypeSpec> GroupByContainingType(
+            ImmutableArray<RemoteMethodSpec> methods,
+            string assemblyName,
+            CancellationToken cancellationToken)
+        {
+            var groups = methods
+                .GroupBy(method => method.ContainingType)
+                .OrderBy(group => group.Key.MetadataName, StringComparer.Ordinal)
+                .ToList();
+
+            // Namespace 'A' with class 'B' and class 'A' with nested 'B' have the same dotted name; only then
+            // fall back to the metadata name ('A+B'), which is unique, to keep the common names readable.
+            var typesPerStem = groups
+                .GroupBy(group => group.Key.HintNameStem, StringComparer.Ordinal)
+                .ToDictionary(stem => stem.Key, stem => stem.Count(), StringComparer.Ordinal);
+
+            var builder = ImmutableArray.CreateBuilder<RemoteTypeSpec>(groups.Count);
+            foreach (var group in groups)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var type = group.Key;
+                var stem = typesPerStem[type.HintNameStem] > 1 ? type.MetadataName : type.HintNameStem;
+                var ordered = group
+                    .OrderBy(method => method.Name, StringComparer.Ordinal)
+                    .ThenBy(method => method.ReadableName, StringComparer.Ordinal)
+                    .ToImmutableEquatableArray();
+                builder.Add(new RemoteTypeSpec(type, stem + ".Remote.g.cs", assemblyName, ordered));
+            }
+
+            return builder.MoveToImmutable();
+        }
+
+        /// <summary>Flattens the diagnostics of all declarations, dropping repeats in first-seen order.</summary>
+        /// <remarks>
+        /// A problem with a type (not partial, private, generic) is found once per remote method in it, but
+        /// must be reported once.
+        /// </remarks>
+        public static ImmutableEquatableArray<DiagnosticInfo> Distinct(ImmutableArray<ImmutableEquatableArray<DiagnosticInfo>> diagnostics)
+            => diagnostics.SelectMany(perTarget => perTarget).Distinct().ToImmutableEquatableArray();
+
+        private static RemoteTargetResult ParseMethod(
+            IMethodSymbol method,
+            GeneratorAttributeSyntaxContext context,
+            INamedTypeSymbol remoteAttribute,
+            CancellationToken cancellationToken)
+        {
+            var location = MethodLocation(method, context.TargetNode);
+            var containingType = method.ContainingType;
+
+            if (method.MethodKind != MethodKind.Ordinary)
+            {
+                return Failure(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.CannotGenerate, location, ReadableName(method), DescribeMethodKind(method)));
+            }
+
+            if (!method.IsStatic)
+            {
+                // An instance method of an actor class is part of the actor, which the class's own diagnostic covers.
+                return HasAttribute(containingType, remoteAttribute)
+                    ? RemoteTargetResult.Empty
+                    : Failure(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.InstanceMethod, location, ReadableName(method), Readable(containingType)));
+            }
+
+            if (containingType.TypeKind is not (TypeKind.Class or TypeKind.Struct or TypeKind.Interface))
+            {
+                return Failure(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.CannotGenerate,
+                    location,
+                    ReadableName(method),
+                    "it is not declared directly in a class, struct or interface, where RayGen could add its stub; move it into a partial class"));
+            }
+
+            var known = new KnownTypeSymbols(context.SemanticModel.Compilation);
+            var diagnostics = new List<DiagnosticInfo>();
+            CheckContainingTypes(method, diagnostics, cancellationToken);
+            CheckMethod(method, location, remoteAttribute, known, diagnostics);
+            CheckReturnType(method, context.TargetNode, location, diagnostics);
+            CheckParameters(method, known, diagnostics, cancellationToken);
+            if (diagnostics.Count > 0)
+            {
+                return new RemoteTargetResult(null, diagnostics.ToImmutableEquatableArray());
+            }
+
+            var spec = CreateMethodSpec(method, context.Attributes[0], known);
+            return new RemoteTargetResult(spec, ImmutableEquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        private static void CheckContainingTypes(IMethodSymbol method, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+        {
+            var declaringType = method.ContainingType;
+            for (var type = declaringType; type is not null; type = type.ContainingType)
+            {
+                var declarations = type.DeclaringSyntaxReferences
+                    .Select(reference => reference.GetSyntax(cancellationToken))
+                    .OfType<TypeDeclarationSyntax>()
+                    .ToList();
+                var notPartial = declarations.FirstOrDefault(declaration => !declaration.Modifiers.Any(SyntaxKind.PartialKeyword));
+                var identifier = (notPartial ?? declarations.FirstOrDefault())?.Identifier.GetLocation() ?? type.Locations.FirstOrDefault();
+
+                if (notPartial is not null)
+                {
+                    var reason = SymbolEqualityComparer.Default.Equals(type, declaringType)
+                        ? "it contains"
+                        : $"its nested type '{Readable(declaringType)}' contains";
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeNotPartial, identifier, Readable(type), reason));
+                }
+
+                var subject = $"Type '{Readable(type)}', which contains [Remote] methods,";
+                if (DescribeInaccessibility(type) is { } inaccessibility)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAccessible, identifier, subject, inaccessibility));
+                }
+
+                if (type.TypeParameters.Length > 0)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.Generic, identifier, subject, "move the [Remote] methods to a non-generic type"));
+                }
+            }
+        }
+
+        private static void CheckMethod(
+            IMethodSymbol method,
+            Location? location,
+            INamedTypeSymbol remoteAttribute,
+            KnownTypeSymbols known,
+            List<DiagnosticInfo> diagnostics)
+        {
+            var name = ReadableName(method);
+            if (DescribeInaccessibility(method) is { } inaccessibility)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAccessible, location, $"Remote method '{name}'", inaccessibility));
+            }
+
+            if (method.TypeParameters.Length > 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.Generic,
+                    location,
+                    $"Remote method '{name}'",
+                    "remove its type parameters, for example by writing one method per concrete type"));
+            }
+
+            string? problem = null;
+            if (method.IsAbstract || method.IsVirtual)
+            {
+                problem = "it is an abstract or virtual static interface member, which can only be called through a type parameter; give it a body in a class instead";
+            }
+            else if (FindObsoleteAttribute(method) is { ConstructorArguments: { Length: 2 } arguments } && arguments[1].Value is true)
+            {
+                problem = "it is marked [Obsolete] as an error, so the generated worker registration cannot call it; remove [Remote] or the error flag";
+            }
+            else if (method.IsVararg)
+            {
+                problem = "it takes '__arglist'; declare ordinary parameters instead";
+            }
+            else if (Array.IndexOf(ReservedStubNames, method.Name) >= 0)
+            {
+                problem = $"its name '{method.Name}' is taken by a member of the generated 'Remote' class; rename the method";
+            }
+            else if (method.ContainingType.GetMembers("Remote").Length > 0)
+            {
+                problem = $"the type '{Readable(method.ContainingType)}' already has a member named 'Remote', where RayGen puts the generated stubs; rename that member";
+            }
+            else if (FindStubCollision(method, remoteAttribute, known) is { } other)
+            {
+                problem = $"its stub would take the same parameters as the stub of '{ReadableName(other)}' (a CancellationToken is not part of a stub); rename one of them";
+            }
+
+            if (problem is not null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CannotGenerate, location, name, problem));
+            }
+        }
+
+        private static void CheckReturnType(IMethodSymbol method, SyntaxNode targetNode, Location? methodLocation, List<DiagnosticInfo> diagnostics)
+        {
+            var location = targetNode is MethodDeclarationSyntax declaration ? declaration.ReturnType.GetLocation() : methodLocation;
+            var type = method.ReturnType;
+            string? subject = null;
+            string? advice = null;
+            if (method.ReturnsByRef || method.ReturnsByRefReadonly)
+            {
+                subject = "The method returns by reference";
+                advice = "a result is copied back to the caller, so return the value itself";
+            }
+            else if (type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer)
+            {
+                subject = $"The return type '{Readable(type)}' is a pointer";
+                advice = "a pointer is only valid inside one process, so return the data itself";
+            }
+            else if (type.IsRefLikeType)
+            {
+                subject = $"The return type '{Readable(type)}' is a ref struct";
+                advice = "a ref struct cannot be serialized, so return an array or another serializable type instead";
+            }
+            else if (type.TypeKind == TypeKind.Delegate)
+            {
+                subject = $"The return type '{Readable(type)}' is a delegate";
+                advice = "code cannot be sent back from a worker, so return data instead";
+            }
+
+            if (subject is not null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.UnsupportedParameterOrReturnType, location, subject, ReadableName(method), advice!));
+            }
+        }
+
+        private static void CheckParameters(IMethodSymbol method, KnownTypeSymbols known, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+        {
+            var hasCancellationToken = false;
+            foreach (var parameter in method.Parameters)
+            {
+                var type = parameter.Type;
+                string? subject = null;
+                string? advice = null;
+                if (parameter.RefKind != RefKind.None)
+                {
+                    subject = $"Parameter '{parameter.Name}' is passed by reference ('{DescribeRefKind(parameter.RefKind)}')";
+                    advice = "arguments are copied to the worker, so changes cannot flow back; pass it by value and return results instead";
+                }
+                else if (known.IsCancellationToken(type))
+                {
+                    if (hasCancellationToken)
+                    {
+                        subject = $"Parameter '{parameter.Name}' is a second CancellationToken";
+                        advice = "the runtime gives each task one token; remove the extra CancellationToken parameters";
+                    }
+
+                    hasCancellationToken = true;
+                }
+                else if (type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer)
+                {
+                    subject = $"Parameter '{parameter.Name}' has the pointer type '{Readable(type)}'";
+                    advice = "a pointer is only valid inside one process; pass the data itself, for example as an array";
+                }
+                else if (type.IsRefLikeType)
+                {
+                    subject = $"Parameter '{parameter.Name}' has the ref struct type '{Readable(type)}'";
+                    advice = "a ref struct cannot be serialized; use an array or a List<T> instead";
+                }
+                else if (type.TypeKind == TypeKind.Delegate)
+                {
+                    subject = $"Parameter '{parameter.Name}' has the delegate type '{Readable(type)}'";
+                    advice = "code cannot be sent to a worker as an argument; make the operation a remote method of its own, or pass data that selects it";
+                }
+
+                if (subject is not null)
+                {
+                    var location = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken).GetLocation()
+                        ?? parameter.Locations.FirstOrDefault();
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.UnsupportedParameterOrReturnType, location, subject, ReadableName(method), advice!));
+                }
+            }
+        }
+
+        private static RemoteMethodSpec CreateMethodSpec(IMethodSymbol method, AttributeData attribute, KnownTypeSymbols known)
+        {
+            var returnType = method.ReturnType;
+            ReturnKind returnKind;
+            string? resultType;
+            if (method.ReturnsVoid)
+            {
+                returnKind = ReturnKind.Void;
+                resultType = null;
+            }
+            else if (known.IsNonGenericAwaitable(returnType))
+            {
+                returnKind = ReturnKind.Awaitable;
+                resultType = null;
+            }
+            else if (known.IsGenericAwaitable(returnType))
+            {
+                returnKind = ReturnKind.AwaitableValue;
+                resultType = ((INamedTypeSymbol)returnType).TypeArguments[0].ToDisplayString(FullyQualifiedFormat);
+            }
+            else
+            {
+                returnKind = ReturnKind.Value;
+                resultType = returnType.ToDisplayString(FullyQualifiedFormat);
+            }
+
+            var parameters = new List<ParameterSpec>(method.Parameters.Length);
+            var argumentIndex = 0;
+            foreach (var parameter in method.Parameters)
+            {
+                var type = parameter.Type.ToDisplayString(FullyQualifiedFormat);
+                var identifier = EscapeIdentifier(parameter.Name);
+                if (known.IsCancellationToken(parameter.Type))
+                {
+                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.CancellationToken, -1, null));
+                }
+                else if (parameter.IsParams)
+                {
+                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.Params, argumentIndex++, null));
+                }
+                else
+                {
+                    var defaultValue = parameter.IsOptional ? FormatDefaultValue(parameter, type) : null;
+                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.Value, argumentIndex++, defaultValue));
+                }
+            }
+
+            var readableName = ReadableName(method);
+            return new RemoteMethodSpec(
+                CreateHierarchy(method.ContainingType),
+                EscapeIdentifier(method.Name),
+                method.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
+                readableName,
+                FunctionId.Compute(readableName),
+                method.GetDocumentationCommentId() ?? string.Empty,
+                returnKind,
+                resultType,
+                parameters.ToImmutableEquatableArray(),
+                ParseOptions(attribute),
+                FindObsoleteAttribute(method) is { } obsolete ? FormatObsoleteAttribute(obsolete) : null);
+        }
+
+        private static TypeHierarchySpec CreateHierarchy(INamedTypeSymbol type)
+        {
+            var types = new List<ContainingTypeSpec>();
+            var metadataNames = new List<string>();
+            for (var current = type; current is not null; current = current.ContainingType)
+            {
+                types.Insert(0, new ContainingTypeSpec(DeclarationKeyword(current), EscapeIdentifier(current.Name)));
+                metadataNames.Insert(0, current.Name);
+            }
+
+            var ns = type.ContainingNamespace is { IsGlobalNamespace: false } containingNamespace
+                ? containingNamespace
+                : null;
+            var metadataName = string.Join("+", metadataNames);
+            return new TypeHierarchySpec(
+                ns?.ToDisplayString(NamespaceFormat),
+                types.ToImmutableEquatableArray(),
+                type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+                type.ToDisplayString(ReadableFormat),
+                ns is null ? metadataName : ns.ToDisplayString(ReadableFormat) + "." + metadataName);
+        }
+
+        private static RemoteOptionsSpec ParseOptions(AttributeData attribute)
+        {
+            var options = RemoteOptionsSpec.None;
+            foreach (var argument in attribute.NamedArguments)
+            {
+                options = (argument.Key, argument.Value.Value) switch
+                {
+                    ("NumCpus", double value) => options with { NumCpus = value },
+                    ("NumGpus", double value) => options with { NumGpus = value },
+                    ("MaxRetries", int value) => options with { MaxRetries = value },
+                    ("RetryExceptions", bool value) => options with { RetryExceptions = value },
+                    _ => options,
+                };
+            }
+
+            return options;
+        }
+
+        private static IMethodSymbol? FindStubCollision(IMethodSymbol method, INamedTypeSymbol remoteAttribute, KnownTypeSymbols known)
+        {
+            foreach (var member in method.ContainingType.GetMembers(method.Name))
+            {
+                if (member is IMethodSymbol { IsStatic: true, MethodKind: MethodKind.Ordinary } sibling
+                    && !SymbolEqualityComparer.Default.Equals(sibling, method)
+                    && HasAttribute(sibling, remoteAttribute)
+                    && HaveSameStubParameters(method, sibling, known))
+                {
+                    return sibling;
+                }
+            }
+
+            return null;
+        }
+
+        private static bool HaveSameStubParameters(IMethodSymbol first, IMethodSymbol second, KnownTypeSymbols known)
+        {
+            var firstParameters = first.Parameters.Where(parameter => !known.IsCancellationToken(parameter.Type)).ToList();
+            var secondParameters = second.Parameters.Where(parameter => !known.IsCancellationToken(parameter.Type)).ToList();
+            if (firstParameters.Count != secondParameters.Count)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < firstParameters.Count; i++)
+            {
+                var a = firstParameters[i];
+                var b = secondParameters[i];
+                if (a.IsParams != b.IsParams || a.IsOptional != b.IsOptional || !SymbolEqualityComparer.Default.Equals(a.Type, b.Type))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static AttributeData? FindObsoleteAttribute(IMethodSymbol method)
+            => method.GetAttributes().FirstOrDefault(attribute =>
+                attribute.AttributeClass?.ToDisplayString(ReadableFormat) == "System.ObsoleteAttribute");
+
+        private static string FormatObsoleteAttribute(AttributeData obsolete)
+            => obsolete.ConstructorArguments.Length > 0 && obsolete.ConstructorArguments[0].Value is string message
+                ? $"[global::System.Obsolete({SymbolDisplay.FormatLiteral(message, quote: true)})]"
+                : "[global::System.Obsolete]";
+
+        private static string FormatDefaultValue(IParameterSymbol parameter, string type)
+        {
+            if (!parameter.HasExplicitDefaultValue || parameter.ExplicitDefaultValue is null)
+            {
+                return $"default({type})";
+            }
+
+            var value = parameter.ExplicitDefaultValue;
+            var valueType = parameter.Type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable
+                ? nullable.TypeArguments[0]
+                : parameter.Type;
+            return valueType is INamedTypeSymbol { TypeKind: TypeKind.Enum } enumType
+                ? FormatEnumValue(enumType, value)
+                : FormatLiteral(value);
+        }
+
+        private static string FormatEnumValue(INamedTypeSymbol enumType, object value)
+        {
+            var typeName = enumType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            var member = enumType.GetMembers()
+                .OfType<IFieldSymbol>()
+                .FirstOrDefault(field => field.HasConstantValue && Equals(field.ConstantValue, value));
+            if (member is not null)
+            {
+                return $"{typeName}.{EscapeIdentifier(member.Name)}";
+            }
+
+            return $"({typeName})({FormatLiteral(value)})";
+        }
+
+        /// <summary>A C# literal of a constant's exact type, in the invariant culture.</summary>
+        private static string FormatLiteral(object value)
+        {
+            switch (value)
+            {
+                case string text:
+                    return SymbolDisplay.FormatLiteral(text, quote: true);
+                case char character:
+                    return SymbolDisplay.FormatLiteral(character, quote: true);
+                case bool boolean:
+                    return boolean ? "true" : "false";
+                case double number:
+                    return double.IsNaN(number) ? "double.NaN"
+                        : double.IsPositiveInfinity(number) ? "double.PositiveInfinity"
+                        : double.IsNegativeInfinity(number) ? "double.NegativeInfinity"
+                        : number.ToString("R", CultureInfo.InvariantCulture) + "D";
+                case float number:
+                    return float.IsNaN(number) ? "float.NaN"
+                        : float.IsPositiveInfinity(number) ? "float.PositiveInfinity"
+                        : float.IsNegativeInfinity(number) ? "float.NegativeInfinity"
+                        : number.ToString("R", CultureInfo.InvariantCulture) + "F";
+                case decimal number:
+                    return number.ToString(CultureInfo.InvariantCulture) + "M";
+                case long number:
+                    return number.ToString(CultureInfo.InvariantCulture) + "L";
+                case ulong number:
+                    return number.ToString(CultureInfo.InvariantCulture) + "UL";
+                case uint number:
+                    return number.ToString(CultureInfo.InvariantCulture) + "U";
+                case int number:
+                    return number.ToString(CultureInfo.InvariantCulture);
+                case short or ushort or byte or sbyte:
+                    // No literal has these types: cast an int literal, which keeps the constant's exact type.
+                    var integer = Convert.ToInt32(value, CultureInfo.InvariantCulture);
+                    var keyword = value switch { short => "short", ushort => "ushort", byte => "byte", _ => "sbyte" };
+                    return integer < 0
+                        ? $"({keyword})({integer.ToString(CultureInfo.InvariantCulture)})"
+                        : $"({keyword}){integer.ToString(CultureInfo.InvariantCulture)}";
+                default:
+                    return Convert.ToString(value, CultureInfo.InvariantCulture) ?? "default";
+            }
+        }
+
+        private static string DeclarationKeyword(INamedTypeSymbol type)
+        {
+            switch (type.TypeKind)
+            {
+                case TypeKind.Interface:
+                    return "interface";
+                case TypeKind.Struct:
+                    // Every partial declaration of a ref struct must say 'ref'.
+                    var prefix = type.IsRefLikeType ? "ref " : string.Empty;
+                    return prefix + (type.IsRecord ? "record struct" : "struct");
+                default:
+                    return type.IsRecord ? "record" : "class";
+            }
+        }
+
+        private static string? DescribeInaccessibility(ISymbol symbol)
+        {
+            if (symbol is INamedTypeSymbol { IsFileLocal: true })
+            {
+                return "file-local";
+            }
+
+            switch (symbol.DeclaredAccessibility)
+            {
+                case Accessibility.Private:
+                    return "private";
+                case Accessibility.Protected:
+                    return "protected";
+                case Accessibility.ProtectedAndInternal:
+                    return "private protected";
+                default:
+                    return null;
+            }
+        }
+
+        private static string DescribeMethodKind(IMethodSymbol method)
+        {
+            var kind = method.MethodKind switch
+            {
+                MethodKind.LocalFunction => "a local function",
+                MethodKind.AnonymousFunction => "a lambda",
+                MethodKind.UserDefinedOperator or MethodKind.Conversion => "an operator",
+                MethodKind.ExplicitInterfaceImplementation => "an explicit interface implementation",
+                MethodKind.PropertyGet or MethodKind.PropertySet => "a property accessor",
+                _ => "not an ordinary method",
+            };
+            return $"it is {kind}, but [Remote] works on ordinary static methods of a partial type; move the code into such a method";
+        }
+
+        private static string DescribeRefKind(RefKind refKind) => refKind switch
+        {
+            RefKind.Out => "out",
+            RefKind.In => "in",
+            RefKind.RefReadOnlyParameter => "ref readonly",
+            _ => "ref",
+        };
+
+        private static Location? MethodLocation(IMethodSymbol method, SyntaxNode targetNode) => targetNode switch
+        {
+            MethodDeclarationSyntax declaration => declaration.Identifier.GetLocation(),
+            LocalFunctionStatementSyntax localFunction => localFunction.Identifier.GetLocation(),
+            _ => method.Locations.FirstOrDefault(),
+        };
+
+        private static bool HasAttribute(ISymbol symbol, INamedTypeSymbol attribute)
+            => symbol.GetAttributes().Any(data => SymbolEqualityComparer.Default.Equals(data.AttributeClass, attribute));
+
+        private static string ReadableName(IMethodSymbol method)
+        {
+            var parameters = string.Join(", ", method.Parameters.Select(parameter => parameter.Type.ToDisplayString(ReadableFormat)));
+            var typeParameters = method.TypeParameters.Length > 0
+                ? "<" + string.Join(", ", method.TypeParameters.Select(parameter => parameter.Name)) + ">"
+                : string.Empty;
+            return $"{method.ContainingType.ToDisplayString(ReadableFormat)}.{method.Name}{typeParameters}({parameters})";
+        }
+
+        private static string Readable(ITypeSymbol type) => type.ToDisplayString(ReadableFormat);
+
+        private static string EscapeIdentifier(string name)
+            => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
+        private static RemoteTargetResult Failure(DiagnosticInfo diagnostic)
+            => new RemoteTargetResult(null, new[] { diagnostic }.ToImmutableEquatableArray());
+    }
+}
