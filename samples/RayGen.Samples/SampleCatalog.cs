@@ -1,0 +1,24 @@
+namespace RayGen.Samples;
+
+/// <summary>One runnable sample: its command-line name, the seed section it ports, and how to run it.</summary>
+/// <param name="Name">The name given on the command line, for example <c>aggregation</c>.</param>
+/// <param name="SeedSection">The section of the seed tutorial the sample ports.</param>
+/// <param name="RunAsync">Runs the sample with its default parameters against the process's runtime.</param>
+public sealed record Sample(string Name, string SeedSection, Func<TextWriter, Task> RunAsync);
+
+/// <summary>Every sample, in the order the seed tutorial presents them.</summary>
+public static class SampleCatalog
+{
+    /// <summary>The samples, in the order <c>dotnet run</c> runs them.</summary>
+    public static IReadOnlyList<Sample> All { get; } =
+    [
+        new(ParallelTasks.Name, "II \"Asynchronous Computation in Ray\" (foo/bar) and III \"Parallelism with Tasks\"", output => ParallelTasks.RunAsync(output)),
+        new(TaskDependencies.Name, "III.I \"Task Dependencies\" and II add2.remote(1, ray.put(2))", output => TaskDependencies.RunAsync(output)),
+        new(Aggregation.Name, "III.II \"Aggregating Values Efficiently\" (explicit and while-loop versions)", output => Aggregation.RunAsync(output)),
+        new(StressTable.Name, "V \"Tuning and profiling\" and VI \"Summarizing Performance\" (Table 1)", output => StressTable.RunAsync(output)),
+    ];
+
+    /// <summary>Finds a sample by name (case-insensitive).</summary>
+    public static Sample? Find(string name) =>
+        All.FirstOrDefault(sample => string.Equals(sample.Name, name, StringComparison.OrdinalIgnoreCase));
+}
