@@ -53,6 +53,9 @@ public sealed class RayRuntime : IAsyncDisposable
 
     internal CoreWorker Core { get; }
 
+    /// <summary>The raylet's Unix domain socket (driver only).</summary>
+    internal string? RayletSocketPath => _node?.SocketPath;
+
     /// <summary>
     /// Starts an embedded single-node cluster in this process: the raylet on a Unix domain socket and
     /// <see cref="RayOptions.NumWorkers"/> worker processes, pre-started and reused. Returns once every worker

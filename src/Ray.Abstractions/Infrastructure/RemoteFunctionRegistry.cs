@@ -35,6 +35,9 @@ public static class RemoteFunctionRegistry
     /// <summary>The number of registered functions.</summary>
     public static int Count => Functions.Count;
 
+    /// <summary>Every registered function, for listings and diagnostics.</summary>
+    public static IReadOnlyCollection<Registration> All => [.. Functions.Values];
+
     /// <summary>A registered function.</summary>
     public sealed record Registration(RemoteFunctionDescriptor Descriptor, RemoteInvoker Invoker);
 }

@@ -286,21 +286,32 @@ internal sealed class LocalScheduler
                 return;
             }
 
-            foreach (var argument in task.Arguments)
+            if (FailedArgument(task) is { } error)
             {
-                if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && entry.Error is { } error)
-                {
-                    // Ray semantics: a task whose input failed fails with the same cause, without running.
-                    Complete(task, default, error);
-                    return;
-                }
+                // Ray semantics: a task whose input failed fails with the same cause, without running.
+                Complete(task, default, error);
             }
-
-            Enqueue(task);
-            Schedule();
+            else
+            {
+                Enqueue(task);
+                Schedule();
+            }
         }
 
         Flush();
+    }
+
+    private ErrorInfo? FailedArgument(TaskRecord task)
+    {
+        foreach (var argument in task.Arguments)
+        {
+            if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && entry.Error is { } error)
+            {
+                return error;
+            }
+        }
+
+        return null;
     }
 
     private void Enqueue(TaskRecord task)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Ray.Core;
 using Ray.Infrastructure;
 using Ray.Runtime.Protocol;
@@ -80,16 +81,22 @@ internal sealed class TaskExecutor
         TaskContext.Current = new TaskContext(id, lease);
         try
         {
-            var registration = Resolve(task);
-            var arguments = new ReadOnlyMemory<byte>[task.Args.Count];
-            for (var i = 0; i < arguments.Length; i++)
+            if (TryResolve(task, out var registration, out var failure))
             {
-                arguments[i] = task.Args[i].Memory;
-            }
+                var arguments = new ReadOnlyMemory<byte>[task.Args.Count];
+                for (var i = 0; i < arguments.Length; i++)
+                {
+                    arguments[i] = task.Args[i].Memory;
+                }
 
-            var pending = registration.Invoker(new TaskInvocation(registration.Descriptor, arguments, cancellation.Token));
-            var result = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
-            finished.Value = ProtoConversions.Wrap(result);
+                var pending = registration.Invoker(new TaskInvocation(registration.Descriptor, arguments, cancellation.Token));
+                var result = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+                finished.Value = ProtoConversions.Wrap(result);
+            }
+            else
+            {
+                finished.Error = RayErrors.System(task.FunctionName, failure);
+            }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -109,22 +116,37 @@ internal sealed class TaskExecutor
         Send(new WorkerMessage { Finished = finished });
     }
 
-    private RemoteFunctionRegistry.Registration Resolve(ExecuteTask task)
+    private bool TryResolve(ExecuteTask task, [NotNullWhen(true)] out RemoteFunctionRegistry.Registration? registration, out string failure)
     {
-        if (RemoteFunctionRegistry.TryGet(task.FunctionId, out var registration))
-        {
-            return registration;
-        }
-
-        var loader = _loader() ?? throw new RayException("The worker received a task before it registered with the raylet.");
-        loader.EnsureLoaded(task.AssemblyName);
+        failure = string.Empty;
         if (RemoteFunctionRegistry.TryGet(task.FunctionId, out registration))
         {
-            return registration;
+            return true;
         }
 
-        throw new RayException(
-            $"Unknown function id {task.FunctionId:x16} ({task.FunctionName}): assembly '{task.AssemblyName}' was loaded but registers no " +
-            "remote function with this id. The driver and the worker run different builds of the code; rebuild and restart.");
+        if (_loader() is not { } loader)
+        {
+            failure = "The worker received a task before it registered with the raylet.";
+            return false;
+        }
+
+        try
+        {
+            loader.EnsureLoaded(task.AssemblyName);
+        }
+        catch (RayException e)
+        {
+            failure = e.Message;
+            return false;
+        }
+
+        if (RemoteFunctionRegistry.TryGet(task.FunctionId, out registration))
+        {
+            return true;
+        }
+
+        failure = $"Unknown function id {task.FunctionId:x16} ({task.FunctionName}): assembly '{task.AssemblyName}' was loaded but registers no " +
+                  "remote function with this id. The driver and the worker run different builds of the code; rebuild and restart.";
+        return false;
     }
 }

@@ -1,0 +1,181 @@
+using Xunit;
+
+namespace Ray.Runtime.Tests;
+
+[Collection(RuntimeCollection.Name)]
+public sealed class TaskTests(RuntimeFixture fixture)
+{
+    private static readonly TimeSpan Timeout = RuntimeFixture.Timeout;
+
+    [Fact]
+    public async Task A_remote_function_runs_in_a_worker_process()
+    {
+        Assert.Equal(3, await TestTasks.Remote.Add(1, 2).GetAsync().AsTask().WaitAsync(Timeout));
+        var pid = await TestTasks.Remote.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
+        Assert.NotEqual(Environment.ProcessId, pid);
+        Assert.Contains(pid, fixture.Ray.WorkerProcessIds);
+    }
+
+    [Fact]
+    public async Task Void_and_async_functions_return_futures()
+    {
+        await TestTasks.Remote.Nothing().WaitAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal("ab", await TestTasks.Remote.Concat("a", "b").GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal("cd", TestTasks.Remote.Concat("c", "d").Get(Timeout));
+    }
+
+    [Fact]
+    public async Task User_types_cross_the_process_boundary()
+    {
+        var points = new[] { new Point(1, 2), new Point(3, 4) };
+        Assert.Equal(30, await TestTasks.Remote.SumOfSquares(points).GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Futures_are_dependencies_and_arrive_as_values()
+    {
+        var a = TestTasks.Remote.Add(1, 2);
+        var b = TestTasks.Remote.Add(a, 10);
+        var c = TestTasks.Remote.Add(b, a);
+        Assert.Equal(16, await c.GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Put_values_are_arguments_like_any_other()
+    {
+        var one = fixture.Ray.Put(1);
+        var two = fixture.Ray.Put(2);
+        Assert.Equal(3, await TestTasks.Remote.Add(1, 2).GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal(3, await TestTasks.Remote.Add(1, two).GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal(3, await TestTasks.Remote.Add(one, two).GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal(1, await one.GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Nested_references_are_passed_as_references_not_resolved()
+    {
+        var refs = Enumerable.Range(1, 5).Select(i => TestTasks.Remote.Add(i, 0)).ToList();
+        Assert.Equal(15, await TestTasks.Remote.SumReferences(refs).GetAsync().AsTask().WaitAsync(Timeout));
+
+        var single = fixture.Ray.Put(7);
+        Assert.Equal(single.Id.ToString(), await TestTasks.Remote.DescribeReference(single).GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task A_task_can_put_and_return_a_reference()
+    {
+        var inner = await TestTasks.Remote.PutInside(42).GetAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal(42, await inner.GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Nested_tasks_deeper_than_the_core_count_do_not_deadlock()
+    {
+        // Depth 5 means 31 parents blocked in Get at once on a 2-CPU node.
+        Assert.Equal(32, await TestTasks.Remote.CountLeaves(5).GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal(32, await TestTasks.Remote.CountLeavesAsync(5).GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task GetAsync_of_many_returns_values_in_order()
+    {
+        var refs = Enumerable.Range(0, 100).Select(i => TestTasks.Remote.Add(i, 1)).ToList();
+        var values = await fixture.Ray.GetAsync(refs).WaitAsync(Timeout);
+        Assert.Equal(Enumerable.Range(1, 100), values);
+        Assert.Equal(Enumerable.Range(1, 100), fixture.Ray.Get(refs));
+    }
+
+    [Fact]
+    public async Task WaitAsync_splits_ready_and_not_ready_in_input_order()
+    {
+        var slow = TestTasks.Remote.Sleep(3_000);
+        var fast1 = TestTasks.Remote.Add(1, 1);
+        var fast2 = TestTasks.Remote.Add(2, 2);
+        var refs = new[] { slow, fast1, fast2 };
+
+        var (ready, notReady) = await fixture.Ray.WaitAsync(refs, numReturns: 2).WaitAsync(Timeout);
+        Assert.Equal([fast1, fast2], ready);
+        Assert.Equal([slow], notReady);
+
+        var timedOut = await fixture.Ray.WaitAsync(refs, numReturns: 3, timeout: TimeSpan.FromMilliseconds(100)).WaitAsync(Timeout);
+        Assert.Contains(slow, timedOut.NotReady);
+
+        var all = await fixture.Ray.WaitAsync(refs, numReturns: 3).WaitAsync(Timeout);
+        Assert.Equal(refs, all.Ready);
+        Assert.Empty(all.NotReady);
+    }
+
+    [Fact]
+    public async Task Get_with_a_timeout_names_the_task_and_its_state()
+    {
+        var slow = TestTasks.Remote.Sleep(2_000);
+        var error = Assert.Throws<GetTimeoutException>(() => slow.Get(TimeSpan.FromMilliseconds(50)));
+        Assert.Contains("TestTasks.Sleep(int)", error.Message);
+        Assert.Matches("running|queued", error.Message);
+        Assert.Equal(2_000, await slow.GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Exceptions_are_rethrown_with_the_remote_type_message_and_stack()
+    {
+        var failed = TestTasks.Remote.Fail("boom");
+        var error = await Assert.ThrowsAsync<RayTaskException>(() => failed.GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal("System.InvalidOperationException", error.RemoteExceptionType);
+        Assert.Equal("boom", error.RemoteMessage);
+        Assert.Contains("TestTasks.Fail", error.RemoteStackTrace);
+        Assert.Contains("boom", error.Message);
+        Assert.Throws<RayTaskException>(() => failed.Get());
+
+        // A dependent task fails with the same cause without running.
+        var dependent = TestTasks.Remote.Add(failed, 1);
+        var dependentError = await Assert.ThrowsAsync<RayTaskException>(() => dependent.GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal("boom", dependentError.RemoteMessage);
+        Assert.Equal("System.InvalidOperationException", dependentError.RemoteExceptionType);
+    }
+
+    [Fact]
+    public async Task Cancel_fires_the_token_of_a_running_task()
+    {
+        var marker = Path.Combine(Path.GetTempPath(), $"raygen-cancel-{Guid.NewGuid():n}");
+        var running = TestTasks.Remote.WaitForCancellation(marker);
+        await WaitForFileAsync(marker);
+        fixture.Ray.Cancel(running);
+        await Assert.ThrowsAsync<TaskCancelledException>(() => running.GetAsync().AsTask().WaitAsync(Timeout));
+        File.Delete(marker);
+    }
+
+    [Fact]
+    public async Task Cancel_of_a_queued_task_means_it_never_runs()
+    {
+        // Fill both CPUs, then queue one more and cancel it before it can start.
+        var blockers = Enumerable.Range(0, 2).Select(_ => TestTasks.Remote.Sleep(1_000)).ToList();
+        var queued = TestTasks.Remote.Add(1, 1);
+        fixture.Ray.Cancel(queued);
+        await Assert.ThrowsAsync<TaskCancelledException>(() => queued.GetAsync().AsTask().WaitAsync(Timeout));
+        await fixture.Ray.GetAsync(blockers).WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Output_of_tasks_reaches_the_driver_prefixed_with_the_worker_pid()
+    {
+        var line = $"hello from a task {Guid.NewGuid():n}";
+        await TestTasks.Remote.Print(line).GetAsync().AsTask().WaitAsync(Timeout);
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!fixture.WorkerOutput.Contains(line) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Matches($@"\(pid=\d+\) {line}", fixture.WorkerOutput);
+    }
+
+    internal static async Task WaitForFileAsync(string path)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!File.Exists(path))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{path} did not appear within {Timeout}.");
+            await Task.Delay(20);
+        }
+    }
+}

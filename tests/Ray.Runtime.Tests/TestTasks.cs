@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using MemoryPack;
+
+namespace Ray.Runtime.Tests;
+
+/// <summary>Remote functions the runtime tests call; each runs in a real worker process.</summary>
+public static partial class TestTasks
+{
+    [Remote]
+    public static int Add(int x, int y) => x + y;
+
+    [Remote]
+    public static void Nothing()
+    {
+    }
+
+    [Remote]
+    public static async Task<string> Concat(string a, string b)
+    {
+        await Task.Yield();
+        return a + b;
+    }
+
+    [Remote]
+    public static int ProcessId() => Environment.ProcessId;
+
+    [Remote]
+    public static int Sleep(int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return milliseconds;
+    }
+
+    [Remote]
+    public static int Fail(string message) => throw new InvalidOperationException(message);
+
+    [Remote]
+    public static int SumReferences(List<ObjectRef<int>> references) => references.Sum(r => r.Get());
+
+    [Remote]
+    public static string DescribeReference(ObjectRef<int> reference) => reference.Id.ToString();
+
+    /// <summary>A binary tree of nested tasks, each parent blocking in <c>Get</c> on its children.</summary>
+    [Remote]
+    public static int CountLeaves(int depth)
+    {
+        if (depth == 0)
+        {
+            return 1;
+        }
+
+        var left = Remote.CountLeaves(depth - 1);
+        var right = Remote.CountLeaves(depth - 1);
+        return left.Get() + right.Get();
+    }
+
+    /// <summary>The same tree with <c>await</c> instead of blocking.</summary>
+    [Remote]
+    public static async Task<int> CountLeavesAsync(int depth)
+    {
+        if (depth == 0)
+        {
+            return 1;
+        }
+
+        var left = Remote.CountLeavesAsync(depth - 1);
+        var right = Remote.CountLeavesAsync(depth - 1);
+        return await left + await right;
+    }
+
+    [Remote]
+    public static async Task<int> WaitForCancellation(string startedMarker, CancellationToken cancellationToken)
+    {
+        await File.WriteAllTextAsync(startedMarker, "started", CancellationToken.None);
+        await Task.Delay(System.Threading.Timeout.Infinite, cancellationToken);
+        return 0;
+    }
+
+    [Remote]
+    public static int ExitProcess(int exitCode)
+    {
+        Environment.Exit(exitCode);
+        return 0;
+    }
+
+    /// <summary>Kills its worker on the first attempt only, leaving a marker so the retry succeeds.</summary>
+    [Remote]
+    public static int DieOnFirstAttempt(string marker)
+    {
+        if (!File.Exists(marker))
+        {
+            File.WriteAllText(marker, Environment.ProcessId.ToString());
+            Environment.Exit(13);
+        }
+
+        return Environment.ProcessId;
+    }
+
+    [Remote]
+    public static int ReportPidThenSleep(string pidFile)
+    {
+        File.WriteAllText(pidFile, Environment.ProcessId.ToString());
+        Thread.Sleep(TimeSpan.FromSeconds(60));
+        return 0;
+    }
+
+    [Remote]
+    public static string Print(string line)
+    {
+        Console.WriteLine(line);
+        return line;
+    }
+
+    /// <summary>Returns when it ran, to observe how many tasks overlapped.</summary>
+    [Remote]
+    public static Interval Timed(int milliseconds)
+    {
+        var start = Stopwatch.GetTimestamp();
+        Thread.Sleep(milliseconds);
+        return new Interval(Environment.ProcessId, start, Stopwatch.GetTimestamp());
+    }
+
+    [Remote(NumCpus = 2)]
+    public static Interval TimedWholeNode(int milliseconds) => Timed(milliseconds);
+
+    [Remote]
+    public static ObjectRef<int> PutInside(int value) => RayRuntime.Current.Put(value);
+
+    [Remote]
+    public static int SumOfSquares(Point[] points) => points.Sum(p => (p.X * p.X) + (p.Y * p.Y));
+}
+
+/// <summary>A user type crossing the process boundary.</summary>
+[MemoryPackable]
+public partial record Point(int X, int Y);
+
+/// <summary>When a task ran, in <see cref="Stopwatch"/> ticks (the same clock in every process of a machine).</summary>
+[MemoryPackable]
+public partial record Interval(int ProcessId, long Start, long End);
