@@ -61,7 +61,7 @@ namespace Ray.Generators
 
             foreach (var containingType in hierarchy.Types)
             {
-                writer.WriteLine($"partial {containingType.Keyword} {containingType.Name}");
+                writer.WriteLine($"{containingType.Keywords} {containingType.Name}");
                 writer.OpenBlock();
             }
 
@@ -91,7 +91,7 @@ namespace Ray.Generators
                 /// Arguments may be values or <see cref="{{ObjectRefType}}{T}"/> futures of earlier tasks.
                 /// </summary>
                 {{GeneratedCodeAttribute}}
-                public static class Remote
+                public {{(type.Type.HidesInheritedRemote ? "new " : string.Empty)}}static class Remote
                 """);
             writer.OpenBlock();
 
@@ -165,7 +165,7 @@ namespace Ray.Generators
                 /// </summary>
                 [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
                 {GeneratedCodeAttribute}
-                internal static class {FunctionsClass}
+                internal {(type.Type.HidesInheritedFunctions ? "new " : string.Empty)}static class {FunctionsClass}
                 """);
             writer.OpenBlock();
 
@@ -282,7 +282,7 @@ namespace Ray.Generators
             }
 
             // An optional parameter becomes a nullable Arg: null means 'not given', so the default applies.
-            return parameter.DefaultValue is null
+            return !parameter.IsOptional
                 ? $"{ArgType}<{parameter.Type}> {parameter.Identifier}"
                 : $"{ArgType}<{parameter.Type}>? {parameter.Identifier} = null";
         }
@@ -309,9 +309,15 @@ namespace Ray.Generators
                 return $"From<{parameter.Type}>({parameter.Identifier}, {name})";
             }
 
-            return parameter.DefaultValue is null
-                ? $"From({parameter.Identifier}, {name})"
-                : $"From({parameter.Identifier} ?? ({ArgType}<{parameter.Type}>)({parameter.DefaultValue}), {name})";
+            if (!parameter.IsOptional)
+            {
+                return $"From({parameter.Identifier}, {name})";
+            }
+
+            var defaultValue = parameter.DefaultValue is null
+                ? $"default({ArgType}<{parameter.Type}>)"
+                : $"({ArgType}<{parameter.Type}>)({parameter.DefaultValue})";
+            return $"From({parameter.Identifier} ?? {defaultValue}, {name})";
         }
 
         private static string InvocationArguments(RemoteMethodSpec method)

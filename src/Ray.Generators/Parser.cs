@@ -65,31 +65,18 @@ namespace Ray.Generators
             string assemblyName,
             CancellationToken cancellationToken)
         {
-            var groups = methods
-                .GroupBy(method => method.ContainingType)
-                .OrderBy(group => group.Key.MetadataName, StringComparer.Ordinal)
-                .ToList();
-
-            // Namespace 'A' with class 'B' and class 'A' with nested 'B' have the same dotted name; only then
-            // fall back to the metadata name ('A+B'), which is unique, to keep the common names readable.
-            var typesPerStem = groups
-                .GroupBy(group => group.Key.HintNameStem, StringComparer.Ordinal)
-                .ToDictionary(stem => stem.Key, stem => stem.Count(), StringComparer.Ordinal);
-
-            var builder = ImmutableArray.CreateBuilder<RemoteTypeSpec>(groups.Count);
-            foreach (var group in groups)
+            var builder = ImmutableArray.CreateBuilder<RemoteTypeSpec>();
+            foreach (var group in methods.GroupBy(method => method.ContainingType).OrderBy(group => group.Key.FullName, StringComparer.Ordinal))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var type = group.Key;
-                var stem = typesPerStem[type.HintNameStem] > 1 ? type.MetadataName : type.HintNameStem;
                 var ordered = group
                     .OrderBy(method => method.Name, StringComparer.Ordinal)
                     .ThenBy(method => method.ReadableName, StringComparer.Ordinal)
                     .ToImmutableEquatableArray();
-                builder.Add(new RemoteTypeSpec(type, stem + ".Remote.g.cs", assemblyName, ordered));
+                builder.Add(new RemoteTypeSpec(group.Key, group.Key.FullName + ".Remote.g.cs", assemblyName, ordered));
             }
 
-            return builder.MoveToImmutable();
+            return builder.ToImmutable();
         }
 
         /// <summary>Flattens the diagnostics of all declarations, dropping repeats in first-seen order.</summary>
@@ -144,7 +131,7 @@ namespace Ray.Generators
                 return new RemoteTargetResult(null, diagnostics.ToImmutableEquatableArray());
             }
 
-            var spec = CreateMethodSpec(method, context.Attributes[0], known);
+            var spec = CreateMethodSpec(method, context.Attributes[0], remoteAttribute, context.SemanticModel.Compilation, known);
             return new RemoteTargetResult(spec, ImmutableEquatableArray<DiagnosticInfo>.Empty);
         }
 
@@ -319,7 +306,12 @@ namespace Ray.Generators
             }
         }
 
-        private static RemoteMethodSpec CreateMethodSpec(IMethodSymbol method, AttributeData attribute, KnownTypeSymbols known)
+        private static RemoteMethodSpec CreateMethodSpec(
+            IMethodSymbol method,
+            AttributeData attribute,
+            INamedTypeSymbol remoteAttribute,
+            Compilation compilation,
+            KnownTypeSymbols known)
         {
             var returnType = method.ReturnType;
             ReturnKind returnKind;
@@ -353,22 +345,28 @@ namespace Ray.Generators
                 var identifier = EscapeIdentifier(parameter.Name);
                 if (known.IsCancellationToken(parameter.Type))
                 {
-                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.CancellationToken, -1, null));
+                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.CancellationToken, -1, false, null));
                 }
                 else if (parameter.IsParams)
                 {
-                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.Params, argumentIndex++, null));
+                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.Params, argumentIndex++, false, null));
                 }
                 else
                 {
-                    var defaultValue = parameter.IsOptional ? FormatDefaultValue(parameter, type) : null;
-                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.Value, argumentIndex++, defaultValue));
+                    parameters.Add(new ParameterSpec(
+                        parameter.Name,
+                        identifier,
+                        type,
+                        ParameterKind.Value,
+                        argumentIndex++,
+                        parameter.IsOptional,
+                        parameter.IsOptional ? FormatDefaultValue(parameter) : null));
                 }
             }
 
             var readableName = ReadableName(method);
             return new RemoteMethodSpec(
-                CreateHierarchy(method.ContainingType),
+                CreateHierarchy(method.ContainingType, remoteAttribute, compilation),
                 EscapeIdentifier(method.Name),
                 method.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
                 readableName,
@@ -381,26 +379,57 @@ namespace Ray.Generators
                 FindObsoleteAttribute(method) is { } obsolete ? FormatObsoleteAttribute(obsolete) : null);
         }
 
-        private static TypeHierarchySpec CreateHierarchy(INamedTypeSymbol type)
+        private static TypeHierarchySpec CreateHierarchy(INamedTypeSymbol type, INamedTypeSymbol remoteAttribute, Compilation compilation)
         {
             var types = new List<ContainingTypeSpec>();
-            var metadataNames = new List<string>();
             for (var current = type; current is not null; current = current.ContainingType)
             {
-                types.Insert(0, new ContainingTypeSpec(DeclarationKeyword(current), EscapeIdentifier(current.Name)));
-                metadataNames.Insert(0, current.Name);
+                types.Insert(0, new ContainingTypeSpec(DeclarationKeywords(current), EscapeIdentifier(current.Name)));
             }
 
-            var ns = type.ContainingNamespace is { IsGlobalNamespace: false } containingNamespace
-                ? containingNamespace
-                : null;
-            var metadataName = string.Join("+", metadataNames);
             return new TypeHierarchySpec(
-                ns?.ToDisplayString(NamespaceFormat),
+                type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString(NamespaceFormat) : null,
                 types.ToImmutableEquatableArray(),
                 type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 type.ToDisplayString(ReadableFormat),
-                ns is null ? metadataName : ns.ToDisplayString(ReadableFormat) + "." + metadataName);
+                InheritsGeneratedMember(type, "Remote", remoteAttribute, compilation),
+                InheritsGeneratedMember(type, "__RayFunctions", remoteAttribute, compilation));
+        }
+
+        /// <summary>
+        /// Whether a base type has an accessible member named <paramref name="name"/>, so the generated one needs
+        /// <c>new</c>. A base type in this compilation does not have its generated members yet, so one with
+        /// <c>[Remote]</c> methods counts too.
+        /// </summary>
+        private static bool InheritsGeneratedMember(INamedTypeSymbol type, string name, INamedTypeSymbol remoteAttribute, Compilation compilation)
+        {
+            var baseTypes = type.TypeKind == TypeKind.Interface ? type.AllInterfaces.ToList() : BaseTypes(type);
+            foreach (var baseType in baseTypes)
+            {
+                if (baseType.GetMembers(name).Any(member => compilation.IsSymbolAccessibleWithin(member, type)))
+                {
+                    return true;
+                }
+
+                if (SymbolEqualityComparer.Default.Equals(baseType.ContainingAssembly, compilation.Assembly)
+                    && baseType.GetMembers().Any(member => member is IMethodSymbol { IsStatic: true } && HasAttribute(member, remoteAttribute)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static List<INamedTypeSymbol> BaseTypes(INamedTypeSymbol type)
+        {
+            var baseTypes = new List<INamedTypeSymbol>();
+            for (var current = type.BaseType; current is not null; current = current.BaseType)
+            {
+                baseTypes.Add(current);
+            }
+
+            return baseTypes;
         }
 
         private static RemoteOptionsSpec ParseOptions(AttributeData attribute)
@@ -468,11 +497,14 @@ namespace Ray.Generators
                 ? $"[global::System.Obsolete({SymbolDisplay.FormatLiteral(message, quote: true)})]"
                 : "[global::System.Obsolete]";
 
-        private static string FormatDefaultValue(IParameterSymbol parameter, string type)
+        /// <summary>The default value as a C# constant of the parameter's type, or null for <c>null</c>/<c>default</c>.</summary>
+        private static string? FormatDefaultValue(IParameterSymbol parameter)
         {
+            // default(Arg<T>) wraps default(T). Casting null to Arg<T> instead would not compile (two conversions
+            // fit) or, for object, would unbox.
             if (!parameter.HasExplicitDefaultValue || parameter.ExplicitDefaultValue is null)
             {
-                return $"default({type})";
+                return null;
             }
 
             var value = parameter.ExplicitDefaultValue;
@@ -541,18 +573,18 @@ namespace Ray.Generators
             }
         }
 
-        private static string DeclarationKeyword(INamedTypeSymbol type)
+        private static string DeclarationKeywords(INamedTypeSymbol type)
         {
             switch (type.TypeKind)
             {
                 case TypeKind.Interface:
-                    return "interface";
+                    return "partial interface";
                 case TypeKind.Struct:
-                    // Every partial declaration of a ref struct must say 'ref'.
+                    // Every declaration of a ref struct says 'ref', and 'ref' comes before 'partial'.
                     var prefix = type.IsRefLikeType ? "ref " : string.Empty;
-                    return prefix + (type.IsRecord ? "record struct" : "struct");
+                    return prefix + (type.IsRecord ? "partial record struct" : "partial struct");
                 default:
-                    return type.IsRecord ? "record" : "class";
+                    return type.IsRecord ? "partial record" : "partial class";
             }
         }
 

@@ -49,13 +49,18 @@ namespace Ray.Generators.Model
     /// <param name="Type">The fully qualified type, nullable annotations kept.</param>
     /// <param name="Kind">What the stub and the invoker do with it.</param>
     /// <param name="ArgumentIndex">The position among the serialized arguments; -1 for a cancellation token.</param>
-    /// <param name="DefaultValue">The C# expression of its default value, or null when it has none.</param>
+    /// <param name="IsOptional">Whether the parameter has a default value, so the stub's parameter is optional too.</param>
+    /// <param name="DefaultValue">
+    /// The C# expression of the default value when it is a constant other than null; null when the default is
+    /// <c>null</c> or <c>default</c>, which <c>default(Arg&lt;T&gt;)</c> stands for.
+    /// </param>
     internal sealed record ParameterSpec(
         string Name,
         string Identifier,
         string Type,
         ParameterKind Kind,
         int ArgumentIndex,
+        bool IsOptional,
         string? DefaultValue);
 
     /// <summary>What the stub and the invoker do with a parameter.</summary>
