@@ -141,3 +141,28 @@ public sealed class ObjectNotFoundException : RayException
     /// <summary>The missing object.</summary>
     public ObjectId ObjectId { get; }
 }
+
+/// <summary>
+/// The actor is dead: killed with <c>ray.Kill</c>, its constructor threw, or its worker died and it ran out of
+/// restarts. The message says which; <see cref="Exception.InnerException"/> carries a constructor's exception.
+/// </summary>
+public sealed class ActorDiedException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public ActorDiedException(ActorId actorId, string actorClass, string reason, Exception? innerException = null)
+        : base($"Actor {actorClass} ({actorId}) is dead: {reason}", innerException)
+    {
+        ActorId = actorId;
+        ActorClass = actorClass;
+        Reason = reason;
+    }
+
+    /// <summary>The actor.</summary>
+    public ActorId ActorId { get; }
+
+    /// <summary>The actor's class name.</summary>
+    public string ActorClass { get; }
+
+    /// <summary>Why it died.</summary>
+    public string Reason { get; }
+}

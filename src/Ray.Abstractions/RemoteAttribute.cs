@@ -11,7 +11,10 @@ namespace Ray;
 [AttributeUsage(AttributeTargets.Method | AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class RemoteAttribute : Attribute
 {
-    /// <summary>CPUs one invocation reserves on its node; fractional values are allowed. Default 1.</summary>
+    /// <summary>
+    /// CPUs one invocation reserves on its node; fractional values are allowed. Default 1 for tasks; an actor
+    /// holds what is set here for its whole life (0 unless set).
+    /// </summary>
     public double NumCpus { get; set; } = 1;
 
     /// <summary>GPUs one invocation reserves on its node. Default 0.</summary>
@@ -22,4 +25,16 @@ public sealed class RemoteAttribute : Attribute
 
     /// <summary>Whether a task is also retried (up to <see cref="MaxRetries"/>) when user code throws. Default false.</summary>
     public bool RetryExceptions { get; set; }
+
+    /// <summary>Actors: how many times the actor is restarted when its worker dies. Default 0.</summary>
+    public int MaxRestarts { get; set; }
+
+    /// <summary>Actors: how many times a call in flight is retried after a restart. Default 0.</summary>
+    public int MaxTaskRetries { get; set; }
+
+    /// <summary>Actors: how many calls may run at once. Default 1 (calls run one at a time).</summary>
+    public int MaxConcurrency { get; set; } = 1;
+
+    /// <summary>Actors: whether the actor gets a worker process of its own. Default false.</summary>
+    public bool DedicatedProcess { get; set; }
 }

@@ -12,6 +12,14 @@ public interface IRayCore
     /// <summary>Submits one task and returns the id of its result object at once.</summary>
     ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments);
 
+    /// <summary>Creates an actor and returns its id at once; the constructor runs in a worker.</summary>
+    ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments) =>
+        throw new NotSupportedException("This runtime does not host actors.");
+
+    /// <summary>Submits a call to an actor method and returns the id of its result object at once.</summary>
+    ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
+        throw new NotSupportedException("This runtime does not host actors.");
+
     /// <summary>Waits for an object and deserializes it.</summary>
     ValueTask<T> GetAsync<T>(ObjectId id, CancellationToken cancellationToken);
 

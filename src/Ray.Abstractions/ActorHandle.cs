@@ -1,0 +1,95 @@
+using System.Buffers;
+using MemoryPack;
+using Ray.Infrastructure;
+
+namespace Ray;
+
+/// <summary>
+/// A reference to an actor: an instance of a <c>[Remote]</c> class living in a worker process. Generated
+/// extension methods turn its public methods into calls (<c>handle.Inc()</c>) that return futures. Calls from
+/// one caller run in the order they were made. The handle is serializable: pass it to tasks and other actors,
+/// and every holder calls the same actor.
+/// </summary>
+/// <typeparam name="TActor">The actor class.</typeparam>
+public sealed class ActorHandle<TActor> : IMemoryPackable<ActorHandle<TActor>>, IEquatable<ActorHandle<TActor>>
+    where TActor : class
+{
+    private ActorHandle(ActorId id, IRayCore? core)
+    {
+        Id = id;
+        Core = core;
+    }
+
+    /// <summary>The actor's id.</summary>
+    public ActorId Id { get; }
+
+    internal IRayCore? Core { get; }
+
+    /// <summary>Creates a handle bound to <paramref name="core"/> (generated code and the runtime use this).</summary>
+    public static ActorHandle<TActor> Create(ActorId id, IRayCore? core) => new(id, core);
+
+    /// <inheritdoc/>
+    public bool Equals(ActorHandle<TActor>? other) => other is not null && other.Id == Id;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as ActorHandle<TActor>);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Id.GetHashCode();
+
+    /// <inheritdoc/>
+    public override string ToString() => $"ActorHandle<{typeof(TActor).Name}>({Id})";
+
+    static void IMemoryPackFormatterRegister.RegisterFormatter()
+    {
+        if (!MemoryPackFormatterProvider.IsRegistered<ActorHandle<TActor>>())
+        {
+            MemoryPackFormatterProvider.Register(new Formatter());
+        }
+    }
+
+    static void IMemoryPackable<ActorHandle<TActor>>.Serialize<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, scoped ref ActorHandle<TActor>? value)
+        => Write(ref writer, value);
+
+    static void IMemoryPackable<ActorHandle<TActor>>.Deserialize(ref MemoryPackReader reader, scoped ref ActorHandle<TActor>? value)
+        => value = Read(ref reader);
+
+    // Only the id crosses a process boundary; the receiving side binds the handle to its own runtime.
+    private static void Write<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, ActorHandle<TActor>? value)
+        where TBufferWriter : IBufferWriter<byte>
+    {
+        if (value is null)
+        {
+            writer.WriteNullObjectHeader();
+            return;
+        }
+
+        writer.WriteObjectHeader(2);
+        writer.WriteUnmanaged(value.Id.Value.High, value.Id.Value.Low);
+    }
+
+    private static ActorHandle<TActor>? Read(ref MemoryPackReader reader)
+    {
+        if (!reader.TryReadObjectHeader(out var count))
+        {
+            return null;
+        }
+
+        if (count != 2)
+        {
+            MemoryPackSerializationException.ThrowInvalidPropertyCount(2, count);
+        }
+
+        reader.ReadUnmanaged(out ulong high, out ulong low);
+        return new ActorHandle<TActor>(new ActorId(new ObjectId(high, low)), null);
+    }
+
+    private sealed class Formatter : MemoryPackFormatter<ActorHandle<TActor>>
+    {
+        public override void Serialize<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, scoped ref ActorHandle<TActor>? value)
+            => Write(ref writer, value);
+
+        public override void Deserialize(ref MemoryPackReader reader, scoped ref ActorHandle<TActor>? value)
+            => value = Read(ref reader);
+    }
+}
