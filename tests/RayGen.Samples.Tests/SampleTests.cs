@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace RayGen.Samples.Tests;
+
+/// <summary>
+/// Runs every sample in-process with small parameters and checks what it prints: results, never timings.
+/// </summary>
+[Collection(SamplesCollection.Name)]
+public sealed class SampleTests(SamplesFixture fixture)
+{
+    private static readonly TimeSpan Timeout = SamplesFixture.Timeout;
+
+    [Fact]
+    public void Catalog_lists_every_sample_once()
+    {
+        Assert.Equal(
+            ["parallel-tasks", "task-dependencies", "aggregation", "stress-table"],
+            SampleCatalog.All.Select(sample => sample.Name));
+        Assert.All(SampleCatalog.All, sample => Assert.False(string.IsNullOrWhiteSpace(sample.SeedSection)));
+        Assert.Same(SampleCatalog.All[2], SampleCatalog.Find("AGGREGATION"));
+        Assert.Null(SampleCatalog.Find("actors"));
+    }
+
+    [Fact]
+    public async Task Parallel_tasks_returns_0_1_2_3_and_names_the_cpu_count()
+    {
+        var output = new StringWriter();
+        await ParallelTasks.RunAsync(output, fooSleep: TimeSpan.FromMilliseconds(50), barSleep: TimeSpan.FromMilliseconds(20), barCount: 4)
+            .WaitAsync(Timeout);
+
+        var text = output.ToString();
+        Assert.Contains("results = [0, 1, 2, 3]", text);
+        var cpus = (int)fixture.Ray.ClusterResources["CPU"];
+        Assert.Contains($"Node: {cpus} CPU", text);
+        Assert.Contains("sequential [foo() for _ in range(4)]", text);
+        Assert.Contains("ray.get([bar.remote() for _ in range(4)])", text);
+        Assert.Contains("scaled down", text);
+    }
+
+    [Fact]
+    public async Task Task_dependencies_product_matches_the_local_computation_and_put_arguments_are_equivalent()
+    {
+        const int size = 40;
+        var output = new StringWriter();
+        await TaskDependencies.RunAsync(output, size).WaitAsync(Timeout);
+
+        var text = output.ToString();
+        Assert.Contains($"shape ({size}, {size})", text);
+        var match = Regex.Match(text, @"checksum \(sum of entries\) = (\S+)");
+        Assert.True(match.Success, text);
+        var remote = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var local = TaskDependencies.LocalChecksum(size);
+        Assert.Equal(local, remote, tolerance: 1e-9 * Math.Max(1, Math.Abs(local)));
+
+        Assert.Matches(@"add2\.remote\(1, 2\)\s+-> 3", text);
+        Assert.Matches(@"add2\.remote\(1, ray\.put\(2\)\)\s+-> 3", text);
+        Assert.Matches(@"add2\.remote\(ray\.put\(1\), ray\.put\(2\)\)\s+-> 3", text);
+    }
+
+    [Fact]
+    public async Task Task_dependencies_remote_product_equals_the_local_one_entry_by_entry()
+    {
+        var x = TaskDependencies.Remote.CreateMatrix(7, 5, 3);
+        var y = TaskDependencies.Remote.CreateMatrix(5, 4, 4);
+        var product = await TaskDependencies.Remote.MultiplyMatrices(x, y).GetAsync().AsTask().WaitAsync(Timeout);
+
+        var expected = TaskDependencies.MultiplyMatrices(TaskDependencies.CreateMatrix(7, 5, 3), TaskDependencies.CreateMatrix(5, 4, 4));
+        Assert.Equal((7, 4), (product.Rows, product.Cols));
+        Assert.Equal(expected.Data, product.Data);
+    }
+
+    [Fact]
+    public async Task Aggregation_sums_to_36_four_ways()
+    {
+        var output = new StringWriter();
+        await Aggregation.RunAsync(output, TimeSpan.FromMilliseconds(10)).WaitAsync(Timeout);
+
+        var text = output.ToString();
+        foreach (var label in new[] { "approach1 (linear chain, depth 7)", "tree_approach (tree, depth 3)", "while loop, slow approach", "while loop, fast approach" })
+        {
+            Assert.Matches(Regex.Escape(label) + @"\s*: result = 36,", text);
+        }
+    }
+
+    [Fact]
+    public async Task Stress_table_has_every_row_and_the_raygen_sums_equal_the_sequential_ones()
+    {
+        int[] sizes = [10, 20, 50];
+        var output = new StringWriter();
+        await StressTable.RunAsync(output, sizes, rounds: 1).WaitAsync(Timeout);
+
+        var text = output.ToString();
+        foreach (var n in sizes)
+        {
+            // n | sequential | RayGen | speedup | Parallel.For | speedup | sum of results | results equal
+            var row = Regex.Match(text, $@"(?m)^\s*{n} \|[^|]+\|[^|]+\|[^|]+\|[^|]+\|[^|]+\|\s*(\d+) \| (.+)$");
+            Assert.True(row.Success, $"no row for n = {n}:\n{text}");
+            Assert.Equal(ExpectedSum(n), long.Parse(row.Groups[1].Value, CultureInfo.InvariantCulture));
+            Assert.Equal("yes", row.Groups[2].Value.Trim());
+        }
+    }
+
+    [Fact]
+    public async Task Stress_function_results_from_raygen_equal_the_sequential_results()
+    {
+        var rows = await StressTable.MeasureAsync([30, 60], rounds: 1).WaitAsync(Timeout);
+
+        Assert.Equal([30, 60], rows.Select(row => row.N));
+        Assert.All(rows, row =>
+        {
+            Assert.Equal(ExpectedSum(row.N), row.SequentialSum);
+            Assert.Equal(row.SequentialSum, row.RayGenSum);
+            Assert.Equal(row.SequentialSum, row.ParallelForSum);
+        });
+
+        var values = await StressTable.RayGenAsync(fixture.Ray, 25).WaitAsync(Timeout);
+        Assert.Equal(StressTable.Sequential(25), values);
+    }
+
+    // sum over the n calls of sum_{i,j<n} i*j = n * (n(n-1)/2)^2.
+    private static long ExpectedSum(long n) => n * (n * (n - 1) / 2) * (n * (n - 1) / 2);
+}
