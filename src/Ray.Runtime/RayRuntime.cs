@@ -41,7 +41,10 @@ public sealed class RayRuntime : IAsyncDisposable
     public bool IsDriver => _node is not null;
 
     /// <summary>The process ids of the node's worker processes (driver only; empty in a worker).</summary>
-    public IReadOnlyCollection<int> WorkerProcessIds => _node?.Pool.ProcessIds ?? [];
+    public IReadOnlyCollection<int> WorkerProcessIds => _node?.Pool.SharedProcessIds ?? [];
+
+    /// <summary>The process ids of every worker process of the node, those dedicated to one actor included.</summary>
+    public IReadOnlyCollection<int> AllWorkerProcessIds => _node?.Pool.ProcessIds ?? [];
 
     /// <summary>The resources of the node, by name (<c>CPU</c>, <c>GPU</c>, custom).</summary>
     public IReadOnlyDictionary<string, double> ClusterResources =>
@@ -200,6 +203,41 @@ public sealed class RayRuntime : IAsyncDisposable
         Core.Cancel(reference.Id);
     }
 
+    /// <summary>
+    /// Returns a handle to the live actor registered under <paramref name="name"/> (see <see cref="ActorOptions.Name"/>),
+    /// from the driver or from inside any task or actor of the job.
+    /// </summary>
+    /// <exception cref="ArgumentException">No live actor has that name, or it is not a <typeparamref name="TActor"/>.</exception>
+    public ActorHandle<TActor> GetActor<TActor>(string name)
+        where TActor : class =>
+        GetActorAsync<TActor>(name).AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="GetActor{TActor}(string)"/>
+    public async ValueTask<ActorHandle<TActor>> GetActorAsync<TActor>(string name, CancellationToken cancellationToken = default)
+        where TActor : class
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var (id, className) = await Core.LookupActorAsync(name, cancellationToken).ConfigureAwait(false);
+        var requested = typeof(TActor).FullName?.Replace('+', '.');
+        if (!string.Equals(className, requested, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The actor named '{name}' is a {className}, not a {requested}.", nameof(name));
+        }
+
+        return ActorHandle<TActor>.Create(id, Core);
+    }
+
+    /// <summary>
+    /// Stops an actor at once: calls in flight and later calls fail with <see cref="ActorDiedException"/>, and it is
+    /// not restarted. Its name becomes free.
+    /// </summary>
+    public void Kill<TActor>(ActorHandle<TActor> handle)
+        where TActor : class
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        Core.KillActor(handle.Id);
+    }
+
     /// <summary>Stops the node: workers are asked to exit, and killed if they do not within a few seconds.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -251,7 +289,7 @@ public sealed class RayRuntime : IAsyncDisposable
     private void OnProcessExit(object? sender, EventArgs e)
     {
         // The driver is exiting without DisposeAsync: take the workers down with it.
-        foreach (var pid in WorkerProcessIds)
+        foreach (var pid in AllWorkerProcessIds)
         {
             try
             {

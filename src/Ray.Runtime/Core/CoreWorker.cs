@@ -16,6 +16,16 @@ internal abstract class CoreWorker : IRayCore
 {
     public abstract ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments);
 
+    public abstract ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments);
+
+    public abstract ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments);
+
+    /// <summary>Stops an actor.</summary>
+    public abstract void KillActor(ActorId actor);
+
+    /// <summary>Finds a named actor; fails with <see cref="ArgumentException"/> when no live actor has that name.</summary>
+    public abstract ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>Stores a serialized value as a new object.</summary>
     public abstract ObjectId Put(ReadOnlyMemory<byte> payload);
 

@@ -9,6 +9,19 @@ internal sealed class DriverCoreWorker(RayletNode node) : CoreWorker
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments) =>
         node.Submit(function, options, arguments);
 
+    public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments) =>
+        node.CreateActor(actorClass, constructor, options, arguments);
+
+    public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
+        node.SubmitActorTask(actor, actorClass, method, arguments);
+
+    public override void KillActor(ActorId actor) => node.Actors.Kill(actor);
+
+    public override ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken) =>
+        node.Actors.Lookup(name) is { } found
+            ? new ValueTask<(ActorId, string)>(found)
+            : ValueTask.FromException<(ActorId, string)>(new ArgumentException(Actors.ActorSpecs.UnknownName(name), nameof(name)));
+
     public override ObjectId Put(ReadOnlyMemory<byte> payload)
     {
         var id = ObjectId.New();

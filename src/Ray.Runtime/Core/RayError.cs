@@ -74,7 +74,14 @@ internal static class RayErrors
         ErrorKind.Cancelled => new TaskCancelledException(error.FunctionName),
         ErrorKind.Infeasible => new InfeasibleTaskException(error.Message),
         ErrorKind.ObjectNotFound => new ObjectNotFoundException(ParseId(error.Message)),
-        _ => new RayException($"Task {error.FunctionName} failed: {error.Message}"),
+        ErrorKind.ActorDied => new ActorDiedException(
+            new ActorId(error.ActorId.ToObjectId()),
+            error.ActorClass,
+            error.Reason,
+            error.ExceptionType.Length > 0
+                ? new RayTaskException(error.FunctionName, error.ExceptionType, error.Message, error.StackTrace, error.WorkerPid == 0 ? null : error.WorkerPid)
+                : null),
+        _ => new RayException($"Task {error.FunctionName} could not run: {error.Message}"),
     };
 
     private static ObjectId ParseId(string text) =>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Ray.Actors;
 using Ray.Core;
 using Ray.Infrastructure;
 using Ray.ObjectStore;
@@ -27,13 +28,15 @@ internal sealed class RayletNode : IAsyncDisposable
         AppDirectory = launch.AppDirectory;
         _logger = loggerFactory.CreateLogger("Ray.Raylet");
         Objects = new ObjectTable();
-        Scheduler = new LocalScheduler(
-            ResourceSet.Create(options.NumCpus ?? Environment.ProcessorCount, options.NumGpus, options.Resources),
-            Objects,
-            loggerFactory.CreateLogger("Ray.Scheduler"));
+        var resources = new NodeResources(ResourceSet.Create(options.NumCpus ?? Environment.ProcessorCount, options.NumGpus, options.Resources));
+        Scheduler = new LocalScheduler(resources, Objects, loggerFactory.CreateLogger("Ray.Scheduler"));
+        Actors = new ActorManager(Objects, resources, loggerFactory.CreateLogger("Ray.Actors"));
         Pool = new WorkerPool(WorkerCount(options), launch, options.WorkerOutput ?? Console.Out, loggerFactory.CreateLogger("Ray.WorkerPool"));
+        Actors.UseDedicatedWorkers(Pool.StartDedicated);
         Pool.WorkerRegistered += Scheduler.AddWorker;
+        Pool.WorkerRegistered += Actors.AddWorker;
         Pool.WorkerDied += Scheduler.RemoveWorker;
+        Pool.WorkerDied += Actors.RemoveWorker;
     }
 
     public RayOptions Options { get; }
@@ -47,6 +50,8 @@ internal sealed class RayletNode : IAsyncDisposable
     public ObjectTable Objects { get; }
 
     public LocalScheduler Scheduler { get; }
+
+    public ActorManager Actors { get; }
 
     public WorkerPool Pool { get; }
 
@@ -69,40 +74,33 @@ internal sealed class RayletNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Handles one batch from a worker as a single scheduling pass.</summary>
+    /// <summary>
+    /// Handles one batch from a worker in order. Runs of task messages share one scheduling pass; actor
+    /// messages are handled outside the scheduler's lock, since the actor manager has a lock of its own.
+    /// </summary>
     public void HandleBatch(WorkerHandle worker, WorkerBatch batch, int skip)
     {
-        using var scope = Scheduler.Batch();
-        for (var i = skip; i < batch.Messages.Count; i++)
+        LocalScheduler.BatchScope? scope = null;
+        try
         {
-            var message = batch.Messages[i];
-            switch (message.BodyCase)
+            for (var i = skip; i < batch.Messages.Count; i++)
             {
-                case WorkerMessage.BodyOneofCase.Finished:
-                    Scheduler.OnTaskFinished(worker, message.Finished);
-                    break;
-                case WorkerMessage.BodyOneofCase.Submit:
-                    SubmitFromWorker(message.Submit);
-                    break;
-                case WorkerMessage.BodyOneofCase.Get:
-                    Subscribe(worker, message.Get.Id.ToObjectId());
-                    break;
-                case WorkerMessage.BodyOneofCase.Put:
-                    Objects.Put(message.Put.Id.ToObjectId(), message.Put.Value.Memory);
-                    break;
-                case WorkerMessage.BodyOneofCase.Blocked:
-                    Scheduler.OnTaskBlocked(worker, message.Blocked.LeaseId, blocked: true);
-                    break;
-                case WorkerMessage.BodyOneofCase.Unblocked:
-                    Scheduler.OnTaskBlocked(worker, message.Unblocked.LeaseId, blocked: false);
-                    break;
-                case WorkerMessage.BodyOneofCase.Cancel:
-                    Scheduler.Cancel(message.Cancel.TaskId.ToObjectId());
-                    break;
-                default:
-                    _logger.LogWarning("Ignored a {Kind} message from {Worker}.", message.BodyCase, worker);
-                    break;
+                var message = batch.Messages[i];
+                if (IsActorMessage(message))
+                {
+                    scope?.Dispose();
+                    scope = null;
+                    HandleActorMessage(worker, message);
+                    continue;
+                }
+
+                scope ??= Scheduler.Batch();
+                HandleTaskMessage(worker, message);
             }
+        }
+        finally
+        {
+            scope?.Dispose();
         }
     }
 
@@ -151,6 +149,106 @@ internal sealed class RayletNode : IAsyncDisposable
         }
     }
 
+    /// <summary>Creates an actor from the driver; the handle is usable at once.</summary>
+    public ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
+    {
+        var id = ActorId.New();
+        Actors.Create(ActorSpecs.Create(id, actorClass, constructor, options, arguments));
+        return id;
+    }
+
+    /// <summary>Submits an actor call from the driver.</summary>
+    public ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
+    {
+        var id = ObjectId.New();
+        Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments));
+        return id;
+    }
+
+    private static bool IsActorMessage(WorkerMessage message) => message.BodyCase switch
+    {
+        WorkerMessage.BodyOneofCase.CreateActor or WorkerMessage.BodyOneofCase.SubmitActorTask or WorkerMessage.BodyOneofCase.ActorReady
+            or WorkerMessage.BodyOneofCase.KillActor or WorkerMessage.BodyOneofCase.LookupActor => true,
+        WorkerMessage.BodyOneofCase.Finished => message.Finished.ActorId is not null,
+        _ => false,
+    };
+
+    private void HandleTaskMessage(WorkerHandle worker, WorkerMessage message)
+    {
+        switch (message.BodyCase)
+        {
+            case WorkerMessage.BodyOneofCase.Finished:
+                Scheduler.OnTaskFinished(worker, message.Finished);
+                break;
+            case WorkerMessage.BodyOneofCase.Submit:
+                SubmitFromWorker(message.Submit);
+                break;
+            case WorkerMessage.BodyOneofCase.Get:
+                Subscribe(worker, message.Get.Id.ToObjectId());
+                break;
+            case WorkerMessage.BodyOneofCase.Put:
+                Objects.Put(message.Put.Id.ToObjectId(), message.Put.Value.Memory);
+                break;
+            case WorkerMessage.BodyOneofCase.Blocked:
+                Scheduler.OnTaskBlocked(worker, message.Blocked.LeaseId, blocked: true);
+                break;
+            case WorkerMessage.BodyOneofCase.Unblocked:
+                Scheduler.OnTaskBlocked(worker, message.Unblocked.LeaseId, blocked: false);
+                break;
+            case WorkerMessage.BodyOneofCase.Cancel:
+                Scheduler.Cancel(message.Cancel.TaskId.ToObjectId());
+                break;
+            default:
+                _logger.LogWarning("Ignored a {Kind} message from {Worker}.", message.BodyCase, worker);
+                break;
+        }
+    }
+
+    private void HandleActorMessage(WorkerHandle worker, WorkerMessage message)
+    {
+        switch (message.BodyCase)
+        {
+            case WorkerMessage.BodyOneofCase.Finished:
+                Actors.OnCallFinished(worker, message.Finished);
+                break;
+            case WorkerMessage.BodyOneofCase.ActorReady:
+                Actors.OnActorReady(worker, message.ActorReady);
+                break;
+            case WorkerMessage.BodyOneofCase.SubmitActorTask:
+                Actors.Submit(message.SubmitActorTask);
+                break;
+            case WorkerMessage.BodyOneofCase.KillActor:
+                Actors.Kill(new ActorId(message.KillActor.ActorId.ToObjectId()));
+                break;
+            case WorkerMessage.BodyOneofCase.CreateActor:
+                try
+                {
+                    Actors.Create(message.CreateActor);
+                }
+                catch (Exception e) when (e is ArgumentException or InfeasibleTaskException)
+                {
+                    // The worker already holds the handle: its calls fail with this reason.
+                    Actors.RecordFailedCreation(message.CreateActor, e.Message);
+                }
+
+                break;
+            case WorkerMessage.BodyOneofCase.LookupActor:
+                var reply = new ActorLookupReply { RequestId = message.LookupActor.RequestId };
+                if (Actors.Lookup(message.LookupActor.Name) is { } found)
+                {
+                    reply.ActorId = found.Id.Value.ToProto();
+                    reply.ClassName = found.ClassName;
+                }
+                else
+                {
+                    reply.Error = ActorSpecs.UnknownName(message.LookupActor.Name);
+                }
+
+                worker.Send(new RayletMessage { ActorLookup = reply });
+                break;
+        }
+    }
+
     private static int WorkerCount(RayOptions options) =>
         options.NumWorkers ?? Math.Max(1, (int)Math.Ceiling(options.NumCpus ?? Environment.ProcessorCount));
 
@@ -170,14 +268,7 @@ internal sealed class RayletNode : IAsyncDisposable
             return;
         }
 
-        var arguments = new TaskArgument[submit.Args.Count];
-        for (var i = 0; i < arguments.Length; i++)
-        {
-            var argument = submit.Args[i];
-            arguments[i] = argument.KindCase == TaskArg.KindOneofCase.Reference
-                ? TaskArgument.FromReference(argument.Reference.ToObjectId())
-                : TaskArgument.FromBytes(argument.Value.Memory);
-        }
+        var arguments = ProtoArguments.FromProto(submit.Args);
 
         Scheduler.Submit(new TaskRecord
         {

@@ -37,14 +37,14 @@ internal sealed class RayletService(RayletNode node, ILogger<RayletService> logg
             throw new RpcException(new Status(StatusCode.FailedPrecondition, mismatch));
         }
 
-        if (node.Pool.Find(registration.Pid) is null)
+        if (node.Pool.Find(registration.Pid) is not { } process)
         {
             throw new RpcException(new Status(
                 StatusCode.PermissionDenied,
                 $"Process {registration.Pid} was not started by this raylet, so it cannot register as its worker."));
         }
 
-        var worker = new WorkerHandle(registration.Pid, registration.WorkerIndex);
+        var worker = new WorkerHandle(registration.Pid, registration.WorkerIndex, process.IsDedicated);
         worker.Send(new RayletMessage
         {
             Registered = new WorkerRegistered { AppDirectory = node.AppDirectory, NodeId = node.NodeId },

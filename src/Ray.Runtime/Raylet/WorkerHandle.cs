@@ -7,10 +7,11 @@ namespace Ray.Raylet;
 /// <summary>The raylet's side of one registered worker: its outbound batch queue and the leases it holds.</summary>
 internal sealed class WorkerHandle
 {
-    public WorkerHandle(int processId, int index)
+    public WorkerHandle(int processId, int index, bool isDedicated)
     {
         ProcessId = processId;
         Index = index;
+        IsDedicated = isDedicated;
         Outbound = new BatchingWriter<RayletMessage, RayletBatch>(static items =>
         {
             var batch = new RayletBatch();
@@ -22,6 +23,9 @@ internal sealed class WorkerHandle
     public int ProcessId { get; }
 
     public int Index { get; }
+
+    /// <summary>Whether the process was started for one actor (it runs no tasks and is not replaced).</summary>
+    public bool IsDedicated { get; }
 
     public BatchingWriter<RayletMessage, RayletBatch> Outbound { get; }
 

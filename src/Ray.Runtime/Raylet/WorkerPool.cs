@@ -21,6 +21,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     private readonly TaskCompletionSource _allRegistered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _size;
     private int _consecutiveStartFailures;
+    private int _dedicatedStarted;
     private volatile bool _stopping;
 
     public WorkerPool(int size, WorkerLaunch launch, TextWriter output, ILogger logger)
@@ -38,13 +39,17 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     public int Size => _size;
 
+    /// <summary>The pids of the pool's live worker processes, dedicated ones included.</summary>
     public IReadOnlyCollection<int> ProcessIds => _byPid.Keys.ToArray();
+
+    /// <summary>The pids of the shared (task) workers.</summary>
+    public IReadOnlyCollection<int> SharedProcessIds => _byPid.Values.Where(p => !p.IsDedicated).Select(p => p.ProcessId).ToArray();
 
     public void Start()
     {
         for (var i = 0; i < _size; i++)
         {
-            StartWorker(i);
+            StartWorker(i, isDedicated: false);
         }
     }
 
@@ -65,11 +70,20 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     public WorkerProcess? Find(int processId) => _byPid.GetValueOrDefault(processId);
 
+    /// <summary>Starts a worker process for one actor; it registers like any other and is not replaced when it dies.</summary>
+    public void StartDedicated()
+    {
+        if (!_stopping)
+        {
+            StartWorker(_size + Interlocked.Increment(ref _dedicatedStarted), isDedicated: true);
+        }
+    }
+
     public void OnRegistered(WorkerHandle handle)
     {
         _registered[handle.ProcessId] = handle;
         Interlocked.Exchange(ref _consecutiveStartFailures, 0);
-        if (_registered.Count >= _size)
+        if (_registered.Values.Count(h => !h.IsDedicated) >= _size)
         {
             _allRegistered.TrySetResult();
         }
@@ -113,12 +127,12 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
-    private void StartWorker(int index)
+    private void StartWorker(int index, bool isDedicated)
     {
         WorkerProcess process;
         try
         {
-            process = WorkerProcess.Start(_launch, index, _output);
+            process = WorkerProcess.Start(_launch, index, isDedicated, _output);
         }
         catch (Exception e)
         {
@@ -173,9 +187,9 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
 
         process.Dispose();
-        if (!_stopping)
+        if (!_stopping && !process.IsDedicated)
         {
-            StartWorker(process.Index);
+            StartWorker(process.Index, isDedicated: false);
         }
     }
 

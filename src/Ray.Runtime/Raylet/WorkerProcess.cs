@@ -12,8 +12,9 @@ internal sealed class WorkerProcess : IDisposable
     private readonly TextWriter _output;
     private readonly Queue<string> _recentErrors = new();
 
-    private WorkerProcess(Process process, int index, TextWriter output)
+    private WorkerProcess(Process process, int index, bool isDedicated, TextWriter output)
     {
+        IsDedicated = isDedicated;
         _process = process;
         _output = output;
         Index = index;
@@ -22,6 +23,9 @@ internal sealed class WorkerProcess : IDisposable
     }
 
     public int Index { get; }
+
+    /// <summary>Whether the process was started for one actor.</summary>
+    public bool IsDedicated { get; }
 
     public int ProcessId { get; }
 
@@ -40,7 +44,7 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    public static WorkerProcess Start(WorkerLaunch launch, int index, TextWriter output)
+    public static WorkerProcess Start(WorkerLaunch launch, int index, bool isDedicated, TextWriter output)
     {
         var startInfo = new ProcessStartInfo(launch.HostPath)
         {
@@ -64,7 +68,7 @@ internal sealed class WorkerProcess : IDisposable
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         process.Start();
-        var worker = new WorkerProcess(process, index, output);
+        var worker = new WorkerProcess(process, index, isDedicated, output);
         process.OutputDataReceived += (_, e) => worker.Forward(e.Data, isError: false);
         process.ErrorDataReceived += (_, e) => worker.Forward(e.Data, isError: true);
         process.BeginOutputReadLine();

@@ -34,33 +34,32 @@ internal sealed class LocalScheduler
     private readonly Dictionary<ulong, FunctionStats> _stats = [];
     private readonly Dictionary<ObjectId, TaskRecord> _tasks = [];
     private readonly ConcurrentQueue<(ObjectEntry Entry, ReadOnlyMemory<byte> Value, ErrorInfo? Error)> _completions = new();
-    private ResourceSet _available;
+    private readonly NodeResources _resources;
     private ulong _nextLeaseId;
     private int _batchDepth;
     private bool _scheduleRequested;
 
-    public LocalScheduler(ResourceSet total, ObjectTable objects, ILogger logger)
+    public LocalScheduler(NodeResources resources, ObjectTable objects, ILogger logger)
     {
-        Total = total;
-        _available = total;
+        _resources = resources;
         _objects = objects;
         _logger = logger;
-    }
-
-    /// <summary>The node's resources.</summary>
-    public ResourceSet Total { get; }
-
-    /// <summary>Resources not held by a lease right now.</summary>
-    public ResourceSet Available
-    {
-        get
+        _resources.ReleasedByActor += () =>
         {
             lock (_lock)
             {
-                return _available;
+                Schedule();
             }
-        }
+
+            Flush();
+        };
     }
+
+    /// <summary>The node's resources.</summary>
+    public ResourceSet Total => _resources.Total;
+
+    /// <summary>Resources not held by a lease or an actor right now.</summary>
+    public ResourceSet Available => _resources.Available;
 
     /// <summary>Tasks not finished yet.</summary>
     public int PendingTaskCount
@@ -174,6 +173,12 @@ internal sealed class LocalScheduler
 
     public void AddWorker(WorkerHandle worker)
     {
+        if (worker.IsDedicated)
+        {
+            // A process started for one actor runs that actor only.
+            return;
+        }
+
         lock (_lock)
         {
             _workers.Add(worker);
@@ -357,10 +362,9 @@ internal sealed class LocalScheduler
 
     private Lease? AcquireLease(ResourceSet resources, int depth)
     {
-        if (_available.Contains(resources) && LeastLoadedWorker() is { } worker)
+        if (LeastLoadedWorker() is { } worker && _resources.TryAcquire(resources))
         {
             var lease = new Lease(++_nextLeaseId, worker, resources);
-            _available = _available.Subtract(resources);
             _leasesById[lease.Id] = lease;
             worker.Leases.Add(lease);
             if (!_leases.TryGetValue(resources, out var leases))
@@ -408,7 +412,7 @@ internal sealed class LocalScheduler
             return;
         }
 
-        _available = _available.Add(lease.Resources);
+        _resources.ReleaseFromTask(lease.Resources);
         lease.Worker.Leases.Remove(lease);
         _leases[lease.Resources].Remove(lease);
     }

@@ -17,6 +17,7 @@ internal sealed class TaskExecutor
 {
     private readonly ConcurrentDictionary<ulong, LeaseQueue> _leases = new();
     private readonly ConcurrentDictionary<ObjectId, CancellationTokenSource> _running = new();
+    private readonly ConcurrentDictionary<ActorId, ActorHost> _actors = new();
     private readonly Action<WorkerMessage> _send;
     private readonly Func<JobAssemblyLoader?> _loader;
     private readonly int _processId = Environment.ProcessId;
@@ -40,6 +41,61 @@ internal sealed class TaskExecutor
             }
 
             _leases.TryRemove(new KeyValuePair<ulong, LeaseQueue>(lease.Id, lease));
+        }
+    }
+
+    public void CreateActor(CreateActor spec)
+    {
+        var host = new ActorHost(spec, this);
+        _actors[host.Id] = host;
+    }
+
+    public void ExecuteActorTask(ExecuteActorTask call)
+    {
+        if (_actors.TryGetValue(new ActorId(call.ActorId.ToObjectId()), out var host))
+        {
+            host.Enqueue(call);
+            return;
+        }
+
+        Send(new WorkerMessage
+        {
+            Finished = new TaskFinished
+            {
+                TaskId = call.TaskId,
+                ActorId = call.ActorId,
+                Error = RayErrors.System(call.MethodName, $"Actor {call.ActorId.ToObjectId()} does not live in worker pid {_processId}."),
+            },
+        });
+    }
+
+    public void KillActor(ActorId id)
+    {
+        if (_actors.TryRemove(id, out var host))
+        {
+            host.Kill();
+        }
+    }
+
+    /// <summary>Loads a job assembly if needed; false with the reason when it cannot be loaded.</summary>
+    public bool TryLoad(string assemblyName, out string failure)
+    {
+        failure = string.Empty;
+        if (_loader() is not { } loader)
+        {
+            failure = "The worker received work before it registered with the raylet.";
+            return false;
+        }
+
+        try
+        {
+            loader.EnsureLoaded(assemblyName);
+            return true;
+        }
+        catch (RayException e)
+        {
+            failure = e.Message;
+            return false;
         }
     }
 
@@ -124,19 +180,8 @@ internal sealed class TaskExecutor
             return true;
         }
 
-        if (_loader() is not { } loader)
+        if (!TryLoad(task.AssemblyName, out failure))
         {
-            failure = "The worker received a task before it registered with the raylet.";
-            return false;
-        }
-
-        try
-        {
-            loader.EnsureLoaded(task.AssemblyName);
-        }
-        catch (RayException e)
-        {
-            failure = e.Message;
             return false;
         }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Ray.Actors;
 using Ray.Core;
 using Ray.Infrastructure;
 using Ray.Runtime.Protocol;
@@ -12,6 +13,52 @@ namespace Ray.Worker;
 internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
 {
     private readonly ConcurrentDictionary<ObjectId, TaskCompletionSource<ObjectPayload>> _requested = new();
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<(ActorId, string)>> _lookups = new();
+    private long _nextLookup;
+
+    public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
+    {
+        var id = ActorId.New();
+        send(new WorkerMessage { CreateActor = ActorSpecs.Create(id, actorClass, constructor, options, arguments) });
+        return id;
+    }
+
+    public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
+    {
+        var id = ObjectId.New();
+        send(new WorkerMessage { SubmitActorTask = ActorSpecs.Call(id, actor, actorClass, method, arguments) });
+        return id;
+    }
+
+    public override void KillActor(ActorId actor) => send(new WorkerMessage { KillActor = new KillActor { ActorId = actor.Value.ToProto() } });
+
+    public override async ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken)
+    {
+        var requestId = (ulong)Interlocked.Increment(ref _nextLookup);
+        var reply = new TaskCompletionSource<(ActorId, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _lookups[requestId] = reply;
+        send(new WorkerMessage { LookupActor = new LookupActor { RequestId = requestId, Name = name } });
+        using (EnterBlocked())
+        {
+            return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The raylet's answer to a named-actor look-up.</summary>
+    public void OnActorLookup(ActorLookupReply reply)
+    {
+        if (_lookups.TryRemove(reply.RequestId, out var request))
+        {
+            if (reply.Error.Length > 0)
+            {
+                request.TrySetException(new ArgumentException(reply.Error));
+            }
+            else
+            {
+                request.TrySetResult((new ActorId(reply.ActorId.ToObjectId()), reply.ClassName));
+            }
+        }
+    }
 
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
@@ -36,12 +83,7 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
             }
         }
 
-        foreach (var argument in arguments)
-        {
-            submit.Args.Add(argument.IsReference
-                ? new TaskArg { Reference = argument.Reference.ToProto() }
-                : new TaskArg { Value = ProtoConversions.Wrap(argument.Value) });
-        }
+        ProtoArguments.AddTo(submit.Args, arguments);
 
         send(new WorkerMessage { Submit = submit });
         return id;

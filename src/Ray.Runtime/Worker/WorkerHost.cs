@@ -86,6 +86,18 @@ public static class WorkerHost
                         case RayletMessage.BodyOneofCase.Cancel:
                             executor.Cancel(message.Cancel.TaskId.ToObjectId());
                             break;
+                        case RayletMessage.BodyOneofCase.CreateActor:
+                            executor.CreateActor(message.CreateActor);
+                            break;
+                        case RayletMessage.BodyOneofCase.ExecuteActorTask:
+                            executor.ExecuteActorTask(message.ExecuteActorTask);
+                            break;
+                        case RayletMessage.BodyOneofCase.KillActor:
+                            executor.KillActor(new ActorId(message.KillActor.ActorId.ToObjectId()));
+                            break;
+                        case RayletMessage.BodyOneofCase.ActorLookup:
+                            core.OnActorLookup(message.ActorLookup);
+                            break;
                         case RayletMessage.BodyOneofCase.Registered:
                             Volatile.Write(ref loader, new JobAssemblyLoader(message.Registered.AppDirectory));
                             RayRuntime.AttachWorker(core);

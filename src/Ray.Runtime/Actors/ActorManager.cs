@@ -1,0 +1,558 @@
+using Microsoft.Extensions.Logging;
+using Ray.Core;
+using Ray.Infrastructure;
+using Ray.ObjectStore;
+using Ray.Raylet;
+using Ray.Runtime.Protocol;
+using Ray.Scheduling;
+
+namespace Ray.Actors;
+
+/// <summary>
+/// The node's actor directory and router: places each actor on a worker (many share one process; a
+/// dedicated one gets its own), forwards calls in submission order once their arguments are ready, keeps
+/// named actors, and restarts actors whose worker died while restarts remain. Objects are completed only
+/// after the lock is released.
+/// </summary>
+internal sealed class ActorManager
+{
+    private readonly object _lock = new();
+    private readonly ObjectTable _objects;
+    private readonly NodeResources _resources;
+    private readonly ILogger _logger;
+    private readonly Dictionary<ActorId, ActorRecord> _actors = [];
+    private readonly Dictionary<string, ActorRecord> _named = new(StringComparer.Ordinal);
+    private readonly Dictionary<WorkerHandle, HashSet<ActorRecord>> _workers = [];
+    private readonly Queue<ActorRecord> _waitingForDedicated = new();
+    private readonly List<ActorRecord> _waitingForResources = [];
+    private Action? _startDedicatedWorker;
+    private long _nextSequence;
+
+    public ActorManager(ObjectTable objects, NodeResources resources, ILogger logger)
+    {
+        _objects = objects;
+        _resources = resources;
+        _logger = logger;
+        _resources.ReleasedByTask += PlaceWaitingForResources;
+    }
+
+    /// <summary>Starts a worker process of its own for an actor that asks for one.</summary>
+    public void UseDedicatedWorkers(Action start) => _startDedicatedWorker = start;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _actors.Count(a => a.Value.State != ActorState.Dead);
+            }
+        }
+    }
+
+    /// <summary>Creates an actor. A name already taken by a live actor fails at once.</summary>
+    public void Create(CreateActor spec)
+    {
+        var id = new ActorId(spec.ActorId.ToObjectId());
+        var resources = ResourceSet.Create(spec.NumCpus, 0, null);
+        if (!_resources.Total.Contains(resources))
+        {
+            throw new InfeasibleTaskException(
+                $"Actor {spec.ClassName} asks for {resources}, but the node has only {_resources.Total} in total, so it could never be placed.");
+        }
+
+        var arguments = ProtoArguments.FromProto(spec.Args);
+        var actor = new ActorRecord { Id = id, Spec = spec, ConstructorArguments = arguments };
+        lock (_lock)
+        {
+            if (spec.Name.Length > 0)
+            {
+                if (_named.TryGetValue(spec.Name, out var existing) && existing.State != ActorState.Dead)
+                {
+                    throw new ArgumentException(
+                        $"An actor named '{spec.Name}' already exists ({existing.ClassName} {existing.Id}); names are unique in a job. " +
+                        "Use ray.GetActor to reach it, or choose another name.",
+                        nameof(spec));
+                }
+
+                _named[spec.Name] = actor;
+            }
+
+            _actors[id] = actor;
+            actor.PendingArguments = arguments.Count(a => a.IsReference) + 1;
+        }
+
+        WhenArgumentsReady(arguments, () => OnConstructorArgumentReady(actor));
+        OnConstructorArgumentReady(actor);
+    }
+
+    /// <summary>Records an actor whose creation was refused, so that calls through its handle fail with the reason.</summary>
+    public void RecordFailedCreation(CreateActor spec, string reason)
+    {
+        var id = new ActorId(spec.ActorId.ToObjectId());
+        lock (_lock)
+        {
+            if (_actors.ContainsKey(id))
+            {
+                return;
+            }
+
+            var actor = new ActorRecord { Id = id, Spec = spec, ConstructorArguments = [] };
+            actor.State = ActorState.Dead;
+            actor.DeathCause = ActorDied(actor, $"it could not be created: {reason}");
+            _actors[id] = actor;
+        }
+    }
+
+    /// <summary>Queues a call; it is forwarded after every earlier call to the same actor.</summary>
+    public void Submit(SubmitActorTask spec)
+    {
+        var id = spec.ReturnId.ToObjectId();
+        var arguments = ProtoArguments.FromProto(spec.Args);
+        var call = new ActorCall { Id = id, Spec = spec, Arguments = arguments, Result = _objects.GetOrCreate(id) };
+        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        lock (_lock)
+        {
+            var actorId = new ActorId(spec.ActorId.ToObjectId());
+            if (!_actors.TryGetValue(actorId, out var actor))
+            {
+                completions.Add((call.Result, RayErrors.System(spec.MethodName, $"Actor {actorId} does not exist in this cluster.")));
+            }
+            else if (!SameClass(actor.ClassName, spec.ClassName))
+            {
+                completions.Add((call.Result, RayErrors.System(
+                    spec.MethodName,
+                    $"Actor {actorId} is a {actor.ClassName}, not a {spec.ClassName}: the handle was forged or deserialized as the wrong type. The actor is unaffected.")));
+            }
+            else if (actor.State == ActorState.Dead)
+            {
+                completions.Add((call.Result, actor.DeathCause!));
+            }
+            else
+            {
+                call.PendingArguments = arguments.Count(a => a.IsReference) + 1;
+                call.Sequence = ++_nextSequence;
+                actor.Pending.Enqueue(call);
+            }
+        }
+
+        Complete(completions);
+        if (call.PendingArguments > 0)
+        {
+            WhenArgumentsReady(arguments, () => OnCallArgumentReady(call));
+            OnCallArgumentReady(call);
+        }
+    }
+
+    public void OnActorReady(WorkerHandle worker, ActorReady ready)
+    {
+        if (ready.Error is null)
+        {
+            return;
+        }
+
+        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        lock (_lock)
+        {
+            if (_actors.TryGetValue(new ActorId(ready.ActorId.ToObjectId()), out var actor) && actor.Worker == worker)
+            {
+                var cause = ready.Error;
+                cause.Kind = ErrorKind.ActorDied;
+                cause.ActorId = actor.Id.Value.ToProto();
+                cause.ActorClass = actor.ClassName;
+                cause.Reason = $"its constructor threw {cause.ExceptionType}: {cause.Message}";
+                Kill(actor, cause, completions);
+            }
+        }
+
+        Complete(completions);
+    }
+
+    public void OnCallFinished(WorkerHandle worker, TaskFinished finished)
+    {
+        ObjectEntry result;
+        lock (_lock)
+        {
+            var id = finished.TaskId.ToObjectId();
+            if (!_actors.TryGetValue(new ActorId(finished.ActorId.ToObjectId()), out var actor) ||
+                actor.Worker != worker ||
+                !actor.InFlight.Remove(id, out var call))
+            {
+                // The actor was killed or restarted meanwhile; the call was already settled.
+                return;
+            }
+
+            result = call.Result;
+        }
+
+        if (finished.OutcomeCase == TaskFinished.OutcomeOneofCase.Error)
+        {
+            result.TrySetError(finished.Error);
+        }
+        else
+        {
+            result.TrySetValue(finished.Value.Memory);
+        }
+    }
+
+    /// <summary>Stops an actor; its calls fail with <see cref="ActorDiedException"/>.</summary>
+    public bool Kill(ActorId id)
+    {
+        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        lock (_lock)
+        {
+            if (!_actors.TryGetValue(id, out var actor) || actor.State == ActorState.Dead)
+            {
+                return false;
+            }
+
+            Kill(actor, ActorDied(actor, "it was killed with ray.Kill"), completions);
+        }
+
+        Complete(completions);
+        return true;
+    }
+
+    /// <summary>The live actor registered under <paramref name="name"/>.</summary>
+    public (ActorId Id, string ClassName)? Lookup(string name)
+    {
+        lock (_lock)
+        {
+            return _named.TryGetValue(name, out var actor) && actor.State != ActorState.Dead ? (actor.Id, actor.ClassName) : null;
+        }
+    }
+
+    public void AddWorker(WorkerHandle worker)
+    {
+        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        lock (_lock)
+        {
+            _workers[worker] = [];
+            if (worker.IsDedicated)
+            {
+                if (_waitingForDedicated.TryDequeue(out var actor) && actor.State == ActorState.Placing)
+                {
+                    Place(actor, worker, completions);
+                }
+            }
+            else
+            {
+                foreach (var waiting in _actors.Values.Where(a => a.State == ActorState.Placing && !a.Spec.DedicatedProcess).ToArray())
+                {
+                    TryPlace(waiting, completions);
+                }
+            }
+        }
+
+        Complete(completions);
+    }
+
+    /// <summary>A worker died: its actors restart elsewhere while restarts remain, else they are dead.</summary>
+    public void RemoveWorker(WorkerHandle worker, int? exitCode)
+    {
+        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        lock (_lock)
+        {
+            if (!_workers.Remove(worker, out var actors))
+            {
+                return;
+            }
+
+            foreach (var actor in actors)
+            {
+                if (actor.State == ActorState.Dead)
+                {
+                    continue;
+                }
+
+                var how = $"its worker process (pid {worker.ProcessId}) died" + (exitCode is { } code ? $" with exit code {code}" : string.Empty);
+                actor.Worker = null;
+                if (actor.Restarts < actor.Spec.MaxRestarts)
+                {
+                    actor.Restarts++;
+                    _logger.LogWarning("Actor {Class} {Id}: {How}; restarting ({Restart} of {Max}).", actor.ClassName, actor.Id, how, actor.Restarts, actor.Spec.MaxRestarts);
+                    RequeueOrFailInFlight(actor, ActorDied(actor, $"{how} while the call ran; the actor is restarting"), completions);
+                    actor.State = ActorState.Placing;
+                    TryPlace(actor, completions);
+                }
+                else
+                {
+                    var reason = actor.Spec.MaxRestarts == 0
+                        ? $"{how}, and it has no restarts (MaxRestarts = 0)"
+                        : $"{how}, and it was already restarted {actor.Restarts} time(s) (MaxRestarts = {actor.Spec.MaxRestarts})";
+                    Kill(actor, ActorDied(actor, reason), completions);
+                }
+            }
+        }
+
+        Complete(completions);
+    }
+
+    private static bool SameClass(string actual, string requested) =>
+        string.Equals(actual, requested.Replace('+', '.'), StringComparison.Ordinal);
+
+    private static ErrorInfo ActorDied(ActorRecord actor, string reason) => new()
+    {
+        Kind = ErrorKind.ActorDied,
+        ActorId = actor.Id.Value.ToProto(),
+        ActorClass = actor.ClassName,
+        Reason = reason,
+    };
+
+    private static void Complete(List<(ObjectEntry Entry, ErrorInfo Error)> completions)
+    {
+        foreach (var (entry, error) in completions)
+        {
+            entry.TrySetError(error);
+        }
+    }
+
+    private void WhenArgumentsReady(TaskArgument[] arguments, Action onReady)
+    {
+        foreach (var argument in arguments)
+        {
+            if (argument.IsReference)
+            {
+                // A reference to an unknown object resolves as ready; sending it then fails with a clear error.
+                _objects.GetOrCreate(argument.Reference).OnReady(_ => onReady());
+            }
+        }
+    }
+
+    private void OnConstructorArgumentReady(ActorRecord actor)
+    {
+        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        lock (_lock)
+        {
+            if (--actor.PendingArguments > 0 || actor.State != ActorState.PendingArgs)
+            {
+                return;
+            }
+
+            if (FailedArgument(actor.ConstructorArguments) is { } error)
+            {
+                Kill(actor, ActorDied(actor, $"an argument of its constructor failed: {RayErrors.ToException(error).Message}"), completions);
+            }
+            else
+            {
+                actor.State = ActorState.Placing;
+                TryPlace(actor, completions);
+            }
+        }
+
+        Complete(completions);
+    }
+
+    private void OnCallArgumentReady(ActorCall call)
+    {
+        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        lock (_lock)
+        {
+            if (--call.PendingArguments > 0)
+            {
+                return;
+            }
+
+            if (_actors.TryGetValue(new ActorId(call.Spec.ActorId.ToObjectId()), out var actor))
+            {
+                Pump(actor, completions);
+            }
+        }
+
+        Complete(completions);
+    }
+
+    private ErrorInfo? FailedArgument(TaskArgument[] arguments)
+    {
+        foreach (var argument in arguments)
+        {
+            if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && entry.Error is { } error)
+            {
+                return error;
+            }
+        }
+
+        return null;
+    }
+
+    private void TryPlace(ActorRecord actor, List<(ObjectEntry, ErrorInfo)> completions)
+    {
+        if (!actor.HoldsResources)
+        {
+            var resources = ResourceSet.Create(actor.Spec.NumCpus, 0, null);
+            if (!_resources.TryAcquire(resources))
+            {
+                if (!_waitingForResources.Contains(actor))
+                {
+                    _waitingForResources.Add(actor);
+                    _resources.SetActorsWaiting(true);
+                }
+
+                return;
+            }
+
+            actor.HoldsResources = true;
+        }
+
+        if (actor.Spec.DedicatedProcess)
+        {
+            _waitingForDedicated.Enqueue(actor);
+            _startDedicatedWorker?.Invoke();
+            return;
+        }
+
+        WorkerHandle? best = null;
+        foreach (var (worker, actors) in _workers)
+        {
+            if (!worker.IsDedicated && (best is null || actors.Count < _workers[best].Count))
+            {
+                best = worker;
+            }
+        }
+
+        if (best is not null)
+        {
+            Place(actor, best, completions);
+        }
+    }
+
+    private void PlaceWaitingForResources()
+    {
+        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        lock (_lock)
+        {
+            var waiting = _waitingForResources.ToArray();
+            _waitingForResources.Clear();
+            _resources.SetActorsWaiting(false);
+            foreach (var actor in waiting)
+            {
+                if (actor.State == ActorState.Placing)
+                {
+                    TryPlace(actor, completions);
+                }
+            }
+        }
+
+        Complete(completions);
+    }
+
+    private void Place(ActorRecord actor, WorkerHandle worker, List<(ObjectEntry, ErrorInfo)> completions)
+    {
+        var create = actor.Spec.Clone();
+        create.Args.Clear();
+        foreach (var argument in actor.ConstructorArguments)
+        {
+            var payload = argument.IsReference ? _objects.GetOrCreate(argument.Reference).Value : argument.Value;
+            create.Args.Add(new TaskArg { Value = ProtoConversions.Wrap(payload) });
+        }
+
+        actor.Worker = worker;
+        actor.State = ActorState.Alive;
+        _workers[worker].Add(actor);
+        worker.Send(new RayletMessage { CreateActor = create });
+        Pump(actor, completions);
+    }
+
+    /// <summary>Sends queued calls whose arguments are ready, stopping at the first that is not, to keep order.</summary>
+    private void Pump(ActorRecord actor, List<(ObjectEntry, ErrorInfo)> completions)
+    {
+        if (actor.State != ActorState.Alive || actor.Worker is not { } worker)
+        {
+            return;
+        }
+
+        while (actor.Pending.TryPeek(out var call) && call.PendingArguments == 0)
+        {
+            actor.Pending.Dequeue();
+            if (FailedArgument(call.Arguments) is { } error)
+            {
+                completions.Add((call.Result, error));
+                continue;
+            }
+
+            var execute = new ExecuteActorTask
+            {
+                TaskId = call.Spec.ReturnId,
+                ActorId = call.Spec.ActorId,
+                MethodId = call.Spec.MethodId,
+                MethodName = call.Spec.MethodName,
+                AssemblyName = call.Spec.AssemblyName,
+            };
+            foreach (var argument in call.Arguments)
+            {
+                execute.Args.Add(ProtoConversions.Wrap(argument.IsReference ? _objects.GetOrCreate(argument.Reference).Value : argument.Value));
+            }
+
+            call.Attempts++;
+            actor.InFlight[call.Id] = call;
+            worker.Send(new RayletMessage { ExecuteActorTask = execute });
+        }
+    }
+
+    private void RequeueOrFailInFlight(ActorRecord actor, ErrorInfo cause, List<(ObjectEntry, ErrorInfo)> completions)
+    {
+        // Calls in flight go back to the front of the queue, in their original order, while retries remain.
+        var retry = new List<ActorCall>();
+        foreach (var call in actor.InFlight.Values)
+        {
+            if (call.Attempts <= actor.Spec.MaxTaskRetries)
+            {
+                retry.Add(call);
+            }
+            else
+            {
+                completions.Add((call.Result, cause));
+            }
+        }
+
+        actor.InFlight.Clear();
+        if (retry.Count > 0)
+        {
+            var rest = actor.Pending.ToArray();
+            actor.Pending.Clear();
+            foreach (var call in retry.OrderBy(c => c.Sequence))
+            {
+                actor.Pending.Enqueue(call);
+            }
+
+            foreach (var call in rest)
+            {
+                actor.Pending.Enqueue(call);
+            }
+        }
+    }
+
+    private void Kill(ActorRecord actor, ErrorInfo cause, List<(ObjectEntry, ErrorInfo)> completions)
+    {
+        var worker = actor.Worker;
+        actor.State = ActorState.Dead;
+        actor.DeathCause = cause;
+        actor.Worker = null;
+        if (worker is not null)
+        {
+            worker.Send(new RayletMessage { KillActor = new KillActor { ActorId = actor.Id.Value.ToProto() } });
+            if (_workers.TryGetValue(worker, out var actors))
+            {
+                actors.Remove(actor);
+            }
+        }
+
+        if (actor.HoldsResources)
+        {
+            actor.HoldsResources = false;
+            _resources.ReleaseFromActor(ResourceSet.Create(actor.Spec.NumCpus, 0, null));
+        }
+
+        foreach (var call in actor.InFlight.Values)
+        {
+            completions.Add((call.Result, cause));
+        }
+
+        while (actor.Pending.TryDequeue(out var call))
+        {
+            completions.Add((call.Result, cause));
+        }
+
+        actor.InFlight.Clear();
+    }
+}

@@ -1,0 +1,71 @@
+using Ray.Infrastructure;
+using Ray.ObjectStore;
+using Ray.Raylet;
+using Ray.Runtime.Protocol;
+
+namespace Ray.Actors;
+
+/// <summary>Where an actor is in its life.</summary>
+internal enum ActorState
+{
+    /// <summary>Waiting for its constructor's <see cref="ObjectRef"/> arguments.</summary>
+    PendingArgs,
+
+    /// <summary>Waiting for a worker (or its dedicated process) or for CPUs.</summary>
+    Placing,
+
+    /// <summary>Its constructor was sent to a worker; calls are forwarded in order.</summary>
+    Alive,
+
+    /// <summary>Killed, failed to construct, or out of restarts. Calls fail with <see cref="ActorDiedException"/>.</summary>
+    Dead,
+}
+
+/// <summary>The raylet's record of one actor (Ray's actor table entry). Guarded by the actor manager's lock.</summary>
+internal sealed class ActorRecord
+{
+    public required ActorId Id { get; init; }
+
+    public required CreateActor Spec { get; init; }
+
+    public required TaskArgument[] ConstructorArguments { get; init; }
+
+    public ActorState State { get; set; } = ActorState.PendingArgs;
+
+    public int PendingArguments { get; set; }
+
+    public WorkerHandle? Worker { get; set; }
+
+    public int Restarts { get; set; }
+
+    public bool HoldsResources { get; set; }
+
+    public ErrorInfo? DeathCause { get; set; }
+
+    /// <summary>Calls not yet sent, in submission order: a call is sent only after every earlier one.</summary>
+    public Queue<ActorCall> Pending { get; } = new();
+
+    /// <summary>Calls sent to the worker and not finished.</summary>
+    public Dictionary<ObjectId, ActorCall> InFlight { get; } = [];
+
+    public string ClassName => Spec.ClassName;
+}
+
+/// <summary>One call to an actor method.</summary>
+internal sealed class ActorCall
+{
+    public required ObjectId Id { get; init; }
+
+    public required SubmitActorTask Spec { get; init; }
+
+    public required TaskArgument[] Arguments { get; init; }
+
+    public required ObjectEntry Result { get; init; }
+
+    public int PendingArguments { get; set; }
+
+    public int Attempts { get; set; }
+
+    /// <summary>Submission order on this node, so retried calls go back in their original order.</summary>
+    public long Sequence { get; set; }
+}

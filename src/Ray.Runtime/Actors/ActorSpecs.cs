@@ -1,0 +1,53 @@
+using Ray.Core;
+using Ray.Infrastructure;
+using Ray.Runtime.Protocol;
+
+namespace Ray.Actors;
+
+/// <summary>Builds the wire specs of actor creations and calls from descriptors and options, the same way in the driver and in workers.</summary>
+internal static class ActorSpecs
+{
+    public static CreateActor Create(ActorId id, ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
+    {
+        var maxConcurrency = options?.MaxConcurrency ?? actorClass.MaxConcurrency;
+        if (maxConcurrency < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), maxConcurrency, "MaxConcurrency must be at least 1.");
+        }
+
+        var spec = new CreateActor
+        {
+            ActorId = id.Value.ToProto(),
+            ClassName = actorClass.Name,
+            AssemblyName = actorClass.AssemblyName,
+            ConstructorId = constructor.Id,
+            ConstructorName = constructor.Name,
+            Name = options?.Name ?? string.Empty,
+            MaxRestarts = options?.MaxRestarts ?? actorClass.MaxRestarts,
+            MaxTaskRetries = options?.MaxTaskRetries ?? actorClass.MaxTaskRetries,
+            MaxConcurrency = maxConcurrency,
+            NumCpus = options?.NumCpus ?? actorClass.NumCpus,
+            DedicatedProcess = options?.DedicatedProcess ?? actorClass.DedicatedProcess,
+        };
+        ProtoArguments.AddTo(spec.Args, arguments);
+        return spec;
+    }
+
+    public static SubmitActorTask Call(ObjectId id, ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
+    {
+        var spec = new SubmitActorTask
+        {
+            ReturnId = id.ToProto(),
+            ActorId = actor.Value.ToProto(),
+            ClassName = actorClass.Name,
+            MethodId = method.Id,
+            MethodName = method.Name,
+            AssemblyName = method.AssemblyName,
+        };
+        ProtoArguments.AddTo(spec.Args, arguments);
+        return spec;
+    }
+
+    public static string UnknownName(string name) =>
+        $"No live actor is named '{name}' in this job. Create it with WithOptions(new() {{ Name = \"{name}\" }}) first.";
+}
