@@ -228,6 +228,22 @@ public sealed class DiagnosticTests
         Assert.Contains("local function", diagnostic.GetMessage(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void RAY0008_ExtensionBlockMember()
+    {
+        var diagnostic = AssertSingleError("""
+            public static partial class Extensions
+            {
+                extension(int value)
+                {
+                    [Remote]
+                    public static int [|Twice|](int x) => 2 * x;
+                }
+            }
+            """, "RAY0008");
+        Assert.Contains("not declared directly in a class, struct or interface", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("WithOptions")]
     [InlineData("Configured")]

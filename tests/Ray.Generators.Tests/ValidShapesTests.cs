@@ -167,6 +167,11 @@ public sealed class ValidShapesTests
             public class System { }
             public class Infrastructure { }
 
+            public static partial class Ümlaut_日本
+            {
+                [Remote] public static int Größe(int x) => x;
+            }
+
             public static partial class Shadowed
             {
                 [Remote] public static int Add(int x) => x;
@@ -246,13 +251,13 @@ public sealed class ValidShapesTests
     public void ParameterAndReturnTypes() => AssertValid(Types, expectedFiles: 1);
 
     [Fact]
-    public void KeywordNamesAndShadowingUserTypes() => AssertValid(Names, expectedFiles: 2);
+    public void KeywordNamesAndShadowingUserTypes() => AssertValid(Names, expectedFiles: 3);
 
     [Fact]
     public void PartialTypeSplitAcrossFiles() => AssertValid(new[] { SplitFirstFile, SplitAcrossFiles }, expectedFiles: 1);
 
     [Fact]
-    public void AllTogether() => AssertValid(new[] { Containers, Types, Names, SplitFirstFile, SplitAcrossFiles }, expectedFiles: 18);
+    public void AllTogether() => AssertValid(new[] { Containers, Types, Names, SplitFirstFile, SplitAcrossFiles }, expectedFiles: 19);
 
     [Fact]
     public void OutputIsDeterministic()
