@@ -17,14 +17,14 @@ public sealed class ResourceTests(RuntimeFixture fixture)
     public async Task Tasks_that_need_the_whole_node_never_overlap()
     {
         var intervals = await fixture.Ray.GetAsync(Enumerable.Range(0, 3).Select(_ => TestTasks.Remote.TimedWholeNode(200))).WaitAsync(Timeout);
-        Assert.Equal(1, MaxOverlap(intervals));
+        Assert.Equal(1, Intervals.MaxOverlap(intervals));
     }
 
     [Fact]
     public async Task One_cpu_tasks_run_two_at_a_time_on_two_cpus()
     {
         var intervals = await fixture.Ray.GetAsync(Enumerable.Range(0, 4).Select(_ => TestTasks.Remote.Timed(500))).WaitAsync(Timeout);
-        Assert.Equal(2, MaxOverlap(intervals));
+        Assert.Equal(2, Intervals.MaxOverlap(intervals));
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class ResourceTests(RuntimeFixture fixture)
     {
         var half = TestTasks.Remote.WithOptions(new TaskOptions { NumCpus = 0.5 });
         var intervals = await fixture.Ray.GetAsync(Enumerable.Range(0, 4).Select(_ => half.Timed(1_000))).WaitAsync(Timeout);
-        Assert.Equal(4, MaxOverlap(intervals));
+        Assert.Equal(4, Intervals.MaxOverlap(intervals));
     }
 
     [Fact]
@@ -45,19 +45,5 @@ public sealed class ResourceTests(RuntimeFixture fixture)
         var custom = Assert.Throws<InfeasibleTaskException>(
             () => TestTasks.Remote.WithOptions(new TaskOptions { Resources = new Dictionary<string, double> { ["TPU"] = 1 } }).Add(1, 2));
         Assert.Contains("TPU", custom.Message);
-    }
-
-    private static int MaxOverlap(IReadOnlyList<Interval> intervals)
-    {
-        var events = intervals.SelectMany(i => new[] { (Time: i.Start, Delta: 1), (Time: i.End, Delta: -1) })
-            .OrderBy(e => e.Time).ThenBy(e => e.Delta);
-        int current = 0, max = 0;
-        foreach (var (_, delta) in events)
-        {
-            current += delta;
-            max = Math.Max(max, current);
-        }
-
-        return max;
     }
 }

@@ -27,6 +27,9 @@ public static class ActorRegistry
     public static void RegisterMethod(RemoteFunctionDescriptor method, ActorClassDescriptor actorClass, ActorMethodInvoker invoke) =>
         Add(Methods, method, new MethodRegistration(method, actorClass, invoke));
 
+    /// <summary>Every registered actor method, for listings and diagnostics.</summary>
+    public static IReadOnlyCollection<MethodRegistration> AllMethods => [.. Methods.Values];
+
     /// <summary>Finds a constructor.</summary>
     public static bool TryGetConstructor(ulong id, [NotNullWhen(true)] out ConstructorRegistration? registration) =>
         Constructors.TryGetValue(id, out registration);
