@@ -182,6 +182,9 @@ internal sealed class RayletNode : IAsyncDisposable
                 break;
             case WorkerMessage.BodyOneofCase.Submit:
                 SubmitFromWorker(message.Submit);
+
+                // The submitter owns the result: it gets the value as soon as it exists, without asking.
+                Subscribe(worker, message.Submit.ReturnId.ToObjectId());
                 break;
             case WorkerMessage.BodyOneofCase.Get:
                 Subscribe(worker, message.Get.Id.ToObjectId());
@@ -216,6 +219,7 @@ internal sealed class RayletNode : IAsyncDisposable
                 break;
             case WorkerMessage.BodyOneofCase.SubmitActorTask:
                 Actors.Submit(message.SubmitActorTask);
+                Subscribe(worker, message.SubmitActorTask.ReturnId.ToObjectId());
                 break;
             case WorkerMessage.BodyOneofCase.KillActor:
                 Actors.Kill(new ActorId(message.KillActor.ActorId.ToObjectId()));

@@ -21,6 +21,9 @@ internal sealed class LocalScheduler
 
     private const int MaxPipelineDepth = 64;
 
+    /// <summary>Functions that usually run for less than this are run by the worker on its reading thread.</summary>
+    private const double InlineMicros = 50;
+
     [ThreadStatic]
     private static bool t_flushing;
 
@@ -432,6 +435,7 @@ internal sealed class LocalScheduler
             FunctionName = task.FunctionName,
             AssemblyName = task.AssemblyName,
             Attempt = task.Attempts,
+            RunInline = IsShort(task.FunctionId),
         };
         foreach (var argument in task.Arguments)
         {
@@ -477,6 +481,10 @@ internal sealed class LocalScheduler
             t_flushing = false;
         }
     }
+
+    /// <summary>Whether the function's measured run time is short enough to run without a thread hop.</summary>
+    private bool IsShort(ulong functionId) =>
+        _stats.TryGetValue(functionId, out var stats) && stats.Samples >= 3 && stats.AverageMicros < InlineMicros;
 
     private int PipelineDepth(ulong functionId)
     {

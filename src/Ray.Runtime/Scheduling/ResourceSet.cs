@@ -1,92 +1,75 @@
+using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
 
 namespace Ray.Scheduling;
 
 /// <summary>
 /// An immutable amount of named resources (<c>CPU</c>, <c>GPU</c> and custom ones). Equal sets are equal
-/// values, so a set doubles as a scheduling class: tasks that ask for the same resources share queues and leases.
+/// values, so a set doubles as a scheduling class: tasks that ask for the same resources share queues and
+/// leases. Sets are small sorted arrays: arithmetic is a merge, and the common shapes are cached, because
+/// every lease grant and return does this arithmetic.
 /// </summary>
 internal sealed class ResourceSet : IEquatable<ResourceSet>
 {
     public const string Cpu = "CPU";
     public const string Gpu = "GPU";
 
-    // Sorted by name, zero amounts dropped: the canonical form that equality and the key rely on.
-    private readonly KeyValuePair<string, double>[] _amounts;
-    private readonly string _key;
+    private const double Tolerance = 1e-9;
 
-    private ResourceSet(KeyValuePair<string, double>[] amounts)
+    private static readonly ConcurrentDictionary<(double Cpus, double Gpus), ResourceSet> Common = new();
+
+    // Sorted by name (ordinal), zero amounts dropped: the canonical form equality relies on.
+    private readonly string[] _names;
+    private readonly double[] _amounts;
+    private readonly int _hash;
+
+    private ResourceSet(string[] names, double[] amounts)
     {
+        _names = names;
         _amounts = amounts;
-        var key = new StringBuilder();
-        foreach (var (name, amount) in amounts)
+        var hash = default(HashCode);
+        for (var i = 0; i < names.Length; i++)
         {
-            key.Append(name).Append('=').Append(amount.ToString("R", CultureInfo.InvariantCulture)).Append(';');
+            hash.Add(names[i]);
+            hash.Add(Math.Round(amounts[i], 9));
         }
 
-        _key = key.ToString();
+        _hash = hash.ToHashCode();
     }
 
-    public static ResourceSet Empty { get; } = new([]);
+    public static ResourceSet Empty { get; } = new([], []);
 
     public static ResourceSet Create(double cpus, double gpus, IReadOnlyDictionary<string, double>? custom)
     {
-        var amounts = new SortedDictionary<string, double>(StringComparer.Ordinal);
-        if (cpus != 0)
+        if (custom is null || custom.Count == 0)
         {
-            amounts[Cpu] = cpus;
+            return Common.TryGetValue((cpus, gpus), out var cached)
+                ? cached
+                : Common.GetOrAdd((cpus, gpus), static key => Build(key.Cpus, key.Gpus, null));
         }
 
-        if (gpus != 0)
-        {
-            amounts[Gpu] = gpus;
-        }
-
-        if (custom is not null)
-        {
-            foreach (var (name, amount) in custom)
-            {
-                if (amount < 0 || double.IsNaN(amount))
-                {
-                    throw new ArgumentOutOfRangeException(nameof(custom), $"Resource '{name}' has an invalid amount {amount}.");
-                }
-
-                if (amount != 0)
-                {
-                    amounts[name] = amounts.GetValueOrDefault(name) + amount;
-                }
-            }
-        }
-
-        return new ResourceSet([.. amounts]);
+        return Build(cpus, gpus, custom);
     }
 
     public double this[string name]
     {
         get
         {
-            foreach (var (key, amount) in _amounts)
-            {
-                if (key == name)
-                {
-                    return amount;
-                }
-            }
-
-            return 0;
+            var index = Array.BinarySearch(_names, name, StringComparer.Ordinal);
+            return index >= 0 ? _amounts[index] : 0;
         }
     }
 
-    public IReadOnlyList<KeyValuePair<string, double>> Amounts => _amounts;
+    public IReadOnlyList<KeyValuePair<string, double>> Amounts =>
+        [.. _names.Select((name, i) => new KeyValuePair<string, double>(name, _amounts[i]))];
 
     /// <summary>Whether <paramref name="request"/> fits into this set.</summary>
     public bool Contains(ResourceSet request)
     {
-        foreach (var (name, amount) in request._amounts)
+        for (var i = 0; i < request._names.Length; i++)
         {
             // A tiny tolerance keeps fractional requests such as 0.1 CPU from drifting apart.
-            if (this[name] + 1e-9 < amount)
+            if (this[request._names[i]] + Tolerance < request._amounts[i])
             {
                 return false;
             }
@@ -95,35 +78,93 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
         return true;
     }
 
-    public ResourceSet Add(ResourceSet other) => Combine(other, 1);
+    public ResourceSet Add(ResourceSet other) => other._names.Length == 0 ? this : Merge(other, 1);
 
-    public ResourceSet Subtract(ResourceSet other) => Combine(other, -1);
+    public ResourceSet Subtract(ResourceSet other) => other._names.Length == 0 ? this : Merge(other, -1);
 
-    public bool Equals(ResourceSet? other) => other is not null && other._key == _key;
+    public bool Equals(ResourceSet? other)
+    {
+        if (ReferenceEquals(this, other))
+        {
+            return true;
+        }
+
+        if (other is null || other._hash != _hash || other._names.Length != _names.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < _names.Length; i++)
+        {
+            if (!string.Equals(_names[i], other._names[i], StringComparison.Ordinal) || Math.Abs(_amounts[i] - other._amounts[i]) > Tolerance)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     public override bool Equals(object? obj) => Equals(obj as ResourceSet);
 
-    public override int GetHashCode() => _key.GetHashCode(StringComparison.Ordinal);
+    public override int GetHashCode() => _hash;
 
     public override string ToString() =>
-        _amounts.Length == 0
+        _names.Length == 0
             ? "{}"
-            : "{" + string.Join(", ", _amounts.Select(a => string.Create(CultureInfo.InvariantCulture, $"{a.Key}: {a.Value}"))) + "}";
+            : "{" + string.Join(", ", _names.Select((name, i) => string.Create(CultureInfo.InvariantCulture, $"{name}: {_amounts[i]}"))) + "}";
 
-    private ResourceSet Combine(ResourceSet other, int sign)
+    private static ResourceSet Build(double cpus, double gpus, IReadOnlyDictionary<string, double>? custom)
     {
         var amounts = new SortedDictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (name, amount) in _amounts)
+        Accumulate(amounts, Cpu, cpus);
+        Accumulate(amounts, Gpu, gpus);
+        if (custom is not null)
         {
-            amounts[name] = amount;
+            foreach (var (name, amount) in custom)
+            {
+                Accumulate(amounts, name, amount);
+            }
         }
 
-        foreach (var (name, amount) in other._amounts)
+        return new ResourceSet([.. amounts.Keys], [.. amounts.Values]);
+    }
+
+    private static void Accumulate(SortedDictionary<string, double> amounts, string name, double amount)
+    {
+        if (amount < 0 || double.IsNaN(amount) || double.IsInfinity(amount))
         {
-            amounts[name] = amounts.GetValueOrDefault(name) + (sign * amount);
+            throw new ArgumentOutOfRangeException(nameof(amount), amount, $"Resource '{name}' must be a finite, non-negative amount.");
         }
 
-        // Keep the node's zero-valued resources out of the key; negative amounts never happen by construction.
-        return new ResourceSet([.. amounts.Where(a => Math.Abs(a.Value) > 1e-12)]);
+        if (amount != 0)
+        {
+            amounts[name] = amounts.GetValueOrDefault(name) + amount;
+        }
+    }
+
+    private ResourceSet Merge(ResourceSet other, int sign)
+    {
+        var names = new List<string>(_names.Length + other._names.Length);
+        var amounts = new List<double>(names.Capacity);
+        int i = 0, j = 0;
+        while (i < _names.Length || j < other._names.Length)
+        {
+            var order = i == _names.Length ? 1 : j == other._names.Length ? -1 : string.CompareOrdinal(_names[i], other._names[j]);
+            var (name, amount) = order < 0
+                ? (_names[i], _amounts[i++])
+                : order > 0
+                    ? (other._names[j], sign * other._amounts[j++])
+                    : (_names[i], _amounts[i++] + (sign * other._amounts[j++]));
+
+            // Keep exhausted resources out of the canonical form; negative amounts never happen by construction.
+            if (Math.Abs(amount) > Tolerance)
+            {
+                names.Add(name);
+                amounts.Add(amount);
+            }
+        }
+
+        return new ResourceSet([.. names], [.. amounts]);
     }
 }

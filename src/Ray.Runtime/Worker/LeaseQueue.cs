@@ -29,6 +29,7 @@ internal sealed class LeaseQueue
     /// <summary>Queues a task; false if this queue was closed concurrently.</summary>
     public bool TryEnqueue(ExecuteTask task)
     {
+        bool runInline;
         lock (_pending)
         {
             if (Closed)
@@ -37,10 +38,23 @@ internal sealed class LeaseQueue
             }
 
             _pending.Enqueue(task);
-            if (_runners == 0)
+            if (_runners > 0)
             {
-                StartRunner();
+                return true;
             }
+
+            _runners++;
+            runInline = task.RunInline && RayletReader.IsReadingThread;
+        }
+
+        // A short task runs on the reading thread; it hands reading over if it ever has to block.
+        if (runInline)
+        {
+            _ = RunAsync();
+        }
+        else
+        {
+            QueueRunner();
         }
 
         return true;
@@ -81,7 +95,8 @@ internal sealed class LeaseQueue
             _runners--;
             if (_runners == 0 && _pending.Count > 0)
             {
-                StartRunner();
+                _runners++;
+                QueueRunner();
             }
         }
 
@@ -98,11 +113,8 @@ internal sealed class LeaseQueue
         _executor.Send(new WorkerMessage { Unblocked = new TaskBlocked { TaskId = context.TaskId.ToProto(), LeaseId = Id } });
     }
 
-    private void StartRunner()
-    {
-        _runners++;
+    private void QueueRunner() =>
         ThreadPool.UnsafeQueueUserWorkItem(static queue => _ = queue.RunAsync(), this, preferLocal: false);
-    }
 
     private async Task RunAsync()
     {

@@ -8,11 +8,12 @@ namespace Ray.Worker;
 
 /// <summary>
 /// A worker's core worker: nested submissions, puts and object requests travel to the raylet over the
-/// worker's stream, the same protocol a remote node uses.
+/// worker's stream, the same protocol a remote node uses. The worker owns what it submits: the raylet sends
+/// those results here unasked, so awaiting them costs no request. Objects received are kept for later gets.
 /// </summary>
 internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
 {
-    private readonly ConcurrentDictionary<ObjectId, TaskCompletionSource<ObjectPayload>> _requested = new();
+    private readonly ConcurrentDictionary<ObjectId, TaskCompletionSource<ObjectPayload>> _objects = new();
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<(ActorId, string)>> _lookups = new();
     private long _nextLookup;
 
@@ -26,6 +27,7 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
     public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
     {
         var id = ObjectId.New();
+        Expect(id);
         send(new WorkerMessage { SubmitActorTask = ActorSpecs.Call(id, actor, actorClass, method, arguments) });
         return id;
     }
@@ -85,6 +87,7 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
 
         ProtoArguments.AddTo(submit.Args, arguments);
 
+        Expect(id);
         send(new WorkerMessage { Submit = submit });
         return id;
     }
@@ -92,6 +95,9 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
     public override ObjectId Put(ReadOnlyMemory<byte> payload)
     {
         var id = ObjectId.New();
+        var stored = new TaskCompletionSource<ObjectPayload>(TaskCreationOptions.RunContinuationsAsynchronously);
+        stored.SetResult(new ObjectPayload(payload, null));
+        _objects[id] = stored;
         send(new WorkerMessage { Put = new PutObject { Id = id.ToProto(), Value = ProtoConversions.Wrap(payload) } });
         return id;
     }
@@ -100,12 +106,17 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
 
     public override Task WhenReady(ObjectId id) => Request(id).Task;
 
-    public override IDisposable? EnterBlocked() => TaskContext.Current?.Block();
+    public override IDisposable? EnterBlocked()
+    {
+        // A short task running on the reading thread must not block it: the value it waits for arrives there.
+        RayletReader.LeaveReadingThread();
+        return TaskContext.Current?.Block();
+    }
 
     /// <summary>An object the raylet sent in answer to a request.</summary>
     public void OnObjectValue(ObjectValue value)
     {
-        if (_requested.TryRemove(value.Id.ToObjectId(), out var request))
+        if (_objects.TryGetValue(value.Id.ToObjectId(), out var request))
         {
             request.TrySetResult(value.OutcomeCase == ObjectValue.OutcomeOneofCase.Error
                 ? new ObjectPayload(default, value.Error)
@@ -121,15 +132,19 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
 
     protected override string Describe(ObjectId id) => "the worker asked its raylet for it and it is not ready yet";
 
+    /// <summary>Registers an object this worker owns; the raylet will send its value unasked.</summary>
+    private void Expect(ObjectId id) =>
+        _objects.TryAdd(id, new TaskCompletionSource<ObjectPayload>(TaskCreationOptions.RunContinuationsAsynchronously));
+
     private TaskCompletionSource<ObjectPayload> Request(ObjectId id)
     {
-        if (_requested.TryGetValue(id, out var existing))
+        if (_objects.TryGetValue(id, out var existing))
         {
             return existing;
         }
 
         var request = new TaskCompletionSource<ObjectPayload>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var winner = _requested.GetOrAdd(id, request);
+        var winner = _objects.GetOrAdd(id, request);
         if (winner != request)
         {
             return winner;

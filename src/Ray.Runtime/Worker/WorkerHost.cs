@@ -69,46 +69,44 @@ public static class WorkerHost
             },
         });
 
+        void Handle(RayletMessage message)
+        {
+            switch (message.BodyCase)
+            {
+                case RayletMessage.BodyOneofCase.Execute:
+                    executor.Enqueue(message.Execute);
+                    break;
+                case RayletMessage.BodyOneofCase.Object:
+                    core.OnObjectValue(message.Object);
+                    break;
+                case RayletMessage.BodyOneofCase.Cancel:
+                    executor.Cancel(message.Cancel.TaskId.ToObjectId());
+                    break;
+                case RayletMessage.BodyOneofCase.CreateActor:
+                    executor.CreateActor(message.CreateActor);
+                    break;
+                case RayletMessage.BodyOneofCase.ExecuteActorTask:
+                    executor.ExecuteActorTask(message.ExecuteActorTask);
+                    break;
+                case RayletMessage.BodyOneofCase.KillActor:
+                    executor.KillActor(new ActorId(message.KillActor.ActorId.ToObjectId()));
+                    break;
+                case RayletMessage.BodyOneofCase.ActorLookup:
+                    core.OnActorLookup(message.ActorLookup);
+                    break;
+                case RayletMessage.BodyOneofCase.Registered:
+                    Volatile.Write(ref loader, new JobAssemblyLoader(message.Registered.AppDirectory));
+                    RayRuntime.AttachWorker(core);
+                    break;
+                default:
+                    logger.LogWarning("Ignored a {Kind} message from the raylet.", message.BodyCase);
+                    break;
+            }
+        }
+
         try
         {
-            await foreach (var batch in call.ResponseStream.ReadAllAsync(stopping.Token).ConfigureAwait(false))
-            {
-                foreach (var message in batch.Messages)
-                {
-                    switch (message.BodyCase)
-                    {
-                        case RayletMessage.BodyOneofCase.Execute:
-                            executor.Enqueue(message.Execute);
-                            break;
-                        case RayletMessage.BodyOneofCase.Object:
-                            core.OnObjectValue(message.Object);
-                            break;
-                        case RayletMessage.BodyOneofCase.Cancel:
-                            executor.Cancel(message.Cancel.TaskId.ToObjectId());
-                            break;
-                        case RayletMessage.BodyOneofCase.CreateActor:
-                            executor.CreateActor(message.CreateActor);
-                            break;
-                        case RayletMessage.BodyOneofCase.ExecuteActorTask:
-                            executor.ExecuteActorTask(message.ExecuteActorTask);
-                            break;
-                        case RayletMessage.BodyOneofCase.KillActor:
-                            executor.KillActor(new ActorId(message.KillActor.ActorId.ToObjectId()));
-                            break;
-                        case RayletMessage.BodyOneofCase.ActorLookup:
-                            core.OnActorLookup(message.ActorLookup);
-                            break;
-                        case RayletMessage.BodyOneofCase.Registered:
-                            Volatile.Write(ref loader, new JobAssemblyLoader(message.Registered.AppDirectory));
-                            RayRuntime.AttachWorker(core);
-                            break;
-                        default:
-                            logger.LogWarning("Ignored a {Kind} message from the raylet.", message.BodyCase);
-                            break;
-                    }
-                }
-            }
-
+            await new RayletReader(call.ResponseStream, Handle).RunAsync(stopping.Token).ConfigureAwait(false);
             return 0;
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.InvalidArgument)
