@@ -1,0 +1,235 @@
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace Ray.Generators.Analyzers
+{
+    /// <summary>
+    /// RAY0001: every parameter and result of a <c>[Remote]</c> static method, an actor constructor and a public
+    /// actor method crosses a process boundary, so MemoryPack must be able to serialize it. Ray finds out when
+    /// the task runs, often on another machine; this analyzer finds out when the code compiles.
+    /// </summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    public sealed class SerializationAnalyzer : DiagnosticAnalyzer
+    {
+        /// <summary>The key of the property that says the offending type is declared in source, so a code fix can mark it.</summary>
+        public const string SourceTypeProperty = "RayGen.OffendingTypeInSource";
+
+        private static readonly SymbolDisplayFormat ReadableFormat = new(
+            globalNamespaceStyle: SymbolDisplayGlobalNamespaceStyle.Omitted,
+            typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
+            genericsOptions: SymbolDisplayGenericsOptions.IncludeTypeParameters,
+            miscellaneousOptions: SymbolDisplayMiscellaneousOptions.UseSpecialTypes);
+
+        private static readonly ImmutableDictionary<string, string?> SourceTypeProperties =
+            ImmutableDictionary<string, string?>.Empty.Add(SourceTypeProperty, "true");
+
+        /// <inheritdoc/>
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+            ImmutableArray.Create(AnalyzerDescriptors.NotSerializable);
+
+        /// <inheritdoc/>
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterCompilationStartAction(start =>
+            {
+                if (RaySymbols.Create(start.Compilation) is not { } symbols)
+                {
+                    return;
+                }
+
+                var checker = new SerializabilityChecker(symbols);
+                start.RegisterSymbolAction(symbolContext => AnalyzeMethod(symbolContext, symbols, checker), SymbolKind.Method);
+            });
+        }
+
+        private static void AnalyzeMethod(SymbolAnalysisContext context, RaySymbols symbols, SerializabilityChecker checker)
+        {
+            var method = (IMethodSymbol)context.Symbol;
+            if (Describe(method, symbols) is not { } member)
+            {
+                return;
+            }
+
+            foreach (var parameter in method.Parameters)
+            {
+                if (parameter.RefKind != RefKind.None || symbols.Is(parameter.Type, symbols.CancellationToken) || ReportedByGenerator(parameter.Type))
+                {
+                    continue;
+                }
+
+                if (checker.FindOffender(parameter.Type) is { } offender)
+                {
+                    var location = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(context.CancellationToken).GetLocation()
+                        ?? parameter.Locations.FirstOrDefault();
+                    Report(context, location, $"Parameter '{parameter.Name}'", member, parameter.Type, offender);
+                }
+            }
+
+            if (method.MethodKind == MethodKind.Constructor || method.ReturnsVoid || method.ReturnsByRef || method.ReturnsByRefReadonly)
+            {
+                return;
+            }
+
+            var result = method.ReturnType;
+            if (symbols.Is(result, symbols.Task) || symbols.Is(result, symbols.ValueTask))
+            {
+                return;
+            }
+
+            var unwrapped = symbols.IsDefinition(result, symbols.TaskOfT) || symbols.IsDefinition(result, symbols.ValueTaskOfT);
+            if (unwrapped)
+            {
+                result = ((INamedTypeSymbol)result).TypeArguments[0];
+            }
+            else if (ReportedByGenerator(result))
+            {
+                return;
+            }
+
+            if (checker.FindOffender(result) is { } resultOffender)
+            {
+                Report(context, ResultLocation(method, unwrapped, context.CancellationToken), "The result", member, result, resultOffender);
+            }
+        }
+
+        /// <summary>What the method is to Ray ("remote method 'X.M(int)'"), or null when it does not cross a process boundary.</summary>
+        private static string? Describe(IMethodSymbol method, RaySymbols symbols)
+        {
+            if (method.MethodKind == MethodKind.Ordinary && method.IsStatic && symbols.HasRemoteAttribute(method))
+            {
+                return $"remote method '{ReadableName(method)}'";
+            }
+
+            if (method.IsStatic || !symbols.IsActorClass(method.ContainingType))
+            {
+                return null;
+            }
+
+            if (method.MethodKind == MethodKind.Constructor
+                && method.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal)
+            {
+                return $"actor constructor '{ReadableName(method)}'";
+            }
+
+            // Overrides of object's members (Equals, ToString) are not calls a handle makes.
+            if (method.MethodKind == MethodKind.Ordinary
+                && method.DeclaredAccessibility == Accessibility.Public
+                && !IsObjectOverride(method))
+            {
+                return $"actor method '{ReadableName(method)}'";
+            }
+
+            return null;
+        }
+
+        /// <summary>Kinds the generator already reports as RAY0002 at the top level; reporting them twice would only add noise.</summary>
+        private static bool ReportedByGenerator(ITypeSymbol type)
+            => type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer or TypeKind.Delegate || type.IsRefLikeType;
+
+        private static bool IsObjectOverride(IMethodSymbol method)
+        {
+            for (var overridden = method.OverriddenMethod; overridden is not null; overridden = overridden.OverriddenMethod)
+            {
+                if (overridden.ContainingType.SpecialType == SpecialType.System_Object)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static void Report(SymbolAnalysisContext context, Location? location, string subject, string member, ITypeSymbol declared, ITypeSymbol offender)
+        {
+            var isDeclared = SymbolEqualityComparer.Default.Equals(declared, offender);
+            var because = isDeclared
+                ? " because MemoryPack cannot serialize it"
+                : $" because MemoryPack cannot serialize the '{Readable(offender)}' inside it";
+            var fixableInSource = IsFixableInSource(offender);
+            var diagnostic = Diagnostic.Create(
+                AnalyzerDescriptors.NotSerializable,
+                location,
+                fixableInSource ? offender.Locations.Where(l => l.IsInSource) : null,
+                fixableInSource ? SourceTypeProperties : null,
+                subject,
+                member,
+                Readable(declared),
+                because,
+                Advice(offender));
+            context.ReportDiagnostic(diagnostic);
+        }
+
+        /// <summary>A user class, struct or record in this compilation: adding <c>[MemoryPackable]</c> and <c>partial</c> makes it serializable.</summary>
+        private static bool IsFixableInSource(ITypeSymbol type)
+            => type is INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct, IsAbstract: false, IsStatic: false, SpecialType: SpecialType.None } named
+               && !named.IsRefLikeType
+               && named.Locations.Any(location => location.IsInSource);
+
+        private static string Advice(ITypeSymbol offender)
+        {
+            var name = Readable(offender);
+            if (offender.SpecialType == SpecialType.System_Object || offender.TypeKind == TypeKind.Dynamic)
+            {
+                return $"'{name}' can hold anything, so the receiving side cannot know what to read; use a concrete type such as a [MemoryPackable] partial record";
+            }
+
+            if (offender.TypeKind == TypeKind.Delegate)
+            {
+                return $"'{name}' is code, which cannot be sent to a worker; pass data instead, and make the operation a remote method of its own";
+            }
+
+            if (offender.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer || offender.IsRefLikeType)
+            {
+                return $"'{name}' only has a meaning inside one process; pass the data itself, for example as an array";
+            }
+
+            if (offender is IArrayTypeSymbol)
+            {
+                return "MemoryPack serializes arrays of at most four dimensions; use fewer dimensions or a flat array";
+            }
+
+            if (offender.Locations.Any(location => location.IsInSource))
+            {
+                return offender.TypeKind == TypeKind.Interface || offender.IsAbstract
+                    ? $"mark '{name}' with [MemoryPackable] and a [MemoryPackUnion] attribute for each implementation, and declare it 'partial'"
+                    : $"mark '{name}' with [MemoryPackable] and declare it 'partial' (the project needs a PackageReference to MemoryPack for its generator)";
+            }
+
+            return $"MemoryPack has no formatter for '{name}'; pass the data it holds instead, for example as a byte[] or a [MemoryPackable] partial type of your own";
+        }
+
+        /// <summary>The return type's syntax; for <c>Task&lt;T&gt;</c> and <c>ValueTask&lt;T&gt;</c>, the <c>T</c> in it, which is what crosses.</summary>
+        private static Location? ResultLocation(IMethodSymbol method, bool unwrapped, CancellationToken cancellationToken)
+        {
+            foreach (var reference in method.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax(cancellationToken) is MethodDeclarationSyntax declaration)
+                {
+                    var returnType = declaration.ReturnType is QualifiedNameSyntax qualified ? qualified.Right : declaration.ReturnType;
+                    return unwrapped && returnType is GenericNameSyntax { TypeArgumentList.Arguments: { Count: 1 } arguments }
+                        ? arguments[0].GetLocation()
+                        : declaration.ReturnType.GetLocation();
+                }
+            }
+
+            return method.Locations.FirstOrDefault();
+        }
+
+        private static string ReadableName(IMethodSymbol method)
+        {
+            var parameters = string.Join(", ", method.Parameters.Select(parameter => parameter.Type.ToDisplayString(ReadableFormat)));
+            var name = method.MethodKind == MethodKind.Constructor
+                ? method.ContainingType.ToDisplayString(ReadableFormat)
+                : $"{method.ContainingType.ToDisplayString(ReadableFormat)}.{method.Name}";
+            return $"{name}({parameters})";
+        }
+
+        private static string Readable(ITypeSymbol type) => type.ToDisplayString(ReadableFormat);
+    }
+}
