@@ -54,35 +54,12 @@ public sealed class ActorHandle<TActor> : IMemoryPackable<ActorHandle<TActor>>, 
     static void IMemoryPackable<ActorHandle<TActor>>.Deserialize(ref MemoryPackReader reader, scoped ref ActorHandle<TActor>? value)
         => value = Read(ref reader);
 
-    // Only the id crosses a process boundary; the receiving side binds the handle to its own runtime.
     private static void Write<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, ActorHandle<TActor>? value)
         where TBufferWriter : IBufferWriter<byte>
-    {
-        if (value is null)
-        {
-            writer.WriteNullObjectHeader();
-            return;
-        }
-
-        writer.WriteObjectHeader(2);
-        writer.WriteUnmanaged(value.Id.Value.High, value.Id.Value.Low);
-    }
+        => IdWireFormat.Write(ref writer, value?.Id.Value);
 
     private static ActorHandle<TActor>? Read(ref MemoryPackReader reader)
-    {
-        if (!reader.TryReadObjectHeader(out var count))
-        {
-            return null;
-        }
-
-        if (count != 2)
-        {
-            MemoryPackSerializationException.ThrowInvalidPropertyCount(2, count);
-        }
-
-        reader.ReadUnmanaged(out ulong high, out ulong low);
-        return new ActorHandle<TActor>(new ActorId(new ObjectId(high, low)), null);
-    }
+        => IdWireFormat.Read(ref reader) is { } id ? new ActorHandle<TActor>(new ActorId(id), null) : null;
 
     private sealed class Formatter : MemoryPackFormatter<ActorHandle<TActor>>
     {

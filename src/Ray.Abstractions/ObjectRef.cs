@@ -93,35 +93,12 @@ public sealed class ObjectRef<T> : ObjectRef, IMemoryPackable<ObjectRef<T>>
     static void IMemoryPackable<ObjectRef<T>>.Deserialize(ref MemoryPackReader reader, scoped ref ObjectRef<T>? value)
         => value = Read(ref reader);
 
-    // Only the id crosses a process boundary; the receiving side binds the reference to its own runtime.
     private static void Write<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, ObjectRef<T>? value)
         where TBufferWriter : IBufferWriter<byte>
-    {
-        if (value is null)
-        {
-            writer.WriteNullObjectHeader();
-            return;
-        }
-
-        writer.WriteObjectHeader(2);
-        writer.WriteUnmanaged(value.Id.High, value.Id.Low);
-    }
+        => IdWireFormat.Write(ref writer, value?.Id);
 
     private static ObjectRef<T>? Read(ref MemoryPackReader reader)
-    {
-        if (!reader.TryReadObjectHeader(out var count))
-        {
-            return null;
-        }
-
-        if (count != 2)
-        {
-            MemoryPackSerializationException.ThrowInvalidPropertyCount(2, count);
-        }
-
-        reader.ReadUnmanaged(out ulong high, out ulong low);
-        return new ObjectRef<T>(new ObjectId(high, low), null);
-    }
+        => IdWireFormat.Read(ref reader) is { } id ? new ObjectRef<T>(id, null) : null;
 
     private sealed class ObjectRefFormatter : MemoryPackFormatter<ObjectRef<T>>
     {
