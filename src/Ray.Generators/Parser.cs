@@ -16,7 +16,7 @@ namespace Ray.Generators
     /// Turns the symbols of <c>[Remote]</c> declarations into specs and diagnostics. Nothing it returns holds
     /// a symbol, a syntax node or a compilation, so the pipeline can compare and cache what it produces.
     /// </summary>
-    internal static class Parser
+    internal static partial class Parser
     {
         private static readonly SymbolDisplayFormat FullyQualifiedFormat = SymbolDisplayFormat.FullyQualifiedFormat
             .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
@@ -43,11 +43,8 @@ namespace Ray.Generators
             var remoteAttribute = context.Attributes[0].AttributeClass;
             switch (context.TargetSymbol)
             {
-                case INamedTypeSymbol { TypeKind: TypeKind.Class } type:
-                    var identifier = context.TargetNode is TypeDeclarationSyntax declaration
-                        ? declaration.Identifier.GetLocation()
-                        : type.Locations.FirstOrDefault();
-                    return Failure(DiagnosticInfo.Create(DiagnosticDescriptors.ActorsNotSupported, identifier, Readable(type)));
+                case INamedTypeSymbol { TypeKind: TypeKind.Class } type when remoteAttribute is not null:
+                    return ParseActor(type, context, remoteAttribute, cancellationToken);
 
                 case IMethodSymbol method when remoteAttribute is not null:
                     return ParseMethod(method, context, remoteAttribute, cancellationToken);
@@ -96,19 +93,37 @@ namespace Ray.Generators
             var location = MethodLocation(method, context.TargetNode);
             var containingType = method.ContainingType;
 
+            var member = $"remote method '{ReadableName(method)}'";
             if (method.MethodKind != MethodKind.Ordinary)
             {
                 return Failure(DiagnosticInfo.Create(
-                    DiagnosticDescriptors.CannotGenerate, location, ReadableName(method), DescribeMethodKind(method)));
+                    DiagnosticDescriptors.CannotGenerate, location, member, DescribeMethodKind(method)));
             }
 
+            var isActor = IsActorClass(containingType, remoteAttribute);
             if (!method.IsStatic)
             {
-                // An instance method of an actor class is part of the actor, which the class's own diagnostic covers.
-                return HasAttribute(containingType, remoteAttribute)
+                if (!isActor)
+                {
+                    return Failure(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.InstanceMethod, location, ReadableName(method), Readable(containingType)));
+                }
+
+                // A public method of an actor is called through its handle anyway, and the class's own parse checks it;
+                // [Remote] on any other instance method of an actor asks for something that cannot happen.
+                return method.DeclaredAccessibility == Accessibility.Public
                     ? RemoteTargetResult.Empty
                     : Failure(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.InstanceMethod, location, ReadableName(method), Readable(containingType)));
+                        DiagnosticDescriptors.CannotGenerate,
+                        location,
+                        $"actor method '{ReadableName(method)}'",
+                        "only the public instance methods of an actor are called through its handle; make the method public, or remove [Remote]"));
+            }
+
+            if (isActor)
+            {
+                return Failure(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.TaskInActorClass, location, ReadableName(method), Readable(containingType)));
             }
 
             if (containingType.TypeKind is not (TypeKind.Class or TypeKind.Struct or TypeKind.Interface))
@@ -116,28 +131,32 @@ namespace Ray.Generators
                 return Failure(DiagnosticInfo.Create(
                     DiagnosticDescriptors.CannotGenerate,
                     location,
-                    ReadableName(method),
+                    member,
                     "it is not declared directly in a class, struct or interface, where RayGen could add its stub; move it into a partial class"));
             }
 
             var known = new KnownTypeSymbols(context.SemanticModel.Compilation);
             var diagnostics = new List<DiagnosticInfo>();
-            CheckContainingTypes(method, diagnostics, cancellationToken);
+            CheckContainingTypes(containingType, isActor: false, diagnostics, cancellationToken);
             CheckMethod(method, location, remoteAttribute, known, diagnostics);
-            CheckReturnType(method, context.TargetNode, location, diagnostics);
-            CheckParameters(method, known, diagnostics, cancellationToken);
+            CheckReturnType(method, context.TargetNode, member, location, diagnostics);
+            CheckParameters(method, member, known, diagnostics, cancellationToken);
             if (diagnostics.Count > 0)
             {
-                return new RemoteTargetResult(null, diagnostics.ToImmutableEquatableArray());
+                return new RemoteTargetResult(null, null, diagnostics.ToImmutableEquatableArray());
             }
 
             var spec = CreateMethodSpec(method, context.Attributes[0], remoteAttribute, context.SemanticModel.Compilation, known);
-            return new RemoteTargetResult(spec, ImmutableEquatableArray<DiagnosticInfo>.Empty);
+            return new RemoteTargetResult(spec, null, ImmutableEquatableArray<DiagnosticInfo>.Empty);
         }
 
-        private static void CheckContainingTypes(IMethodSymbol method, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+        /// <summary>
+        /// Checks <paramref name="declaringType"/>, the type that holds tasks or is an actor, and the types around it:
+        /// each must be partial and reachable from the whole assembly; the holder of tasks must not be generic (an
+        /// actor's own parse says why a generic actor cannot be).
+        /// </summary>
+        private static void CheckContainingTypes(INamedTypeSymbol declaringType, bool isActor, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
         {
-            var declaringType = method.ContainingType;
             for (var type = declaringType; type is not null; type = type.ContainingType)
             {
                 var declarations = type.DeclaringSyntaxReferences
@@ -147,21 +166,31 @@ namespace Ray.Generators
                 var notPartial = declarations.FirstOrDefault(declaration => !declaration.Modifiers.Any(SyntaxKind.PartialKeyword));
                 var identifier = (notPartial ?? declarations.FirstOrDefault())?.Identifier.GetLocation() ?? type.Locations.FirstOrDefault();
 
+                var isDeclaringType = SymbolEqualityComparer.Default.Equals(type, declaringType);
                 if (notPartial is not null)
                 {
-                    var reason = SymbolEqualityComparer.Default.Equals(type, declaringType)
-                        ? "it contains"
-                        : $"its nested type '{Readable(declaringType)}' contains";
+                    var reason = (isDeclaringType, isActor) switch
+                    {
+                        (true, false) => "it contains [Remote] methods",
+                        (false, false) => $"its nested type '{Readable(declaringType)}' contains [Remote] methods",
+                        (true, true) => "it is an actor ([Remote] class)",
+                        (false, true) => $"its nested type '{Readable(declaringType)}' is an actor ([Remote] class)",
+                    };
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeNotPartial, identifier, Readable(type), reason));
                 }
 
-                var subject = $"Type '{Readable(type)}', which contains [Remote] methods,";
+                var subject = (isDeclaringType, isActor) switch
+                {
+                    (_, false) => $"Type '{Readable(type)}', which contains [Remote] methods,",
+                    (true, true) => $"Actor class '{Readable(type)}'",
+                    (false, true) => $"Type '{Readable(type)}', which contains the actor class '{Readable(declaringType)}',",
+                };
                 if (DescribeInaccessibility(type) is { } inaccessibility)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAccessible, identifier, subject, inaccessibility));
                 }
 
-                if (type.TypeParameters.Length > 0)
+                if (!isActor && type.TypeParameters.Length > 0)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(
                         DiagnosticDescriptors.Generic, identifier, subject, "move the [Remote] methods to a non-generic type"));
@@ -219,13 +248,19 @@ namespace Ray.Generators
 
             if (problem is not null)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CannotGenerate, location, name, problem));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CannotGenerate, location, $"remote method '{name}'", problem));
             }
         }
 
-        private static void CheckReturnType(IMethodSymbol method, SyntaxNode targetNode, Location? methodLocation, List<DiagnosticInfo> diagnostics)
+        /// <summary>Reports a return type that cannot cross a process boundary; <paramref name="member"/> names the method in messages.</summary>
+        private static void CheckReturnType(
+            IMethodSymbol method,
+            SyntaxNode? declarationNode,
+            string member,
+            Location? methodLocation,
+            List<DiagnosticInfo> diagnostics)
         {
-            var location = targetNode is MethodDeclarationSyntax declaration ? declaration.ReturnType.GetLocation() : methodLocation;
+            var location = declarationNode is MethodDeclarationSyntax declaration ? declaration.ReturnType.GetLocation() : methodLocation;
             var type = method.ReturnType;
             string? subject = null;
             string? advice = null;
@@ -253,11 +288,12 @@ namespace Ray.Generators
             if (subject is not null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(
-                    DiagnosticDescriptors.UnsupportedParameterOrReturnType, location, subject, ReadableName(method), advice!));
+                    DiagnosticDescriptors.UnsupportedParameterOrReturnType, location, subject, member, advice!));
             }
         }
 
-        private static void CheckParameters(IMethodSymbol method, KnownTypeSymbols known, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+        /// <summary>Reports parameters that cannot cross a process boundary; <paramref name="member"/> names the method in messages.</summary>
+        private static void CheckParameters(IMethodSymbol method, string member, KnownTypeSymbols known, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
         {
             var hasCancellationToken = false;
             foreach (var parameter in method.Parameters)
@@ -301,7 +337,7 @@ namespace Ray.Generators
                     var location = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken).GetLocation()
                         ?? parameter.Locations.FirstOrDefault();
                     diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.UnsupportedParameterOrReturnType, location, subject, ReadableName(method), advice!));
+                        DiagnosticDescriptors.UnsupportedParameterOrReturnType, location, subject, member, advice!));
                 }
             }
         }
@@ -313,30 +349,47 @@ namespace Ray.Generators
             Compilation compilation,
             KnownTypeSymbols known)
         {
+            var (returnKind, resultType) = ClassifyReturn(method, known);
+            var readableName = ReadableName(method);
+            return new RemoteMethodSpec(
+                CreateHierarchy(method.ContainingType, remoteAttribute, compilation),
+                EscapeIdentifier(method.Name),
+                method.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
+                readableName,
+                FunctionId.Compute(readableName),
+                method.GetDocumentationCommentId() ?? string.Empty,
+                returnKind,
+                resultType,
+                CreateParameters(method, known),
+                ParseOptions(attribute),
+                FindObsoleteAttribute(method) is { } obsolete ? FormatObsoleteAttribute(obsolete) : null);
+        }
+
+        /// <summary>How <paramref name="method"/> returns, and the type of the result its caller receives.</summary>
+        private static (ReturnKind Kind, string? ResultType) ClassifyReturn(IMethodSymbol method, KnownTypeSymbols known)
+        {
             var returnType = method.ReturnType;
-            ReturnKind returnKind;
-            string? resultType;
             if (method.ReturnsVoid)
             {
-                returnKind = ReturnKind.Void;
-                resultType = null;
-            }
-            else if (known.IsNonGenericAwaitable(returnType))
-            {
-                returnKind = ReturnKind.Awaitable;
-                resultType = null;
-            }
-            else if (known.IsGenericAwaitable(returnType))
-            {
-                returnKind = ReturnKind.AwaitableValue;
-                resultType = ((INamedTypeSymbol)returnType).TypeArguments[0].ToDisplayString(FullyQualifiedFormat);
-            }
-            else
-            {
-                returnKind = ReturnKind.Value;
-                resultType = returnType.ToDisplayString(FullyQualifiedFormat);
+                return (ReturnKind.Void, null);
             }
 
+            if (known.IsNonGenericAwaitable(returnType))
+            {
+                return (ReturnKind.Awaitable, null);
+            }
+
+            if (known.IsGenericAwaitable(returnType))
+            {
+                return (ReturnKind.AwaitableValue, ((INamedTypeSymbol)returnType).TypeArguments[0].ToDisplayString(FullyQualifiedFormat));
+            }
+
+            return (ReturnKind.Value, returnType.ToDisplayString(FullyQualifiedFormat));
+        }
+
+        /// <summary>The parameters of a task, actor constructor or actor method, with their positions among the serialized arguments.</summary>
+        private static ImmutableEquatableArray<ParameterSpec> CreateParameters(IMethodSymbol method, KnownTypeSymbols known)
+        {
             var parameters = new List<ParameterSpec>(method.Parameters.Length);
             var argumentIndex = 0;
             foreach (var parameter in method.Parameters)
@@ -364,19 +417,7 @@ namespace Ray.Generators
                 }
             }
 
-            var readableName = ReadableName(method);
-            return new RemoteMethodSpec(
-                CreateHierarchy(method.ContainingType, remoteAttribute, compilation),
-                EscapeIdentifier(method.Name),
-                method.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
-                readableName,
-                FunctionId.Compute(readableName),
-                method.GetDocumentationCommentId() ?? string.Empty,
-                returnKind,
-                resultType,
-                parameters.ToImmutableEquatableArray(),
-                ParseOptions(attribute),
-                FindObsoleteAttribute(method) is { } obsolete ? FormatObsoleteAttribute(obsolete) : null);
+            return parameters.ToImmutableEquatableArray();
         }
 
         private static TypeHierarchySpec CreateHierarchy(INamedTypeSymbol type, INamedTypeSymbol remoteAttribute, Compilation compilation)
@@ -413,6 +454,14 @@ namespace Ray.Generators
 
                 if (SymbolEqualityComparer.Default.Equals(baseType.ContainingAssembly, compilation.Assembly)
                     && baseType.GetMembers().Any(member => member is IMethodSymbol { IsStatic: true } && HasAttribute(member, remoteAttribute)))
+                {
+                    return true;
+                }
+
+                // An actor base class of this compilation gets 'Remote(...)' factories, which a 'Remote' class hides.
+                if (name == "Remote"
+                    && SymbolEqualityComparer.Default.Equals(baseType.ContainingAssembly, compilation.Assembly)
+                    && IsActorClass(baseType, remoteAttribute))
                 {
                     return true;
                 }
@@ -488,8 +537,8 @@ namespace Ray.Generators
             return true;
         }
 
-        private static AttributeData? FindObsoleteAttribute(IMethodSymbol method)
-            => method.GetAttributes().FirstOrDefault(attribute =>
+        private static AttributeData? FindObsoleteAttribute(ISymbol symbol)
+            => symbol.GetAttributes().FirstOrDefault(attribute =>
                 attribute.AttributeClass?.ToDisplayString(ReadableFormat) == "System.ObsoleteAttribute");
 
         private static string FormatObsoleteAttribute(AttributeData obsolete)
@@ -637,6 +686,9 @@ namespace Ray.Generators
             _ => method.Locations.FirstOrDefault(),
         };
 
+        private static bool IsActorClass(INamedTypeSymbol type, INamedTypeSymbol remoteAttribute)
+            => type.TypeKind == TypeKind.Class && HasAttribute(type, remoteAttribute);
+
         private static bool HasAttribute(ISymbol symbol, INamedTypeSymbol attribute)
             => symbol.GetAttributes().Any(data => SymbolEqualityComparer.Default.Equals(data.AttributeClass, attribute));
 
@@ -655,6 +707,6 @@ namespace Ray.Generators
             => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
         private static RemoteTargetResult Failure(DiagnosticInfo diagnostic)
-            => new RemoteTargetResult(null, new[] { diagnostic }.ToImmutableEquatableArray());
+            => new RemoteTargetResult(null, null, new[] { diagnostic }.ToImmutableEquatableArray());
     }
 }

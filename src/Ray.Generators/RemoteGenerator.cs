@@ -7,8 +7,8 @@ namespace Ray.Generators
 {
     /// <summary>
     /// Generates the <c>Remote</c> stubs, descriptors and worker registration of <c>[Ray.Remote]</c> static
-    /// methods (tasks). This file is only the pipeline: <see cref="Parser"/> turns symbols into specs,
-    /// <see cref="Emitter"/> turns specs into source.
+    /// methods (tasks) and classes (actors). This file is only the pipeline: <see cref="Parser"/> turns symbols
+    /// into specs, <see cref="Emitter"/> turns specs into source.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
     public sealed class RemoteGenerator : IIncrementalGenerator
@@ -47,6 +47,17 @@ namespace Ray.Generators
                 .WithTrackingName(TrackingNames.RemoteTypes);
 
             context.RegisterSourceOutput(types, Emitter.Emit);
+
+            // One file per actor class; an actor's spec holds everything its file needs, so it needs no grouping.
+            var actors = targets
+                .SelectMany(static (target, _) => target.Actor is { } actor
+                    ? ImmutableArray.Create(actor)
+                    : ImmutableArray<ActorSpec>.Empty)
+                .WithTrackingName(TrackingNames.RemoteActors)
+                .Combine(assemblyName)
+                .WithTrackingName(TrackingNames.RemoteActorsWithAssemblyName);
+
+            context.RegisterSourceOutput(actors, Emitter.EmitActor);
 
             var diagnostics = targets
                 .Select(static (target, _) => target.Diagnostics)

@@ -6,7 +6,7 @@ namespace Ray.Generators
     /// </summary>
     public static class TrackingNames
     {
-        /// <summary>Each <c>[Remote]</c> declaration parsed into a method spec and its diagnostics.</summary>
+        /// <summary>Each <c>[Remote]</c> declaration parsed into a method or actor spec and its diagnostics.</summary>
         public const string RemoteTargets = nameof(RemoteTargets);
 
         /// <summary>The method specs of the declarations that had no errors.</summary>
@@ -23,6 +23,12 @@ namespace Ray.Generators
 
         /// <summary>One spec per containing type: one generated file each.</summary>
         public const string RemoteTypes = nameof(RemoteTypes);
+
+        /// <summary>The actor specs of the <c>[Remote]</c> classes that had no error of their own: one generated file each.</summary>
+        public const string RemoteActors = nameof(RemoteActors);
+
+        /// <summary>Each actor spec paired with the assembly name.</summary>
+        public const string RemoteActorsWithAssemblyName = nameof(RemoteActorsWithAssemblyName);
 
         /// <summary>The diagnostics of each <c>[Remote]</c> declaration.</summary>
         public const string RemoteTargetDiagnostics = nameof(RemoteTargetDiagnostics);

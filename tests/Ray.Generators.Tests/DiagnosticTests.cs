@@ -177,40 +177,6 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
-    public void RAY0007_ActorClass()
-    {
-        var diagnostic = AssertSingleError("""
-            [Remote]
-            public partial class [|Counter|]
-            {
-                private int _x;
-
-                [Remote]
-                public void Inc() => _x++;
-
-                public int GetValue() => _x;
-            }
-            """, "RAY0007");
-        Assert.Contains("actors are not supported by this version of the generator yet", diagnostic.GetMessage(), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void RAY0007_StaticMethodsOfAnActorStillGetStubs()
-    {
-        var (source, _) = Markup.Parse("""
-            [Remote]
-            public partial class [|Counter|]
-            {
-                [Remote]
-                public static int Add(int x, int y) => x + y;
-            }
-            """);
-        var run = GeneratorRun.Of(source);
-        Assert.Equal("RAY0007", Assert.Single(run.Diagnostics).Id);
-        Assert.Single(run.Sources);
-    }
-
-    [Fact]
     public void RAY0008_LocalFunction()
     {
         var diagnostic = AssertSingleError("""
@@ -348,7 +314,7 @@ public sealed class DiagnosticTests
         var unshipped = File.ReadAllText(Path.Combine(SourceDirectory(), "..", "..", "src", "Ray.Generators", "AnalyzerReleases.Unshipped.md"));
 
         Assert.Equal(
-            new[] { "RAY0002", "RAY0003", "RAY0004", "RAY0005", "RAY0006", "RAY0007", "RAY0008" },
+            new[] { "RAY0002", "RAY0003", "RAY0004", "RAY0005", "RAY0006", "RAY0007", "RAY0008", "RAY0009", "RAY0010" },
             descriptors.Select(descriptor => descriptor.Id).Order(StringComparer.Ordinal));
         Assert.All(descriptors, descriptor =>
         {
@@ -363,10 +329,18 @@ public sealed class DiagnosticTests
     /// Runs the generator over <paramref name="markup"/> and asserts exactly one diagnostic: <paramref name="id"/>,
     /// an error, at the marked span; and that nothing was generated for the broken declaration.
     /// </summary>
-    private static Diagnostic AssertSingleError(string markup, string id)
+    internal static Diagnostic AssertSingleError(string markup, string id)
+        => AssertSingleError(markup, id, out _, expectSources: false);
+
+    /// <summary>
+    /// Runs the generator over <paramref name="markup"/> and asserts exactly one diagnostic: <paramref name="id"/>,
+    /// an error, at the marked span; and that something was generated when <paramref name="expectSources"/> says so,
+    /// nothing otherwise.
+    /// </summary>
+    internal static Diagnostic AssertSingleError(string markup, string id, out GeneratorRun run, bool expectSources)
     {
         var (source, span) = Markup.Parse(markup);
-        var run = GeneratorRun.Of(source);
+        run = GeneratorRun.Of(source);
         var diagnostic = Assert.Single(run.Diagnostics);
         Assert.Equal(id, diagnostic.Id);
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
@@ -374,7 +348,15 @@ public sealed class DiagnosticTests
         Assert.True(
             span == diagnostic.Location.SourceSpan,
             $"Expected the diagnostic at '{source.Substring(span.Start, span.Length)}' but it is at '{source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length)}'.");
-        Assert.Empty(run.Sources);
+        if (expectSources)
+        {
+            Assert.NotEmpty(run.Sources);
+        }
+        else
+        {
+            Assert.Empty(run.Sources);
+        }
+
         return diagnostic;
     }
 
