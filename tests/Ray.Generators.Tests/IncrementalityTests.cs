@@ -46,6 +46,25 @@ public sealed class IncrementalityTests
         }
         """;
 
+    private const string ActorSource = """
+        namespace MyApp
+        {
+            [Remote]
+            public partial class Counter
+            {
+                private int _value;
+
+                public Counter(int start) => _value = start;
+
+                public void Inc() => _value++;
+
+                public int GetValue() => _value;
+
+                private int Helper() => _value;
+            }
+        }
+        """;
+
     private const string UnrelatedSource = """
         namespace MyApp
         {
@@ -61,14 +80,14 @@ public sealed class IncrementalityTests
     [Fact]
     public void EveryStepIsTrackedByItsPublicName()
     {
-        var run = GeneratorRun.Of(RemoteSource, BrokenSource, UnrelatedSource);
+        var run = GeneratorRun.Of(RemoteSource, BrokenSource, UnrelatedSource, ActorSource);
         Assert.All(TrackingNamesList(), name => Assert.True(run.Result.TrackedSteps.ContainsKey(name), $"Step '{name}' was not tracked."));
     }
 
     [Fact]
     public void AddingAnUnrelatedFileKeepsEveryStepCached()
     {
-        var first = GeneratorRun.Of(RemoteSource, BrokenSource);
+        var first = GeneratorRun.Of(RemoteSource, BrokenSource, ActorSource);
         var edited = first.Input.AddSyntaxTrees(CSharpSyntaxTree.ParseText(UnrelatedSource, TestCompilation.ParseOptions, path: "Unrelated.cs"));
         AssertAllCached(GeneratorRun.Of(edited, first.Driver));
     }
@@ -76,7 +95,7 @@ public sealed class IncrementalityTests
     [Fact]
     public void EditingAnUnrelatedFileKeepsEveryStepCached()
     {
-        var first = GeneratorRun.Of(RemoteSource, BrokenSource, UnrelatedSource);
+        var first = GeneratorRun.Of(RemoteSource, BrokenSource, UnrelatedSource, ActorSource);
         var edited = ReplaceText(first.Input, "Source2.cs", "public int Value { get; set; }", "public string Name { get; set; } = \"\";");
         AssertAllCached(GeneratorRun.Of(edited, first.Driver));
     }
@@ -84,7 +103,7 @@ public sealed class IncrementalityTests
     [Fact]
     public void EditingANonRemoteMethodBodyKeepsEveryStepCached()
     {
-        var first = GeneratorRun.Of(RemoteSource, BrokenSource);
+        var first = GeneratorRun.Of(RemoteSource, BrokenSource, ActorSource);
 
         // The edit above the [Remote] methods moves them in the file; only their positions change.
         var edited = ReplaceText(first.Input, "Source0.cs", "public static int Helper(int x) => x;", "public static int Helper(int x)\n{\n    return x * 2 + 1;\n}");
@@ -142,11 +161,65 @@ public sealed class IncrementalityTests
         Assert.Equal(3, second.Sources.Length);
     }
 
+    [Fact]
+    public void EditingAnActorsPrivateMemberOrMethodBodyKeepsEveryStepCached()
+    {
+        var first = GeneratorRun.Of(RemoteSource, BrokenSource, ActorSource);
+        var edited = ReplaceText(first.Input, "Source2.cs", "public int GetValue() => _value;", "public int GetValue()\n{\n    return _value + 0;\n}");
+        edited = ReplaceText(edited, "Source2.cs", "private int Helper() => _value;", "private long Helper(int x) => _value + x;");
+        AssertAllCached(GeneratorRun.Of(edited, first.Driver));
+    }
+
+    [Fact]
+    public void ChangingAnActorMethodSignatureModifiesItsOutput()
+    {
+        var first = GeneratorRun.Of(RemoteSource, BrokenSource, ActorSource);
+        var edited = ReplaceText(first.Input, "Source2.cs", "public int GetValue() => _value;", "public long GetValue() => _value;");
+        var second = GeneratorRun.Of(edited, first.Driver);
+
+        Assert.Contains(Outputs(second, TrackingNames.RemoteTargets), output => output.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(Outputs(second, TrackingNames.RemoteActors), output => output.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(Outputs(second, TrackingNames.RemoteActorsWithAssemblyName), output => output.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains("global::Ray.ObjectRef<long> GetValue(", second.Source("MyApp.Counter.Actor.g.cs"), StringComparison.Ordinal);
+
+        // The tasks' files are not regenerated.
+        Assert.All(Outputs(second, TrackingNames.RemoteTypes), output => Assert.True(
+            output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+            $"A task type was regenerated: {output.Value}"));
+    }
+
+    [Fact]
+    public void AddingAConstructorToAnActorModifiesItsOutput()
+    {
+        var first = GeneratorRun.Of(RemoteSource, BrokenSource, ActorSource);
+        var edited = ReplaceText(first.Input, "Source2.cs", "public void Inc()", "public Counter() : this(0) { }\n\npublic void Inc()");
+        var second = GeneratorRun.Of(edited, first.Driver);
+
+        Assert.Contains(Outputs(second, TrackingNames.RemoteActors), output => output.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains("Remote()", second.Source("MyApp.Counter.Actor.g.cs"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnActorsErrorAppearsAndGoesAway()
+    {
+        var first = GeneratorRun.Of(ActorSource);
+        Assert.Empty(first.Diagnostics);
+
+        var broken = GeneratorRun.Of(ReplaceText(first.Input, "Source0.cs", "public int GetValue()", "public int Equals()"), first.Driver);
+        Assert.Equal("RAY0010", Assert.Single(broken.Diagnostics).Id);
+        Assert.DoesNotContain("GetValue", broken.Source("MyApp.Counter.Actor.g.cs"), StringComparison.Ordinal);
+
+        var fixedAgain = GeneratorRun.Of(first.Input, broken.Driver);
+        Assert.Empty(fixedAgain.Diagnostics);
+        Assert.Contains(Outputs(fixedAgain, TrackingNames.Diagnostics), output => output.Reason == IncrementalStepRunReason.Modified);
+        Assert.Equal(first.Source("MyApp.Counter.Actor.g.cs"), fixedAgain.Source("MyApp.Counter.Actor.g.cs"));
+    }
+
     [Theory]
     [MemberData(nameof(TrackingNameValues))]
     public void NoStepOutputHoldsSymbolsSyntaxOrCompilations(string trackingName)
     {
-        var run = GeneratorRun.Of(RemoteSource, BrokenSource, UnrelatedSource);
+        var run = GeneratorRun.Of(RemoteSource, BrokenSource, UnrelatedSource, ActorSource);
         var outputs = Outputs(run, trackingName);
         Assert.NotEmpty(outputs);
         var found = outputs.SelectMany((output, i) => ObjectGraph.FindRoslynObjects(output.Value, $"{trackingName}[{i}]")).ToList();

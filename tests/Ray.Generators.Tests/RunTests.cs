@@ -161,7 +161,7 @@ public sealed class RunTestAssembly
 
     public RunTestAssembly()
     {
-        var run = GeneratorRun.Of(TestCompilation.CreateNamed("RunTests", UserCode)).AssertCleanBuild();
+        var run = GeneratorRun.Of(TestCompilation.CreateNamed("RunTests", UserCode, ActorRunTests.UserCode)).AssertCleanBuild();
         using var image = new MemoryStream();
         var emitted = run.Output.Emit(image);
         Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics));
@@ -175,11 +175,14 @@ public sealed class RunTestAssembly
     public Assembly Assembly { get; }
 
     /// <summary>Calls a static method of <c>RunTests.Driver</c>, unwrapping the exception it throws.</summary>
-    public object? Call(string method)
+    public object? Call(string method) => CallOn("RunTests.Driver", method);
+
+    /// <summary>Calls a static method of the type named <paramref name="typeName"/>, unwrapping the exception it throws.</summary>
+    public object? CallOn(string typeName, string method)
     {
         try
         {
-            return Assembly.GetType("RunTests.Driver", throwOnError: true)!.GetMethod(method)!.Invoke(null, null);
+            return Assembly.GetType(typeName, throwOnError: true)!.GetMethod(method)!.Invoke(null, null);
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {

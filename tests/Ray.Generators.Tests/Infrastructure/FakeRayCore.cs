@@ -4,13 +4,15 @@ using Ray.Infrastructure;
 namespace Ray.Generators.Tests.Infrastructure;
 
 /// <summary>
-/// A runtime that runs each submitted task at once, in this process, through the registry that the generated
-/// module initializers fill: the same path a worker takes, minus the processes and the network.
+/// A runtime that runs each submitted task at once, in this process, through the registries that the generated
+/// module initializers fill: the same path a worker takes, minus the processes and the network. Actors live in
+/// a table here, made by their registered constructors; their calls run at once, one after another.
 /// Installed for the lifetime of the object, since a process has one runtime at a time.
 /// </summary>
 internal sealed class FakeRayCore : IRayCore, IDisposable
 {
     private readonly Dictionary<ObjectId, (ReadOnlyMemory<byte> Value, RayTaskException? Error)> _objects = new();
+    private readonly Dictionary<ActorId, object> _actors = new();
 
     public FakeRayCore()
     {
@@ -19,6 +21,15 @@ internal sealed class FakeRayCore : IRayCore, IDisposable
 
     /// <summary>Every submission, in order.</summary>
     public List<(RemoteFunctionDescriptor Function, TaskOptions? Options, TaskArgument[] Arguments)> Submissions { get; } = new();
+
+    /// <summary>Every actor creation, in order.</summary>
+    public List<(ActorClassDescriptor ActorClass, RemoteFunctionDescriptor Constructor, ActorOptions? Options, TaskArgument[] Arguments)> ActorCreations { get; } = new();
+
+    /// <summary>Every actor method call, in order.</summary>
+    public List<(ActorId Actor, ActorClassDescriptor ActorClass, RemoteFunctionDescriptor Method, TaskArgument[] Arguments)> ActorCalls { get; } = new();
+
+    /// <summary>The live actor instances.</summary>
+    public IReadOnlyDictionary<ActorId, object> Actors => _actors;
 
     /// <summary>The token the next tasks receive, so tests can see it reach user code.</summary>
     public CancellationToken TaskCancellationToken { get; set; }
@@ -30,6 +41,58 @@ internal sealed class FakeRayCore : IRayCore, IDisposable
         Submissions.Add((function, options, arguments));
         var id = ObjectId.New();
         _objects[id] = Run(function, arguments);
+        return id;
+    }
+
+    public ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
+    {
+        ActorCreations.Add((actorClass, constructor, options, arguments));
+        if (!ActorRegistry.TryGetConstructor(constructor.Id, out var registration))
+        {
+            throw new InvalidOperationException($"{constructor.Name} ({constructor.Id:x16}) is not registered.");
+        }
+
+        if (!ReferenceEquals(registration.ActorClass, actorClass))
+        {
+            throw new InvalidOperationException($"{constructor.Name} is registered for {registration.ActorClass.Name}, but was called for {actorClass.Name}.");
+        }
+
+        var (values, error) = Resolve(arguments);
+        if (error is not null)
+        {
+            throw error;
+        }
+
+        var instance = registration.Create(new TaskInvocation(registration.Descriptor, values, TaskCancellationToken));
+
+        // The runtime finds an actor's class by this name, so it must be the type's full name with '.' for '+'.
+        var typeName = instance.GetType().FullName!.Replace('+', '.');
+        if (typeName != actorClass.Name)
+        {
+            throw new InvalidOperationException($"The actor class descriptor says '{actorClass.Name}', but the constructor made a '{typeName}'.");
+        }
+
+        var id = ActorId.New();
+        _actors[id] = instance;
+        return id;
+    }
+
+    public ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
+    {
+        ActorCalls.Add((actor, actorClass, method, arguments));
+        if (!ActorRegistry.TryGetMethod(method.Id, out var registration))
+        {
+            throw new InvalidOperationException($"{method.Name} ({method.Id:x16}) is not registered.");
+        }
+
+        if (!ReferenceEquals(registration.ActorClass, actorClass))
+        {
+            throw new InvalidOperationException($"{method.Name} is registered for {registration.ActorClass.Name}, but was called for {actorClass.Name}.");
+        }
+
+        var instance = _actors[actor];
+        var id = ObjectId.New();
+        _objects[id] = Execute(method, arguments, invocation => registration.Invoke(instance, invocation));
         return id;
     }
 
@@ -52,6 +115,39 @@ internal sealed class FakeRayCore : IRayCore, IDisposable
             throw new InvalidOperationException($"{function.Name} ({function.Id:x16}) is not registered.");
         }
 
+        return Execute(registration.Descriptor, arguments, invocation => registration.Invoker(invocation));
+    }
+
+    /// <summary>Resolves the arguments and runs <paramref name="invoke"/>, catching what it throws as the task's error.</summary>
+    private (ReadOnlyMemory<byte>, RayTaskException?) Execute(
+        RemoteFunctionDescriptor function,
+        TaskArgument[] arguments,
+        Func<TaskInvocation, ValueTask<ReadOnlyMemory<byte>>> invoke)
+    {
+        var (values, error) = Resolve(arguments);
+        if (error is not null)
+        {
+            // A task whose input failed fails with the same error, as in Ray.
+            return (default, error);
+        }
+
+        try
+        {
+            var invocation = new TaskInvocation(function, values, TaskCancellationToken);
+
+            // Off the test's thread, so user code that awaits never needs the blocked thread back.
+            var result = Task.Run(() => invoke(invocation).AsTask()).GetAwaiter().GetResult();
+            return (result, null);
+        }
+        catch (Exception e)
+        {
+            return (default, new RayTaskException(function.Name, e.GetType().FullName!, e.Message, e.StackTrace ?? string.Empty));
+        }
+    }
+
+    /// <summary>The arguments' bytes, futures replaced by their values; the error of the first failed future, if any.</summary>
+    private (List<ReadOnlyMemory<byte>> Values, RayTaskException? Error) Resolve(TaskArgument[] arguments)
+    {
         var values = new List<ReadOnlyMemory<byte>>(arguments.Length);
         foreach (var argument in arguments)
         {
@@ -64,25 +160,13 @@ internal sealed class FakeRayCore : IRayCore, IDisposable
             var (value, error) = _objects[argument.Reference];
             if (error is not null)
             {
-                // A task whose input failed fails with the same error, as in Ray.
-                return (default, error);
+                return (values, error);
             }
 
             values.Add(value);
         }
 
-        try
-        {
-            var invocation = new TaskInvocation(registration.Descriptor, values, TaskCancellationToken);
-
-            // Off the test's thread, so user code that awaits never needs the blocked thread back.
-            var result = Task.Run(() => registration.Invoker(invocation).AsTask()).GetAwaiter().GetResult();
-            return (result, null);
-        }
-        catch (Exception e)
-        {
-            return (default, new RayTaskException(function.Name, e.GetType().FullName!, e.Message, e.StackTrace ?? string.Empty));
-        }
+        return (values, null);
     }
 
     private ReadOnlyMemory<byte> Ready(ObjectId id)
