@@ -57,54 +57,9 @@ namespace Ray.Generators
                 return new RemoteTargetResult(null, null, diagnostics.ToImmutableEquatableArray());
             }
 
-            // Each member is checked on its own first; only the members that pass can collide with each other.
             var known = new KnownTypeSymbols(compilation);
-            var validConstructors = constructors
-                .Where(constructor => CheckActorConstructor(constructor, known, diagnostics, cancellationToken))
-                .ToList();
-            var constructorSpecs = new List<ActorConstructorSpec>();
-            foreach (var constructor in validConstructors)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (validConstructors.FirstOrDefault(other => !SymbolEqualityComparer.Default.Equals(other, constructor)
-                                                              && HaveSameStubParameters(constructor, other, known)) is { } other)
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.CannotGenerate,
-                        constructor.Locations.FirstOrDefault(),
-                        $"actor constructor '{ConstructorDisplayName(constructor)}'",
-                        $"its 'Remote(...)' factory would take the same parameters as the factory of '{ConstructorDisplayName(other)}' (a CancellationToken is not part of a factory); remove or change one of them"));
-                    continue;
-                }
-
-                constructorSpecs.Add(CreateActorConstructorSpec(constructor, remoteAttribute, compilation, known));
-            }
-
-            var handleMembers = HandleMemberNames(compilation);
-            var validMethods = ActorMethodCandidates(type)
-                .OrderBy(method => method.Name, StringComparer.Ordinal)
-                .ThenBy(ReadableName, StringComparer.Ordinal)
-                .Where(method => CheckActorMethod(method, handleMembers, known, diagnostics, cancellationToken))
-                .ToList();
-            var methodSpecs = new List<ActorMethodSpec>();
-            foreach (var method in validMethods)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (validMethods.FirstOrDefault(other => other.Name == method.Name
-                                                         && !SymbolEqualityComparer.Default.Equals(other, method)
-                                                         && HaveSameStubParameters(method, other, known)) is { } other)
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.CannotGenerate,
-                        method.Locations.FirstOrDefault(),
-                        $"actor method '{ReadableName(method)}'",
-                        $"its extension method on the handle would take the same parameters as the one of '{ReadableName(other)}' (a CancellationToken is not part of it); rename one of them"));
-                    continue;
-                }
-
-                methodSpecs.Add(CreateActorMethodSpec(method, known));
-            }
-
+            var constructorSpecs = ParseActorConstructors(constructors, remoteAttribute, compilation, known, diagnostics, cancellationToken);
+            var methodSpecs = ParseActorMethods(type, compilation, known, diagnostics, cancellationToken);
             var actorOptions = compilation.GetTypeByMetadataName("Ray.ActorOptions");
             var spec = new ActorSpec(
                 CreateHierarchy(type, remoteAttribute, compilation),
@@ -121,9 +76,94 @@ namespace Ray.Generators
                     compilation),
                 HidesInherited(type, ActorConfiguredStruct, static _ => true, baseType => IsActorClass(baseType, remoteAttribute), compilation),
                 HidesInherited(type, ActorRegistrationClass, static _ => true, baseType => IsActorClass(baseType, remoteAttribute), compilation),
-                constructorSpecs.ToImmutableEquatableArray(),
-                methodSpecs.ToImmutableEquatableArray());
+                constructorSpecs,
+                methodSpecs);
             return new RemoteTargetResult(null, spec, diagnostics.ToImmutableEquatableArray());
+        }
+
+        /// <summary>
+        /// The constructors that get a factory. Each is checked on its own first; only those that pass can collide
+        /// with each other, since the others get no factory.
+        /// </summary>
+        private static ImmutableEquatableArray<ActorConstructorSpec> ParseActorConstructors(
+            List<IMethodSymbol> constructors,
+            INamedTypeSymbol remoteAttribute,
+            Compilation compilation,
+            KnownTypeSymbols known,
+            List<DiagnosticInfo> diagnostics,
+            CancellationToken cancellationToken)
+        {
+            var valid = new List<IMethodSymbol>();
+            foreach (var constructor in constructors)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (CheckActorConstructor(constructor, known, diagnostics, cancellationToken))
+                {
+                    valid.Add(constructor);
+                }
+            }
+
+            var specs = new List<ActorConstructorSpec>();
+            foreach (var constructor in valid)
+            {
+                if (valid.FirstOrDefault(other => !SymbolEqualityComparer.Default.Equals(other, constructor)
+                                                  && HaveSameStubParameters(constructor, other, known)) is { } other)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.CannotGenerate,
+                        constructor.Locations.FirstOrDefault(),
+                        $"actor constructor '{ConstructorDisplayName(constructor)}'",
+                        $"its 'Remote(...)' factory would take the same parameters as the factory of '{ConstructorDisplayName(other)}' (a CancellationToken is not part of a factory); remove or change one of them"));
+                    continue;
+                }
+
+                specs.Add(CreateActorConstructorSpec(constructor, remoteAttribute, compilation, known));
+            }
+
+            return specs.ToImmutableEquatableArray();
+        }
+
+        /// <summary>
+        /// The methods that get an extension method on the handle, in a stable order. Each is checked on its own
+        /// first; only those that pass can collide with each other.
+        /// </summary>
+        private static ImmutableEquatableArray<ActorMethodSpec> ParseActorMethods(
+            INamedTypeSymbol type,
+            Compilation compilation,
+            KnownTypeSymbols known,
+            List<DiagnosticInfo> diagnostics,
+            CancellationToken cancellationToken)
+        {
+            var handleMembers = HandleMemberNames(compilation);
+            var valid = new List<IMethodSymbol>();
+            foreach (var method in ActorMethodCandidates(type).OrderBy(method => method.Name, StringComparer.Ordinal).ThenBy(ReadableName, StringComparer.Ordinal))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (CheckActorMethod(method, handleMembers, known, diagnostics, cancellationToken))
+                {
+                    valid.Add(method);
+                }
+            }
+
+            var specs = new List<ActorMethodSpec>();
+            foreach (var method in valid)
+            {
+                if (valid.FirstOrDefault(other => other.Name == method.Name
+                                                  && !SymbolEqualityComparer.Default.Equals(other, method)
+                                                  && HaveSameStubParameters(method, other, known)) is { } other)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.CannotGenerate,
+                        method.Locations.FirstOrDefault(),
+                        $"actor method '{ReadableName(method)}'",
+                        $"its extension method on the handle would take the same parameters as the one of '{ReadableName(other)}' (a CancellationToken is not part of it); rename one of them"));
+                    continue;
+                }
+
+                specs.Add(CreateActorMethodSpec(method, known));
+            }
+
+            return specs.ToImmutableEquatableArray();
         }
 
         /// <summary>The reason <paramref name="type"/> cannot be an actor, or null when it can.</summary>

@@ -215,6 +215,19 @@ public sealed class IncrementalityTests
         Assert.Equal(first.Source("MyApp.Counter.Actor.g.cs"), fixedAgain.Source("MyApp.Counter.Actor.g.cs"));
     }
 
+    [Fact]
+    public void AnotherFileThatTakesTheExtensionsClassNameIsNoticed()
+    {
+        var first = GeneratorRun.Of(ActorSource);
+        Assert.Empty(first.Diagnostics);
+
+        var edited = first.Input.AddSyntaxTrees(CSharpSyntaxTree.ParseText(
+            "namespace MyApp { public static class CounterActorExtensions { } }", TestCompilation.ParseOptions, path: "Taken.cs"));
+        var second = GeneratorRun.Of(edited, first.Driver);
+        Assert.Equal("RAY0007", Assert.Single(second.Diagnostics).Id);
+        Assert.Empty(second.Sources);
+    }
+
     [Theory]
     [MemberData(nameof(TrackingNameValues))]
     public void NoStepOutputHoldsSymbolsSyntaxOrCompilations(string trackingName)
