@@ -93,6 +93,14 @@ namespace Ray.Generators.Analyzers
                 return false;
             }
 
+            // An actor's factory, 'Counter.Remote(...)', is generated into the user's own partial class.
+            if (method is { IsStatic: true, Name: "Remote" }
+                && IsDefinition(method.ReturnType, ActorHandle)
+                && SymbolEqualityComparer.Default.Equals(((INamedTypeSymbol)method.ReturnType).TypeArguments[0], method.ContainingType))
+            {
+                return true;
+            }
+
             for (ISymbol? symbol = method; symbol is not null; symbol = symbol.ContainingType)
             {
                 if (IsGeneratedByRay(symbol))

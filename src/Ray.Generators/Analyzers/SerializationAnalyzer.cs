@@ -117,10 +117,11 @@ namespace Ray.Generators.Analyzers
                 return $"actor constructor '{ReadableName(method)}'";
             }
 
-            // Overrides of object's members (Equals, ToString) are not calls a handle makes.
-            if (method.MethodKind == MethodKind.Ordinary
-                && method.DeclaredAccessibility == Accessibility.Public
-                && !IsObjectOverride(method))
+            // The methods a handle calls, as the generator picks them: not overrides of object's members, not what
+            // the compiler declares for a record, not a record's Equals(T) or a Deconstruct, which are language patterns.
+            if (method is { MethodKind: MethodKind.Ordinary, DeclaredAccessibility: Accessibility.Public, IsImplicitlyDeclared: false }
+                && !IsObjectOverride(method)
+                && !IsLanguagePattern(method))
             {
                 return $"actor method '{ReadableName(method)}'";
             }
@@ -131,6 +132,13 @@ namespace Ray.Generators.Analyzers
         /// <summary>Kinds the generator already reports as RAY0002 at the top level; reporting them twice would only add noise.</summary>
         private static bool ReportedByGenerator(ITypeSymbol type)
             => type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer or TypeKind.Delegate || type.IsRefLikeType;
+
+        private static bool IsLanguagePattern(IMethodSymbol method)
+            => method.Name == "Deconstruct"
+               || (method.Name == "Equals"
+                   && method.ContainingType.IsRecord
+                   && method.Parameters.Length == 1
+                   && SymbolEqualityComparer.Default.Equals(method.Parameters[0].Type, method.ContainingType));
 
         private static bool IsObjectOverride(IMethodSymbol method)
         {

@@ -1,0 +1,326 @@
+using Microsoft.CodeAnalysis;
+using Ray.Analyzers.Tests.Infrastructure;
+using Xunit;
+
+namespace Ray.Analyzers.Tests;
+
+/// <summary>
+/// RAY0011–RAY0013: Ray's documented anti-patterns are warnings at the offending call or argument, and code
+/// that follows the advice gets none.
+/// </summary>
+public sealed class AntiPatternTests
+{
+    [Fact]
+    public void RAY0011_BlockingGetInAsyncRemoteMethod()
+    {
+        var (source, span) = Markup.Parse("""
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static int Leaf(int x) => x;
+
+                [Remote]
+                public static async Task<int> Sum(int depth)
+                {
+                    await Task.Yield();
+                    var left = Remote.Leaf(depth);
+                    return [|left.Get()|] + 1;
+                }
+            }
+            """);
+
+        var diagnostic = AnalyzerRun.Of(source).Single("RAY0011", span);
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.Contains("'left.Get()'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("remote method 'MyApp.Work.Sum(int)'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("'await left'", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0011_BlockingGetInAsyncActorMethod()
+    {
+        var (source, span) = Markup.Parse("""
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static int Leaf(int x) => x;
+            }
+
+            [Remote]
+            public partial class Counter
+            {
+                private int _total;
+
+                public async Task AddAsync(ObjectRef<int> value)
+                {
+                    await Task.Yield();
+                    _total += [|value.Get()|];
+                }
+            }
+            """);
+
+        var diagnostic = AnalyzerRun.Of(source).Single("RAY0011", span);
+        Assert.Contains("actor method 'MyApp.Counter.AddAsync(Ray.ObjectRef<int>)'", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0011_BlockingGetInAsyncLambdaOfARemoteMethod()
+    {
+        var (source, span) = Markup.Parse("""
+            public static partial class Work
+            {
+                [Remote]
+                public static int Run(ObjectRef<int> value)
+                {
+                    Func<Task<int>> later = async () => { await Task.Yield(); return [|value.Get()|]; };
+                    return later().Result;
+                }
+            }
+            """);
+
+        AnalyzerRun.Of(source).Single("RAY0011", span);
+    }
+
+    [Fact]
+    public void RAY0011_NotInSynchronousOrNonRemoteCode()
+    {
+        AssertNone("RAY0011", """
+            public static partial class Work
+            {
+                [Remote]
+                public static int Leaf(int x) => x;
+
+                // Blocking is what a synchronous task does; Ray releases its CPU while it waits.
+                [Remote]
+                public static int Sync(int depth) => Remote.Leaf(depth).Get();
+
+                // A synchronous lambda inside an async task cannot await.
+                [Remote]
+                public static async Task<int> SumAll(List<ObjectRef<int>> references)
+                {
+                    await Task.Yield();
+                    return references.Sum(reference => reference.Get());
+                }
+
+                // The driver is not a worker.
+                public static async Task<int> DriverAsync()
+                {
+                    await Task.Yield();
+                    return Remote.Leaf(1).Get();
+                }
+
+                [Remote]
+                public static async Task<int> Awaits(int depth) => await Remote.Leaf(depth);
+            }
+            """);
+    }
+
+    [Fact]
+    public void RAY0012_GetOfALocalInTheSubmittingLoop()
+    {
+        var (source, span) = Markup.Parse("""
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static int Square(int x) => x * x;
+
+                public static int Driver()
+                {
+                    var total = 0;
+                    for (var i = 0; i < 10; i++)
+                    {
+                        var future = Work.Remote.Square(i);
+                        total += [|future.Get()|];
+                    }
+
+                    return total;
+                }
+            }
+            """);
+
+        var diagnostic = AnalyzerRun.Of(source).Single("RAY0012", span);
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.Contains("'Work.Remote.Square'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("GetAsync", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("foreach (var item in items) { results.Add([|Remote.Square(item).Get()|]); }")]
+    [InlineData("var i = 0; while (i < items.Length) { results.Add([|Remote.Square(items[i++]).Get()|]); }")]
+    [InlineData("var i = 0; do { results.Add([|Remote.WithOptions(new() { NumCpus = 2 }).Square(i).Get()|]); } while (++i < 3);")]
+    [InlineData("for (var i = 0; i < 3; i++) { ObjectRef<int> r = Remote.Square(i); if (i > 1) { results.Add([|r.Get()|]); } }")]
+    public void RAY0012_Shapes(string loop)
+    {
+        var (source, span) = Markup.Parse($$"""
+            public static partial class Work
+            {
+                [Remote]
+                public static int Square(int x) => x * x;
+
+                public static List<int> Driver(int[] items)
+                {
+                    var results = new List<int>();
+                    {{loop}}
+                    return results;
+                }
+            }
+            """);
+
+        AnalyzerRun.Of(source).Single("RAY0012", span);
+    }
+
+    [Fact]
+    public void RAY0012_NotWhenTheFuturesAreCollectedFirst()
+    {
+        AssertNone("RAY0012", """
+            public static partial class Work
+            {
+                [Remote]
+                public static int Square(int x) => x * x;
+
+                public static async Task<int[]> Driver(int[] items)
+                {
+                    var futures = new List<ObjectRef<int>>();
+                    foreach (var item in items)
+                    {
+                        futures.Add(Remote.Square(item));
+                    }
+
+                    var first = futures[0].Get();
+                    var sum = 0;
+                    foreach (var future in futures)
+                    {
+                        sum += future.Get();
+                    }
+
+                    var once = Remote.Square(2);
+                    for (var i = 0; i < 3; i++)
+                    {
+                        sum += once.Get();
+                    }
+
+                    return await RayRuntime.Current.GetAsync(futures);
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public void RAY0013_LargeLocalPassedInALoop()
+    {
+        var (source, span) = Markup.Parse("""
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static double Score(double[] data, int seed) => data[0] + seed;
+
+                public static List<ObjectRef<double>> Driver()
+                {
+                    var data = new double[1_000_000];
+                    var futures = new List<ObjectRef<double>>();
+                    for (var seed = 0; seed < 100; seed++)
+                    {
+                        futures.Add(Remote.Score([|data|], seed));
+                    }
+
+                    return futures;
+                }
+            }
+            """);
+
+        var diagnostic = AnalyzerRun.Of(source).Single("RAY0013", span);
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.Contains("'data' (double[])", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("'Remote.Score'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("ray.Put(data)", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Dictionary<string, int>", "Lookup", "new Dictionary<string, int>()")]
+    [InlineData("List<string>", "Words", "new List<string>()")]
+    public void RAY0013_CollectionsFieldsAndParameters(string type, string name, string initializer)
+    {
+        var (source, span) = Markup.Parse($$"""
+            public static partial class Work
+            {
+                private static readonly {{type}} Field = {{initializer}};
+
+                [Remote]
+                public static int {{name}}({{type}} values, int i) => i;
+
+                public static void Driver({{type}} parameter)
+                {
+                    foreach (var i in Enumerable.Range(0, 10))
+                    {
+                        Remote.{{name}}([|Field|], i);
+                    }
+                }
+            }
+            """);
+
+        var diagnostic = AnalyzerRun.Of(source).Single("RAY0013", span);
+        var message = diagnostic.GetMessage().Replace("System.Collections.Generic.", string.Empty, StringComparison.Ordinal);
+        Assert.Contains($"'Field' ({type})", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0013_NotForReferencesPerIterationValuesOrSmallValues()
+    {
+        AssertNone("RAY0013", """
+            public static partial class Work
+            {
+                [Remote]
+                public static double Score(double[] data, int seed) => data[0] + seed;
+
+                [Remote]
+                public static int Length(string text) => text.Length;
+
+                public static void Driver(RayRuntime ray, double[][] batches)
+                {
+                    var data = new double[1_000_000];
+                    var shared = ray.Put(data);
+                    var text = "not a collection";
+                    for (var seed = 0; seed < 100; seed++)
+                    {
+                        Remote.Score(shared, seed);
+                        Remote.Score(new double[10], seed);
+                        Remote.Length(text);
+                        var fresh = new double[seed];
+                        Remote.Score(fresh, seed);
+                    }
+
+                    foreach (var batch in batches)
+                    {
+                        Remote.Score(batch, 0);
+                    }
+
+                    var changing = new double[1];
+                    for (var i = 0; i < 3; i++)
+                    {
+                        changing = new double[i + 1];
+                        Remote.Score(changing, i);
+                    }
+
+                    // Once, outside any loop.
+                    Remote.Score(data, 0);
+                }
+            }
+            """);
+    }
+
+    private static void AssertNone(string id, string source)
+    {
+        var run = AnalyzerRun.Of(source);
+        var found = run.RayDiagnostics.Where(diagnostic => diagnostic.Id == id).ToList();
+        Assert.True(found.Count == 0, $"Unexpected {id}:\n" + AnalyzerRun.Format(found));
+        Assert.True(run.CompilerErrors.IsEmpty, "The test source does not compile:\n" + AnalyzerRun.Format(run.CompilerErrors));
+    }
+}

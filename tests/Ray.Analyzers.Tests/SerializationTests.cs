@@ -1,0 +1,264 @@
+using Microsoft.CodeAnalysis;
+using Ray.Analyzers.Tests.Infrastructure;
+using Xunit;
+
+namespace Ray.Analyzers.Tests;
+
+/// <summary>
+/// RAY0001: a parameter or result of a remote method, an actor constructor or a public actor method that
+/// MemoryPack cannot serialize is an error at the parameter or return type, naming the type that is why.
+/// </summary>
+public sealed class SerializationTests
+{
+    private const string Types = """
+        namespace MyApp
+        {
+            public sealed class Settings
+            {
+                public int Threads { get; set; }
+            }
+
+            public struct Labelled
+            {
+                public string Label;
+                public int Value;
+            }
+
+            public interface IShape
+            {
+                double Area();
+            }
+
+            [MemoryPack.MemoryPackable]
+            public partial record Point(int X, int Y);
+
+            [MemoryPack.MemoryPackable]
+            public partial class Box<T>
+            {
+                public T? Value { get; set; }
+            }
+
+            public struct Pixel
+            {
+                public byte R, G, B;
+            }
+
+            public enum Color { Red, Green }
+        }
+        """;
+
+    [Fact]
+    public void RAY0001_NamesTheTypeInsideAGenericArgument()
+    {
+        var (source, span) = Markup.Parse("""
+            using System.IO;
+
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static int Count([|List<Stream> streams|]) => streams.Count;
+            }
+            """);
+
+        var diagnostic = AnalyzerRun.Of(source).Single("RAY0001", span);
+
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        var message = diagnostic.GetMessage();
+        Assert.Contains("Parameter 'streams'", message, StringComparison.Ordinal);
+        Assert.Contains("remote method 'MyApp.Work.Count(System.Collections.Generic.List<System.IO.Stream>)'", message, StringComparison.Ordinal);
+        Assert.Contains("'System.IO.Stream' inside it", message, StringComparison.Ordinal);
+        Assert.Equal("https://github.com/raygen/raygen/blob/main/docs/diagnostics/RAY0001.md", diagnostic.Descriptor.HelpLinkUri);
+    }
+
+    [Theory]
+    [InlineData("object", "'object'")]
+    [InlineData("System.IO.Stream", "'System.IO.Stream'")]
+    [InlineData("Dictionary<string, object>", "the 'object' inside it")]
+    [InlineData("(int Count, System.IO.Stream Data)", "the 'System.IO.Stream' inside it")]
+    [InlineData("System.IO.Stream[]", "the 'System.IO.Stream' inside it")]
+    [InlineData("List<List<System.IO.FileInfo>>", "the 'System.IO.FileInfo' inside it")]
+    [InlineData("List<Action>", "the 'System.Action' inside it")]
+    [InlineData("KeyValuePair<string, Exception>", "the 'System.Exception' inside it")]
+    [InlineData("Settings", "mark 'MyApp.Settings' with [MemoryPackable] and declare it 'partial'")]
+    [InlineData("Labelled", "mark 'MyApp.Labelled' with [MemoryPackable]")]
+    [InlineData("IShape", "[MemoryPackUnion]")]
+    [InlineData("Box<System.IO.Stream>", "the 'System.IO.Stream' inside it")]
+    [InlineData("Point?[]", null)]
+    [InlineData("IEnumerable<Settings>", "the 'MyApp.Settings' inside it")]
+    [InlineData("dynamic", "can hold anything")]
+    public void RAY0001_Parameter(string type, string? expectedMessagePart)
+    {
+        var (source, span) = Markup.Parse($$"""
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static void Run([|{{type}} value|]) { }
+            }
+            """);
+
+        var run = AnalyzerRun.Of(source, Types);
+        if (expectedMessagePart is null)
+        {
+            Assert.DoesNotContain(run.RayDiagnostics, diagnostic => diagnostic.Id == "RAY0001");
+            return;
+        }
+
+        var message = run.Single("RAY0001", span).GetMessage();
+        Assert.Contains(expectedMessagePart, message, StringComparison.Ordinal);
+        Assert.Contains("Parameter 'value'", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("[|System.IO.Stream|] Run() => System.IO.Stream.Null;", "'System.IO.Stream'")]
+    [InlineData("Task<[|Settings|]> Run() => Task.FromResult(new Settings());", "'MyApp.Settings'")]
+    [InlineData("async ValueTask<[|List<object>|]> Run() { await Task.Yield(); return new(); }", "'object' inside it")]
+    public void RAY0001_Result(string declaration, string expectedMessagePart)
+    {
+        // The unwrapped result of Task<T> is what crosses, so the diagnostic points at T.
+        var (source, span) = Markup.Parse($$"""
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static {{declaration}}
+            }
+            """);
+
+        var message = AnalyzerRun.Of(source, Types).Single("RAY0001", span).GetMessage();
+        Assert.Contains("The result of remote method 'MyApp.Work.Run()'", message, StringComparison.Ordinal);
+        Assert.Contains(expectedMessagePart, message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0001_ActorConstructor()
+    {
+        var (source, span) = Markup.Parse("""
+            namespace MyApp;
+
+            [Remote]
+            public partial class Logger
+            {
+                public Logger([|System.IO.TextWriter output|]) { }
+            }
+            """);
+
+        var message = AnalyzerRun.Of(source).Single("RAY0001", span).GetMessage();
+        Assert.Contains("actor constructor 'MyApp.Logger(System.IO.TextWriter)'", message, StringComparison.Ordinal);
+        Assert.Contains("'System.IO.TextWriter'", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0001_ActorMethodParameter()
+    {
+        var (source, span) = Markup.Parse("""
+            namespace MyApp;
+
+            [Remote]
+            public partial class Counter
+            {
+                public void Subscribe([|HashSet<Settings> listeners|]) { }
+            }
+            """);
+
+        var message = AnalyzerRun.Of(source, Types).Single("RAY0001", span).GetMessage();
+        Assert.Contains("actor method 'MyApp.Counter.Subscribe(System.Collections.Generic.HashSet<MyApp.Settings>)'", message, StringComparison.Ordinal);
+        Assert.Contains("the 'MyApp.Settings' inside it", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0001_ActorMethodResult()
+    {
+        var (source, span) = Markup.Parse("""
+            namespace MyApp;
+
+            [Remote]
+            public partial class Counter
+            {
+                public async Task<[|Settings|]> CurrentAsync() { await Task.Yield(); return new(); }
+            }
+            """);
+
+        var message = AnalyzerRun.Of(source, Types).Single("RAY0001", span).GetMessage();
+        Assert.Contains("The result of actor method 'MyApp.Counter.CurrentAsync()'", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0001_EachBadParameterIsReportedOnce()
+    {
+        var run = AnalyzerRun.Of("""
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static object Run(object first, int fine, System.IO.Stream second) => first;
+            }
+            """);
+
+        var diagnostics = run.RayDiagnostics.Where(diagnostic => diagnostic.Id == "RAY0001").ToList();
+        Assert.Equal(3, diagnostics.Count);
+        Assert.Contains(diagnostics, diagnostic => diagnostic.GetMessage().StartsWith("Parameter 'first'", StringComparison.Ordinal));
+        Assert.Contains(diagnostics, diagnostic => diagnostic.GetMessage().StartsWith("Parameter 'second'", StringComparison.Ordinal));
+        Assert.Contains(diagnostics, diagnostic => diagnostic.GetMessage().StartsWith("The result", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void RAY0001_IsNotAddedToTheGeneratorsOwnParameterErrors()
+    {
+        // Delegates, pointers and ref structs at the top level are the generator's RAY0002; by-ref parameters too.
+        var run = AnalyzerRun.Of("""
+            public static unsafe partial class Work
+            {
+                [Remote]
+                public static int Run(Func<int> code, int* pointer, Span<int> span, ref System.IO.Stream stream) => 0;
+            }
+            """);
+
+        Assert.DoesNotContain(run.RayDiagnostics, diagnostic => diagnostic.Id == "RAY0001");
+        Assert.Equal(4, run.RayDiagnostics.Count(diagnostic => diagnostic.Id == "RAY0002"));
+    }
+
+    [Fact]
+    public void RAY0001_NonRemoteMembersAreNotChecked()
+    {
+        AnalyzerRun.Of("""
+            public static partial class Work
+            {
+                public static object NotRemote(System.IO.Stream stream) => stream;
+
+                [Remote]
+                public static int Run(int x) => x;
+            }
+
+            [Remote]
+            public partial class Counter
+            {
+                private readonly object _gate = new();
+
+                public Counter() { }
+
+                private Counter(System.IO.Stream internalOnly) { }
+
+                internal object InternalHelper(object value) => value;
+
+                private object PrivateHelper(object value) => value;
+
+                public static object StaticHelper(object value) => value;
+
+                public override bool Equals(object? obj) => ReferenceEquals(this, obj);
+
+                public override int GetHashCode() => 0;
+
+                public int Value() => 1;
+            }
+            """).RayDiagnostics
+            .Where(diagnostic => diagnostic.Id == "RAY0001")
+            .ToList()
+            .ForEach(diagnostic => Assert.Fail("Unexpected: " + diagnostic));
+    }
+}
