@@ -195,10 +195,10 @@ public sealed class ValidCodeTests
     }
 
     [Fact]
-    public void TheRuntimeTestsRemoteFunctions()
+    public void TheRuntimeTestsTasksAndActors()
     {
-        var path = RepositoryPaths.Combine("tests/Ray.Runtime.Tests/TestTasks.cs");
-        AssertCleanRun(AnalyzerRun.Of(TestCompilation.CreateFromFiles([("tests/Ray.Runtime.Tests/TestTasks.cs", File.ReadAllText(path))])));
+        string[] paths = ["tests/Ray.Runtime.Tests/TestTasks.cs", "tests/Ray.Runtime.Tests/TestActors.cs"];
+        AssertCleanRun(AnalyzerRun.Of(TestCompilation.CreateFromFiles(paths.Select(path => (path, File.ReadAllText(RepositoryPaths.Combine(path)))))));
     }
 
     private static bool IsBuildOutput(string root, string path)
