@@ -15,7 +15,10 @@ public static class SampleCatalog
         new(ParallelTasks.Name, "II \"Asynchronous Computation in Ray\" (foo/bar) and III \"Parallelism with Tasks\"", output => ParallelTasks.RunAsync(output)),
         new(TaskDependencies.Name, "III.I \"Task Dependencies\" and II add2.remote(1, ray.put(2))", output => TaskDependencies.RunAsync(output)),
         new(Aggregation.Name, "III.II \"Aggregating Values Efficiently\" (explicit and while-loop versions)", output => Aggregation.RunAsync(output)),
+        new(CounterActor.Name, "IV \"From Classes to Actors\" (Counter: 0, then 2)", output => CounterActor.RunAsync(output)),
+        new(MessageActorSample.Name, "IV.I \"Actor Handles\" (MessageActor and three worker tasks)", output => MessageActorSample.RunAsync(output)),
         new(StressTable.Name, "V \"Tuning and profiling\" and VI \"Summarizing Performance\" (Table 1)", output => StressTable.RunAsync(output)),
+        new(ParameterServerSample.Name, "beyond the seed: why actors matter (a parameter server for asynchronous SGD)", output => ParameterServerSample.RunAsync(output)),
     ];
 
     /// <summary>Finds a sample by name (case-insensitive).</summary>

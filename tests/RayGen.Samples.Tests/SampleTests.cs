@@ -16,11 +16,52 @@ public sealed class SampleTests(SamplesFixture fixture)
     public void Catalog_lists_every_sample_once()
     {
         Assert.Equal(
-            ["parallel-tasks", "task-dependencies", "aggregation", "stress-table"],
+            ["parallel-tasks", "task-dependencies", "aggregation", "counter-actor", "message-actor", "stress-table", "parameter-server"],
             SampleCatalog.All.Select(sample => sample.Name));
         Assert.All(SampleCatalog.All, sample => Assert.False(string.IsNullOrWhiteSpace(sample.SeedSection)));
         Assert.Same(SampleCatalog.All[2], SampleCatalog.Find("AGGREGATION"));
         Assert.Null(SampleCatalog.Find("actors"));
+    }
+
+    [Fact]
+    public async Task Counter_actor_prints_0_then_2()
+    {
+        var output = new StringWriter();
+        await CounterActor.RunAsync(output).WaitAsync(Timeout);
+        Assert.Equal(["0", "2"], output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task Message_actor_delivers_every_message_of_every_worker_once()
+    {
+        var output = new StringWriter();
+        var received = await MessageActorSample.RunAsync(output, messagesPerWorker: 4, interval: TimeSpan.FromMilliseconds(50)).WaitAsync(Timeout);
+
+        var expected = from j in Enumerable.Range(0, 3) from i in Enumerable.Range(0, 4) select $"Message {i} from worker {j}.";
+        Assert.Equal(expected.Order(), received.Order());
+        Assert.Contains("New messages: [", output.ToString());
+
+        // Each worker's messages arrive in the order it sent them.
+        foreach (var j in Enumerable.Range(0, 3))
+        {
+            Assert.Equal(
+                Enumerable.Range(0, 4).Select(i => $"Message {i} from worker {j}."),
+                received.Where(m => m.EndsWith($"from worker {j}.", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public async Task Parameter_server_learns_the_true_weights()
+    {
+        var output = new StringWriter();
+        var weights = await ParameterServerSample.RunAsync(output, workers: 3, steps: 40).WaitAsync(Timeout);
+        Assert.Equal(ParameterServerSample.TrueWeights.Length, weights.Length);
+        for (var i = 0; i < weights.Length; i++)
+        {
+            Assert.Equal(ParameterServerSample.TrueWeights[i], weights[i], tolerance: 0.05);
+        }
+
+        Assert.Contains("120 gradients applied", output.ToString());
     }
 
     [Fact]
