@@ -114,6 +114,7 @@ internal static class MicroBenchmarks
                 () => WaitDrainAsync(RayRuntime.Current, Batch),
                 () => WhenAnyDrainAsync(Batch),
                 $"submit {Batch} no-op tasks, then WaitAsync(notReady, numReturns: 1) until none is left, as Ray's loop of ray.wait / the same with Task.WhenAny over Task.Run tasks"),
+            .. ActorBenchmarks.All(settings),
             // Last: the node does not free objects yet, so the millions of puts of this row stay in its table and
             // would make every later row pay for a larger heap.
             new(

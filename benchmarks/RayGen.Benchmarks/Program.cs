@@ -16,6 +16,9 @@ public static class Program
     /// <summary>The name under which the seed's stress table is selected with <c>--filter</c>.</summary>
     public const string SeedTableName = "seed_stress_table";
 
+    /// <summary>The name under which creating many actors is selected with <c>--filter</c>.</summary>
+    public const string ActorCreationName = "actor_creation_10k";
+
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out);
@@ -30,7 +33,7 @@ public static class Program
         if (args.Any(a => a is "--help" or "-h"))
         {
             output.WriteLine("usage: RayGen.Benchmarks [--quick] [--filter name]... [--rounds n] [--round-seconds s]");
-            output.WriteLine($"rows: {string.Join(", ", MicroBenchmarks.All(Settings.Default).Select(c => c.Name).Append(SeedTableName))}");
+            output.WriteLine($"rows: {string.Join(", ", MicroBenchmarks.All(Settings.Default).Select(c => c.Name).Append(ActorCreationName).Append(SeedTableName))}");
             return 0;
         }
 
@@ -41,7 +44,8 @@ public static class Program
 
         var cases = MicroBenchmarks.All(settings).Where(c => settings.Selects(c.Name)).ToList();
         var runSeedTable = settings.Selects(SeedTableName);
-        if (cases.Count == 0 && !runSeedTable)
+        var runActorCreation = settings.Selects(ActorCreationName);
+        if (cases.Count == 0 && !runSeedTable && !runActorCreation)
         {
             output.WriteLine($"No benchmark matches the filter. Rows: {string.Join(", ", MicroBenchmarks.All(settings).Select(c => c.Name).Append(SeedTableName))}.");
             return 2;
@@ -55,6 +59,12 @@ public static class Program
             if (cases.Count > 0)
             {
                 await RunMicroBenchmarksAsync(output, settings, cases);
+            }
+
+            if (runActorCreation)
+            {
+                await ActorBenchmarks.RunCreationAsync(output, runtime, settings.Quick ? 500 : 10_000);
+                output.WriteLine();
             }
 
             if (runSeedTable)
