@@ -283,6 +283,9 @@ public sealed class AntiPatternTests
                 [Remote]
                 public static int Length(string text) => text.Length;
 
+                [Remote]
+                public static double Sum(List<double> values) => values.Sum();
+
                 public static void Driver(RayRuntime ray, double[][] batches)
                 {
                     var data = new double[1_000_000];
@@ -307,6 +310,17 @@ public sealed class AntiPatternTests
                     {
                         changing = new double[i + 1];
                         Remote.Score(changing, i);
+                    }
+
+                    // Changed on every pass: a different value each time, which one Put cannot replace.
+                    var growing = new List<double>();
+                    var filled = new double[3];
+                    for (var i = 0; i < 3; i++)
+                    {
+                        growing.Add(i);
+                        filled[i] = i;
+                        Remote.Sum(growing);
+                        Remote.Score(filled, i);
                     }
 
                     // Once, outside any loop.

@@ -162,9 +162,22 @@ namespace Ray.Generators.Analyzers
                 return null;
             }
 
+            // A value that the loop changes is a different value on each pass, which one Put cannot replace:
+            // assigned, an element assigned, or a method called on it ('list.Add(i)').
             foreach (var operation in loop.Body.DescendantsAndSelf())
             {
-                if (operation is IAssignmentOperation assignment && ReadsVariable(Unwrap(assignment.Target), variable))
+                var changed = operation switch
+                {
+                    IAssignmentOperation assignment => Unwrap(assignment.Target) switch
+                    {
+                        IArrayElementReferenceOperation element => ReadsVariable(Unwrap(element.ArrayReference), variable),
+                        IPropertyReferenceOperation { Instance: { } instance } => ReadsVariable(Unwrap(instance), variable),
+                        var target => ReadsVariable(target, variable),
+                    },
+                    IInvocationOperation { Instance: { } instance } => ReadsVariable(Unwrap(instance), variable),
+                    _ => false,
+                };
+                if (changed)
                 {
                     return null;
                 }
