@@ -1,5 +1,5 @@
+using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -55,11 +55,9 @@ namespace Ray.Generators
             var handleType = HandleType(actor);
             foreach (var constructor in actor.Constructors)
             {
-                WriteConstructorDocumentation(writer, actor, constructor);
-                WriteObsoleteAttribute(writer, constructor.ObsoleteAttribute);
                 var modifiers = constructor.HidesInherited ? "new static" : "static";
-                writer.WriteLine($"{constructor.Accessibility} {modifiers} {handleType} Remote({StubParameters(constructor.Parameters)})");
-                writer.WriteLine($"    => default({Configured}).Remote({StubArguments(constructor.Parameters, "        ")});");
+                WriteStubDeclaration(writer, ConstructorDocumentation(actor, constructor), constructor.ObsoleteAttribute, $"{constructor.Accessibility} {modifiers} {handleType} Remote", constructor.Parameters);
+                WriteForwardingBody(writer, Configured, "Remote", constructor.Parameters);
                 writer.WriteLine();
             }
 
@@ -90,9 +88,7 @@ namespace Ray.Generators
             foreach (var constructor in actor.Constructors)
             {
                 writer.WriteLine();
-                WriteConstructorDocumentation(writer, actor, constructor);
-                WriteObsoleteAttribute(writer, constructor.ObsoleteAttribute);
-                writer.WriteLine($"{constructor.Accessibility} {handleType} Remote({StubParameters(constructor.Parameters)})");
+                WriteStubDeclaration(writer, ConstructorDocumentation(actor, constructor), constructor.ObsoleteAttribute, $"{constructor.Accessibility} {handleType} Remote", constructor.Parameters);
                 var create = $"{ActorSubmitterType}.Create<{actor.Type.FullyQualifiedName}>";
                 WriteSubmission(
                     writer,
@@ -103,12 +99,10 @@ namespace Ray.Generators
             writer.CloseBlock();
         }
 
-        private static void WriteConstructorDocumentation(SourceWriter writer, ActorSpec actor, ActorConstructorSpec constructor)
-        {
-            writer.WriteLine(constructor.DocumentationId is null
+        private static string ConstructorDocumentation(ActorSpec actor, ActorConstructorSpec constructor)
+            => constructor.DocumentationId is null
                 ? $"/// <summary>Creates a <see cref=\"{actor.Type.FullyQualifiedName}\"/> actor in a worker and returns its handle at once.</summary>"
-                : $"/// <inheritdoc cref=\"{constructor.DocumentationId}\"/>");
-        }
+                : $"/// <inheritdoc cref=\"{constructor.DocumentationId}\"/>";
 
         private static void WriteActorClass(SourceWriter writer, ActorSpec actor, string assemblyName)
         {
@@ -124,52 +118,47 @@ namespace Ray.Generators
                 """);
             writer.OpenBlock();
 
-            writer.WriteLine($"/// <summary>The descriptor of the actor class <c>{EscapeXml(actor.Type.FullName)}</c>.</summary>");
-            writer.WriteLine($"internal static readonly {ActorClassDescriptorType} {ClassDescriptorField} =");
-            var classConstructor = $"    new({SymbolDisplay.FormatLiteral(actor.Type.FullName, quote: true)}, {assembly})";
-            var initializers = ActorInitializers(actor.Options);
-            writer.WriteLine(initializers.Count == 0
-                ? classConstructor + ";"
-                : $"{classConstructor} {{ {string.Join(", ", initializers)} }};");
+            WriteDescriptor(
+                writer,
+                $"The descriptor of the actor class <c>{EscapeXml(actor.Type.FullName)}</c>.",
+                ActorClassDescriptorType,
+                ClassDescriptorField,
+                $"{SymbolDisplay.FormatLiteral(actor.Type.FullName, quote: true)}, {assembly}",
+                ActorInitializers(actor.Options));
 
+            // An actor's options are on its class descriptor, so the descriptors of its constructors and methods set none.
             foreach (var constructor in actor.Constructors)
             {
                 writer.WriteLine();
-                WriteFunctionDescriptor(writer, ConstructorField(constructor), constructor.ReadableName, constructor.FunctionId, assembly);
+                WriteFunctionDescriptor(writer, ConstructorField(constructor), constructor.ReadableName, constructor.FunctionId, assembly, Array.Empty<string>());
             }
 
             foreach (var method in actor.Methods)
             {
                 writer.WriteLine();
-                WriteFunctionDescriptor(writer, DescriptorField(method.Name, method.FunctionId), method.ReadableName, method.FunctionId, assembly);
+                WriteFunctionDescriptor(writer, DescriptorField(method), method.ReadableName, method.FunctionId, assembly, Array.Empty<string>());
             }
 
             writer.WriteLine();
-            writer.WriteLine("""
-                /// <summary>
+            OpenRegisterMethod(writer, """
                 /// Registers every constructor and method of this actor class when the assembly is loaded, so that a worker
                 /// finds them by id with a table look-up and no reflection.
-                /// </summary>
-                [global::System.Runtime.CompilerServices.ModuleInitializer]
-                internal static void Register()
                 """);
-            writer.OpenBlock();
             var first = true;
             foreach (var constructor in actor.Constructors)
             {
                 WriteSeparator(writer, ref first);
-                WithObsoleteSuppressed(writer, constructor.ObsoleteAttribute, () => writer.WriteLine($"""
+                WriteSuppressingObsolete(writer, constructor.ObsoleteAttribute, $"""
                     {ActorRegistryType}.RegisterConstructor({ConstructorField(constructor)}, {ClassDescriptorField}, static invocation =>
                         new {actor.Type.FullyQualifiedName}({InvocationArguments(constructor.Parameters)}));
-                    """));
+                    """);
             }
 
             foreach (var method in actor.Methods)
             {
                 WriteSeparator(writer, ref first);
-                var register = $"{ActorRegistryType}.RegisterMethod({DescriptorField(method.Name, method.FunctionId)}, {ClassDescriptorField}, ";
-                var call = $"(({actor.Type.FullyQualifiedName})instance).{method.Name}({InvocationArguments(method.Parameters)})";
-                WithObsoleteSuppressed(writer, method.ObsoleteAttribute, () => WriteInvoker(writer, register, "(instance, invocation)", call, method.ReturnKind, method.ResultType));
+                var register = $"{ActorRegistryType}.RegisterMethod({DescriptorField(method)}, {ClassDescriptorField}, ";
+                WriteInvoker(writer, register, "(instance, invocation)", $"(({actor.Type.FullyQualifiedName})instance)", method);
             }
 
             writer.CloseBlock();
@@ -204,59 +193,17 @@ namespace Ray.Generators
                     receiver = "_" + receiver;
                 }
 
-                writer.WriteLine($"/// <inheritdoc cref=\"{method.DocumentationId}\"/>");
-                WriteObsoleteAttribute(writer, method.ObsoleteAttribute);
-                var returnType = method.ResultType is null ? ObjectRefType : $"{ObjectRefType}<{method.ResultType}>";
-                var parameters = StubParameters(method.Parameters, $"this {HandleType(actor)} {receiver}");
-                writer.WriteLine($"public static {returnType} {method.Name}({parameters})");
+                WriteStubDeclaration(writer, InheritDoc(method), method.ObsoleteAttribute, $"public static {StubReturnType(method)} {method.Name}", method.Parameters, $"this {HandleType(actor)} {receiver}");
                 var call = method.ResultType is null
                     ? $"{ActorSubmitterType}.CallVoid<{actor.Type.FullyQualifiedName}>"
                     : $"{ActorSubmitterType}.Call<{actor.Type.FullyQualifiedName}, {method.ResultType}>";
                 WriteSubmission(
                     writer,
-                    $"    => {call}({receiver}, {actorClass}.{ClassDescriptorField}, {actorClass}.{DescriptorField(method.Name, method.FunctionId)}, ",
+                    $"    => {call}({receiver}, {actorClass}.{ClassDescriptorField}, {actorClass}.{DescriptorField(method)}, ",
                     method.Parameters);
             }
 
             writer.CloseBlock();
-        }
-
-        private static void WriteFunctionDescriptor(SourceWriter writer, string field, string readableName, ulong functionId, string assembly)
-        {
-            var id = functionId.ToString("x16", CultureInfo.InvariantCulture);
-            writer.WriteLine($"""
-                /// <summary>The descriptor of <c>{EscapeXml(readableName)}</c>.</summary>
-                internal static readonly {DescriptorType} {field} =
-                    new(0x{id}UL, {SymbolDisplay.FormatLiteral(readableName, quote: true)}, {assembly});
-                """);
-        }
-
-        /// <summary>
-        /// Writes what <paramref name="write"/> writes; the factories and extension methods repeat <c>[Obsolete]</c> so
-        /// that callers are warned, but the registration has to call the member anyway.
-        /// </summary>
-        private static void WithObsoleteSuppressed(SourceWriter writer, string? obsoleteAttribute, System.Action write)
-        {
-            if (obsoleteAttribute is not null)
-            {
-                writer.WriteLine("#pragma warning disable CS0612, CS0618");
-            }
-
-            write();
-            if (obsoleteAttribute is not null)
-            {
-                writer.WriteLine("#pragma warning restore CS0612, CS0618");
-            }
-        }
-
-        private static void WriteSeparator(SourceWriter writer, ref bool first)
-        {
-            if (!first)
-            {
-                writer.WriteLine();
-            }
-
-            first = false;
         }
 
         private static string HandleType(ActorSpec actor) => $"{ActorHandleType}<{actor.Type.FullyQualifiedName}>";
@@ -264,35 +211,11 @@ namespace Ray.Generators
         private static string ConstructorField(ActorConstructorSpec constructor)
             => DescriptorField("Ctor", constructor.FunctionId);
 
-        private static List<string> ActorInitializers(ActorOptionsSpec options)
-        {
-            var initializers = new List<string>();
-            if (options.NumCpus is { } numCpus)
-            {
-                initializers.Add($"NumCpus = {FormatDouble(numCpus)}");
-            }
-
-            if (options.MaxRestarts is { } maxRestarts)
-            {
-                initializers.Add($"MaxRestarts = {maxRestarts.ToString(CultureInfo.InvariantCulture)}");
-            }
-
-            if (options.MaxTaskRetries is { } maxTaskRetries)
-            {
-                initializers.Add($"MaxTaskRetries = {maxTaskRetries.ToString(CultureInfo.InvariantCulture)}");
-            }
-
-            if (options.MaxConcurrency is { } maxConcurrency)
-            {
-                initializers.Add($"MaxConcurrency = {maxConcurrency.ToString(CultureInfo.InvariantCulture)}");
-            }
-
-            if (options.DedicatedProcess is { } dedicatedProcess)
-            {
-                initializers.Add($"DedicatedProcess = {(dedicatedProcess ? "true" : "false")}");
-            }
-
-            return initializers;
-        }
+        private static IReadOnlyList<string> ActorInitializers(ActorOptionsSpec options) => Initializers(
+            ("NumCpus", Literal(options.NumCpus)),
+            ("MaxRestarts", Literal(options.MaxRestarts)),
+            ("MaxTaskRetries", Literal(options.MaxTaskRetries)),
+            ("MaxConcurrency", Literal(options.MaxConcurrency)),
+            ("DedicatedProcess", Literal(options.DedicatedProcess)));
     }
 }

@@ -115,12 +115,11 @@ namespace Ray.Generators
                 """);
             writer.OpenBlock();
 
-            foreach (var method in type.Methods)
+            foreach (var task in type.Methods)
             {
-                writer.WriteLine($"/// <inheritdoc cref=\"{method.DocumentationId}\"/>");
-                WriteObsoleteAttribute(writer, method.ObsoleteAttribute);
-                writer.WriteLine($"{method.Accessibility} static {StubReturnType(method)} {method.Name}({StubParameters(method.Parameters)})");
-                writer.WriteLine($"    => default(Configured).{method.Name}({StubArguments(method.Parameters, "        ")});");
+                var method = task.Method;
+                WriteStubDeclaration(writer, InheritDoc(method), method.ObsoleteAttribute, $"{task.Accessibility} static {StubReturnType(method)} {method.Name}", method.Parameters);
+                WriteForwardingBody(writer, "Configured", method.Name, method.Parameters);
                 writer.WriteLine();
             }
 
@@ -147,14 +146,13 @@ namespace Ray.Generators
                 }
                 """);
 
-            foreach (var method in type.Methods)
+            foreach (var task in type.Methods)
             {
+                var method = task.Method;
                 writer.WriteLine();
-                writer.WriteLine($"/// <inheritdoc cref=\"{method.DocumentationId}\"/>");
-                WriteObsoleteAttribute(writer, method.ObsoleteAttribute);
-                writer.WriteLine($"{method.Accessibility} {StubReturnType(method)} {method.Name}({StubParameters(method.Parameters)})");
+                WriteStubDeclaration(writer, InheritDoc(method), method.ObsoleteAttribute, $"{task.Accessibility} {StubReturnType(method)} {method.Name}", method.Parameters);
                 var submit = method.ResultType is null ? "SubmitVoid" : $"Submit<{method.ResultType}>";
-                WriteSubmission(writer, $"    => {TaskSubmitterType}.{submit}({FunctionsClass}.{DescriptorField(method.Name, method.FunctionId)}, this._options, ", method.Parameters);
+                WriteSubmission(writer, $"    => {TaskSubmitterType}.{submit}({FunctionsClass}.{DescriptorField(method)}, this._options, ", method.Parameters);
             }
 
             writer.CloseBlock();
@@ -174,106 +172,134 @@ namespace Ray.Generators
                 """);
             writer.OpenBlock();
 
-            foreach (var method in type.Methods)
+            var assembly = SymbolDisplay.FormatLiteral(type.AssemblyName, quote: true);
+            foreach (var task in type.Methods)
             {
-                writer.WriteLine($"/// <summary>The descriptor of <c>{EscapeXml(method.ReadableName)}</c>.</summary>");
-                writer.WriteLine($"internal static readonly {DescriptorType} {DescriptorField(method.Name, method.FunctionId)} =");
-                var id = method.FunctionId.ToString("x16", CultureInfo.InvariantCulture);
-                var constructor = $"    new(0x{id}UL, {SymbolDisplay.FormatLiteral(method.ReadableName, quote: true)}, {SymbolDisplay.FormatLiteral(type.AssemblyName, quote: true)})";
-                var initializers = DescriptorInitializers(method.Options);
-                writer.WriteLine(initializers.Count == 0
-                    ? constructor + ";"
-                    : $"{constructor} {{ {string.Join(", ", initializers)} }};");
+                WriteFunctionDescriptor(writer, DescriptorField(task.Method), task.Method.ReadableName, task.Method.FunctionId, assembly, DescriptorInitializers(task.Options));
                 writer.WriteLine();
             }
 
-            writer.WriteLine("""
-                /// <summary>
+            OpenRegisterMethod(writer, """
                 /// Registers every function of this type when the assembly is loaded, so that a worker finds it by id
                 /// with a table look-up and no reflection.
+                """);
+            var first = true;
+            foreach (var task in type.Methods)
+            {
+                WriteSeparator(writer, ref first);
+                WriteInvoker(writer, $"{RegistryType}.Register({DescriptorField(task.Method)}, ", "invocation", type.Type.FullyQualifiedName, task.Method);
+            }
+
+            writer.CloseBlock();
+            writer.CloseBlock();
+        }
+
+        /// <summary>
+        /// Writes the head of the <c>Register</c> module initializer, documented by <paramref name="summary"/> (whole
+        /// <c>///</c> lines), and opens its body.
+        /// </summary>
+        private static void OpenRegisterMethod(SourceWriter writer, string summary)
+        {
+            writer.WriteLine($"""
+                /// <summary>
+                {summary}
                 /// </summary>
                 [global::System.Runtime.CompilerServices.ModuleInitializer]
                 internal static void Register()
                 """);
             writer.OpenBlock();
-            var first = true;
-            foreach (var method in type.Methods)
-            {
-                if (!first)
-                {
-                    writer.WriteLine();
-                }
-
-                first = false;
-
-                // The stubs repeat [Obsolete] so that callers are warned; the registration has to call the method anyway.
-                if (method.ObsoleteAttribute is not null)
-                {
-                    writer.WriteLine("#pragma warning disable CS0612, CS0618");
-                }
-
-                WriteRegistration(writer, type, method);
-                if (method.ObsoleteAttribute is not null)
-                {
-                    writer.WriteLine("#pragma warning restore CS0612, CS0618");
-                }
-            }
-
-            writer.CloseBlock();
-            writer.CloseBlock();
-        }
-
-        private static void WriteRegistration(SourceWriter writer, RemoteTypeSpec type, RemoteMethodSpec method)
-        {
-            var register = $"{RegistryType}.Register({DescriptorField(method.Name, method.FunctionId)}, ";
-            var call = $"{type.Type.FullyQualifiedName}.{method.Name}({InvocationArguments(method.Parameters)})";
-            WriteInvoker(writer, register, "invocation", call, method.ReturnKind, method.ResultType);
         }
 
         /// <summary>
-        /// Writes <paramref name="register"/> followed by the invoker lambda that makes <paramref name="call"/> and
-        /// serializes what it returns: nothing for <c>void</c>, <c>Task</c> and <c>ValueTask</c>, the awaited value of
-        /// <c>Task&lt;R&gt;</c> and <c>ValueTask&lt;R&gt;</c>, the value itself otherwise.
+        /// Writes <paramref name="register"/> followed by the invoker lambda that calls <paramref name="method"/> on
+        /// <paramref name="target"/> (the type for a task, the cast instance for an actor method) and serializes what it
+        /// returns: nothing for <c>void</c>, <c>Task</c> and <c>ValueTask</c>, the awaited value of <c>Task&lt;R&gt;</c>
+        /// and <c>ValueTask&lt;R&gt;</c>, the value itself otherwise.
         /// </summary>
-        private static void WriteInvoker(SourceWriter writer, string register, string lambdaParameters, string call, ReturnKind returnKind, string? resultType)
+        private static void WriteInvoker(SourceWriter writer, string register, string lambdaParameters, string target, MethodSpec method)
         {
-            switch (returnKind)
+            var call = $"{target}.{method.Name}({InvocationArguments(method.Parameters)})";
+            var invoker = method.ReturnKind switch
             {
-                case ReturnKind.Void:
-                    writer.WriteLine($$"""
-                        {{register}}static {{lambdaParameters}} =>
-                        {
-                            {{call}};
-                            return {{TaskInvocationType}}.Void;
-                        });
-                        """);
-                    break;
+                ReturnKind.Void => $$"""
+                    {{register}}static {{lambdaParameters}} =>
+                    {
+                        {{call}};
+                        return {{TaskInvocationType}}.Void;
+                    });
+                    """,
+                ReturnKind.Awaitable => $$"""
+                    {{register}}static async {{lambdaParameters}} =>
+                    {
+                        await {{call}}.ConfigureAwait(false);
+                        return default;
+                    });
+                    """,
+                ReturnKind.AwaitableValue => $"""
+                    {register}static async {lambdaParameters} =>
+                        {TaskInvocationType}.Serialize<{method.ResultType}>(await {call}.ConfigureAwait(false)));
+                    """,
+                _ => $"""
+                    {register}static {lambdaParameters} =>
+                        {TaskInvocationType}.Return<{method.ResultType}>({call}));
+                    """,
+            };
+            WriteSuppressingObsolete(writer, method.ObsoleteAttribute, invoker);
+        }
 
-                case ReturnKind.Awaitable:
-                    writer.WriteLine($$"""
-                        {{register}}static async {{lambdaParameters}} =>
-                        {
-                            await {{call}}.ConfigureAwait(false);
-                            return default;
-                        });
-                        """);
-                    break;
+        /// <summary>
+        /// Writes <paramref name="registration"/>; the stubs, factories and extension methods repeat <c>[Obsolete]</c>
+        /// so that callers are warned, but the registration has to call the member anyway.
+        /// </summary>
+        private static void WriteSuppressingObsolete(SourceWriter writer, string? obsoleteAttribute, string registration)
+        {
+            if (obsoleteAttribute is not null)
+            {
+                writer.WriteLine("#pragma warning disable CS0612, CS0618");
+            }
 
-                case ReturnKind.AwaitableValue:
-                    writer.WriteLine($"""
-                        {register}static async {lambdaParameters} =>
-                            {TaskInvocationType}.Serialize<{resultType}>(await {call}.ConfigureAwait(false)));
-                        """);
-                    break;
-
-                default:
-                    writer.WriteLine($"""
-                        {register}static {lambdaParameters} =>
-                            {TaskInvocationType}.Return<{resultType}>({call}));
-                        """);
-                    break;
+            writer.WriteLine(registration);
+            if (obsoleteAttribute is not null)
+            {
+                writer.WriteLine("#pragma warning restore CS0612, CS0618");
             }
         }
+
+        /// <summary>Writes the blank line between two members, none before the first.</summary>
+        private static void WriteSeparator(SourceWriter writer, ref bool first)
+        {
+            if (!first)
+            {
+                writer.WriteLine();
+            }
+
+            first = false;
+        }
+
+        /// <summary>
+        /// Writes what comes before the body of a stub (a task's stub, an actor's factory or an extension method on its
+        /// handle): <paramref name="documentation"/>, the <c>[Obsolete]</c> attribute of the member it calls, and
+        /// <paramref name="declaration"/> with the stub's parameter list, <paramref name="receiver"/> first when given.
+        /// </summary>
+        private static void WriteStubDeclaration(
+            SourceWriter writer,
+            string documentation,
+            string? obsoleteAttribute,
+            string declaration,
+            ImmutableEquatableArray<ParameterSpec> parameters,
+            string? receiver = null)
+        {
+            writer.WriteLine(documentation);
+            WriteObsoleteAttribute(writer, obsoleteAttribute);
+            writer.WriteLine($"{declaration}({StubParameters(parameters, receiver)})");
+        }
+
+        /// <summary>
+        /// Writes the body of a stub without options: the call of the stub of the same name on the default
+        /// <paramref name="configured"/> struct, which submits with the attribute's options alone.
+        /// </summary>
+        private static void WriteForwardingBody(SourceWriter writer, string configured, string name, ImmutableEquatableArray<ParameterSpec> parameters)
+            => writer.WriteLine($"    => default({configured}).{name}({StubArguments(parameters, "        ")});");
 
         private static void WriteObsoleteAttribute(SourceWriter writer, string? obsoleteAttribute)
         {
@@ -283,7 +309,9 @@ namespace Ray.Generators
             }
         }
 
-        private static string StubReturnType(RemoteMethodSpec method)
+        private static string InheritDoc(MethodSpec method) => $"/// <inheritdoc cref=\"{method.DocumentationId}\"/>";
+
+        private static string StubReturnType(MethodSpec method)
             => method.ResultType is null ? ObjectRefType : $"{ObjectRefType}<{method.ResultType}>";
 
         /// <summary>
@@ -374,40 +402,69 @@ namespace Ray.Generators
             return "\n        " + string.Join(",\n        ", arguments);
         }
 
-        private static List<string> DescriptorInitializers(RemoteOptionsSpec options)
+        /// <summary>
+        /// Writes the descriptor field of a remote function (a task, an actor constructor or an actor method), with
+        /// <paramref name="initializers"/> setting the options its attribute gives.
+        /// </summary>
+        private static void WriteFunctionDescriptor(
+            SourceWriter writer,
+            string field,
+            string readableName,
+            ulong functionId,
+            string assembly,
+            IReadOnlyList<string> initializers)
         {
-            var initializers = new List<string>();
-            if (options.NumCpus is { } numCpus)
-            {
-                initializers.Add($"NumCpus = {FormatDouble(numCpus)}");
-            }
-
-            if (options.NumGpus is { } numGpus)
-            {
-                initializers.Add($"NumGpus = {FormatDouble(numGpus)}");
-            }
-
-            if (options.MaxRetries is { } maxRetries)
-            {
-                initializers.Add($"MaxRetries = {maxRetries.ToString(CultureInfo.InvariantCulture)}");
-            }
-
-            if (options.RetryExceptions is { } retryExceptions)
-            {
-                initializers.Add($"RetryExceptions = {(retryExceptions ? "true" : "false")}");
-            }
-
-            return initializers;
+            var id = functionId.ToString("x16", CultureInfo.InvariantCulture);
+            WriteDescriptor(
+                writer,
+                $"The descriptor of <c>{EscapeXml(readableName)}</c>.",
+                DescriptorType,
+                field,
+                $"0x{id}UL, {SymbolDisplay.FormatLiteral(readableName, quote: true)}, {assembly}",
+                initializers);
         }
 
-        private static string FormatDouble(double value)
-            => double.IsNaN(value) ? "double.NaN"
-                : double.IsPositiveInfinity(value) ? "double.PositiveInfinity"
-                : double.IsNegativeInfinity(value) ? "double.NegativeInfinity"
-                : value.ToString("R", CultureInfo.InvariantCulture);
+        /// <summary>Writes a static descriptor field of <paramref name="type"/>, created from <paramref name="arguments"/> and <paramref name="initializers"/>.</summary>
+        private static void WriteDescriptor(
+            SourceWriter writer,
+            string summary,
+            string type,
+            string field,
+            string arguments,
+            IReadOnlyList<string> initializers)
+        {
+            writer.WriteLine($"/// <summary>{summary}</summary>");
+            writer.WriteLine($"internal static readonly {type} {field} =");
+            writer.WriteLine(initializers.Count == 0
+                ? $"    new({arguments});"
+                : $"    new({arguments}) {{ {string.Join(", ", initializers)} }};");
+        }
+
+        private static IReadOnlyList<string> DescriptorInitializers(RemoteOptionsSpec options) => Initializers(
+            ("NumCpus", Literal(options.NumCpus)),
+            ("NumGpus", Literal(options.NumGpus)),
+            ("MaxRetries", Literal(options.MaxRetries)),
+            ("RetryExceptions", Literal(options.RetryExceptions)));
+
+        /// <summary>The object initializer's assignments of the <paramref name="options"/> that are set (have a value), in order.</summary>
+        private static IReadOnlyList<string> Initializers(params (string Property, string? Value)[] options)
+            => options.Where(option => option.Value is not null).Select(option => $"{option.Property} = {option.Value}").ToList();
+
+        private static string? Literal(double? value)
+            => value is not { } number ? null
+                : double.IsNaN(number) ? "double.NaN"
+                : double.IsPositiveInfinity(number) ? "double.PositiveInfinity"
+                : double.IsNegativeInfinity(number) ? "double.NegativeInfinity"
+                : number.ToString("R", CultureInfo.InvariantCulture);
+
+        private static string? Literal(int? value) => value?.ToString(CultureInfo.InvariantCulture);
+
+        private static string? Literal(bool? value) => value switch { null => null, true => "true", false => "false" };
 
         private static string EscapeXml(string text)
             => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+        private static string DescriptorField(MethodSpec method) => DescriptorField(method.Name, method.FunctionId);
 
         private static string DescriptorField(string name, ulong functionId)
         {

@@ -67,7 +67,7 @@ namespace Ray.Generators
                 extensionsClassName,
                 Nesting(type).All(current => current.DeclaredAccessibility == Accessibility.Public) ? "public" : "internal",
                 ParseActorOptions(context.Attributes[0]),
-                FindObsoleteAttribute(type) is { } obsolete ? FormatObsoleteAttribute(obsolete) : null,
+                FormatObsoleteAttribute(type),
                 HidesInherited(
                     type,
                     "WithOptions",
@@ -127,7 +127,7 @@ namespace Ray.Generators
         /// The methods that get an extension method on the handle, in a stable order. Each is checked on its own
         /// first; only those that pass can collide with each other.
         /// </summary>
-        private static ImmutableEquatableArray<ActorMethodSpec> ParseActorMethods(
+        private static ImmutableEquatableArray<MethodSpec> ParseActorMethods(
             INamedTypeSymbol type,
             Compilation compilation,
             KnownTypeSymbols known,
@@ -145,7 +145,7 @@ namespace Ray.Generators
                 }
             }
 
-            var specs = new List<ActorMethodSpec>();
+            var specs = new List<MethodSpec>();
             foreach (var method in valid)
             {
                 if (valid.FirstOrDefault(other => other.Name == method.Name
@@ -160,7 +160,7 @@ namespace Ray.Generators
                     continue;
                 }
 
-                specs.Add(CreateActorMethodSpec(method, known));
+                specs.Add(CreateMethod(method, known));
             }
 
             return specs.ToImmutableEquatableArray();
@@ -189,7 +189,7 @@ namespace Ray.Generators
                 return $"it is nested in the generic type '{Readable(generic)}', so a worker cannot know the exact class to create; move it out of that type";
             }
 
-            if (FindObsoleteAttribute(type) is { ConstructorArguments: { Length: 2 } arguments } && arguments[1].Value is true)
+            if (IsObsoleteError(type))
             {
                 return "it is marked [Obsolete] as an error, so the generated factories and worker registration cannot use it; remove [Remote] or the error flag";
             }
@@ -279,18 +279,7 @@ namespace Ray.Generators
             var member = $"actor constructor '{ConstructorDisplayName(constructor)}'";
             var count = diagnostics.Count;
             CheckParameters(constructor, member, known, diagnostics, cancellationToken);
-
-            string? problem = null;
-            if (FindObsoleteAttribute(constructor) is { ConstructorArguments: { Length: 2 } arguments } && arguments[1].Value is true)
-            {
-                problem = "it is marked [Obsolete] as an error, so the generated worker registration cannot call it; remove the error flag, or make the constructor private";
-            }
-            else if (constructor.IsVararg)
-            {
-                problem = "it takes '__arglist'; declare ordinary parameters instead";
-            }
-
-            if (problem is not null)
+            if (DescribeUncallable(constructor, "remove the error flag, or make the constructor private") is { } problem)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CannotGenerate, constructor.Locations.FirstOrDefault(), member, problem));
             }
@@ -310,11 +299,7 @@ namespace Ray.Generators
             var location = method.Locations.FirstOrDefault();
             if (method.TypeParameters.Length > 0)
             {
-                diagnostics.Add(DiagnosticInfo.Create(
-                    DiagnosticDescriptors.Generic,
-                    location,
-                    $"Actor method '{name}'",
-                    "remove its type parameters, for example by writing one method per concrete type"));
+                diagnostics.Add(GenericMethod(location, $"Actor method '{name}'"));
                 return false;
             }
 
@@ -329,18 +314,7 @@ namespace Ray.Generators
             var count = diagnostics.Count;
             CheckReturnType(method, method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken), member, location, diagnostics);
             CheckParameters(method, member, known, diagnostics, cancellationToken);
-
-            string? problem = null;
-            if (FindObsoleteAttribute(method) is { ConstructorArguments: { Length: 2 } arguments } && arguments[1].Value is true)
-            {
-                problem = "it is marked [Obsolete] as an error, so the generated worker registration cannot call it; remove the error flag, or make the method non-public";
-            }
-            else if (method.IsVararg)
-            {
-                problem = "it takes '__arglist'; declare ordinary parameters instead";
-            }
-
-            if (problem is not null)
+            if (DescribeUncallable(method, "remove the error flag, or make the method non-public") is { } problem)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CannotGenerate, location, member, problem));
             }
@@ -357,55 +331,32 @@ namespace Ray.Generators
             var readableName = ReadableName(constructor);
             var signature = FactorySignature(constructor, known);
             return new ActorConstructorSpec(
-                constructor.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
+                GeneratedAccessibility(constructor),
                 readableName,
                 FunctionId.Compute(readableName),
                 constructor.IsImplicitlyDeclared ? null : constructor.GetDocumentationCommentId(),
                 CreateParameters(constructor, known),
-                FindObsoleteAttribute(constructor) is { } obsolete ? FormatObsoleteAttribute(obsolete) : null,
+                FormatObsoleteAttribute(constructor),
                 HidesInherited(
                     constructor.ContainingType,
                     "Remote",
                     method => FormatSignature(method.Parameters.Select(parameter => parameter.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat))) == signature,
                     baseType => (IsActorClass(baseType, remoteAttribute)
                                  && baseType.InstanceConstructors.Any(other => IsFactoryConstructor(other) && FactorySignature(other, known) == signature))
-                                || baseType.GetMembers().Any(member => member is IMethodSymbol { IsStatic: true } && HasAttribute(member, remoteAttribute)),
+                                || HasRemoteMethods(baseType, remoteAttribute),
                     compilation));
         }
 
-        private static ActorMethodSpec CreateActorMethodSpec(IMethodSymbol method, KnownTypeSymbols known)
-        {
-            var (returnKind, resultType) = ClassifyReturn(method, known);
-            var readableName = ReadableName(method);
-            return new ActorMethodSpec(
-                EscapeIdentifier(method.Name),
-                readableName,
-                FunctionId.Compute(readableName),
-                method.GetDocumentationCommentId() ?? string.Empty,
-                returnKind,
-                resultType,
-                CreateParameters(method, known),
-                FindObsoleteAttribute(method) is { } obsolete ? FormatObsoleteAttribute(obsolete) : null);
-        }
-
         private static ActorOptionsSpec ParseActorOptions(AttributeData attribute)
-        {
-            var options = ActorOptionsSpec.None;
-            foreach (var argument in attribute.NamedArguments)
+            => attribute.NamedArguments.Aggregate(ActorOptionsSpec.None, static (options, argument) => (argument.Key, argument.Value.Value) switch
             {
-                options = (argument.Key, argument.Value.Value) switch
-                {
-                    ("NumCpus", double value) => options with { NumCpus = value },
-                    ("MaxRestarts", int value) => options with { MaxRestarts = value },
-                    ("MaxTaskRetries", int value) => options with { MaxTaskRetries = value },
-                    ("MaxConcurrency", int value) => options with { MaxConcurrency = value },
-                    ("DedicatedProcess", bool value) => options with { DedicatedProcess = value },
-                    _ => options,
-                };
-            }
-
-            return options;
-        }
+                ("NumCpus", double value) => options with { NumCpus = value },
+                ("MaxRestarts", int value) => options with { MaxRestarts = value },
+                ("MaxTaskRetries", int value) => options with { MaxTaskRetries = value },
+                ("MaxConcurrency", int value) => options with { MaxConcurrency = value },
+                ("DedicatedProcess", bool value) => options with { DedicatedProcess = value },
+                _ => options,
+            });
 
         /// <summary>
         /// The names of <c>ActorHandle&lt;T&gt;</c>'s public members, its base types' included: a call written like one
@@ -436,36 +387,6 @@ namespace Ray.Generators
             return names;
         }
 
-        /// <summary>
-        /// Whether a base class has an accessible member named <paramref name="name"/> that a generated member of that
-        /// name hides: any member that is not a method, or a method <paramref name="sameSignature"/> accepts. A base
-        /// class of this compilation does not have its generated members yet, so <paramref name="willGenerate"/> says
-        /// whether it gets one.
-        /// </summary>
-        private static bool HidesInherited(
-            INamedTypeSymbol type,
-            string name,
-            Func<IMethodSymbol, bool> sameSignature,
-            Func<INamedTypeSymbol, bool> willGenerate,
-            Compilation compilation)
-        {
-            foreach (var baseType in BaseTypes(type))
-            {
-                if (baseType.GetMembers(name).Any(member => compilation.IsSymbolAccessibleWithin(member, type)
-                                                            && (member is not IMethodSymbol method || sameSignature(method))))
-                {
-                    return true;
-                }
-
-                if (SymbolEqualityComparer.Default.Equals(baseType.ContainingAssembly, compilation.Assembly) && willGenerate(baseType))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-
         /// <summary>The parameter types of the <c>Remote(...)</c> factory of <paramref name="constructor"/>, as one string.</summary>
         private static string FactorySignature(IMethodSymbol constructor, KnownTypeSymbols known)
             => FormatSignature(constructor.Parameters
@@ -479,18 +400,6 @@ namespace Ray.Generators
                 }));
 
         private static string FormatSignature(IEnumerable<string> parameterTypes) => string.Join(", ", parameterTypes);
-
-        /// <summary>The type and the types around it, outermost first.</summary>
-        private static List<INamedTypeSymbol> Nesting(INamedTypeSymbol type)
-        {
-            var nesting = new List<INamedTypeSymbol>();
-            for (var current = type; current is not null; current = current.ContainingType)
-            {
-                nesting.Insert(0, current);
-            }
-
-            return nesting;
-        }
 
         /// <summary>A constructor as C# declares it, for messages: <c>MyApp.Counter(int)</c>.</summary>
         private static string ConstructorDisplayName(IMethodSymbol constructor)

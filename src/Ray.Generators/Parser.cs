@@ -67,8 +67,8 @@ namespace Ray.Generators
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var ordered = group
-                    .OrderBy(method => method.Name, StringComparer.Ordinal)
-                    .ThenBy(method => method.ReadableName, StringComparer.Ordinal)
+                    .OrderBy(method => method.Method.Name, StringComparer.Ordinal)
+                    .ThenBy(method => method.Method.ReadableName, StringComparer.Ordinal)
                     .ToImmutableEquatableArray();
                 builder.Add(new RemoteTypeSpec(group.Key, group.Key.FullName + ".Remote.g.cs", assemblyName, ordered));
             }
@@ -213,11 +213,7 @@ namespace Ray.Generators
 
             if (method.TypeParameters.Length > 0)
             {
-                diagnostics.Add(DiagnosticInfo.Create(
-                    DiagnosticDescriptors.Generic,
-                    location,
-                    $"Remote method '{name}'",
-                    "remove its type parameters, for example by writing one method per concrete type"));
+                diagnostics.Add(GenericMethod(location, $"Remote method '{name}'"));
             }
 
             string? problem = null;
@@ -225,13 +221,9 @@ namespace Ray.Generators
             {
                 problem = "it is an abstract or virtual static interface member, which can only be called through a type parameter; give it a body in a class instead";
             }
-            else if (FindObsoleteAttribute(method) is { ConstructorArguments: { Length: 2 } arguments } && arguments[1].Value is true)
+            else if (DescribeUncallable(method, "remove [Remote] or the error flag") is { } uncallable)
             {
-                problem = "it is marked [Obsolete] as an error, so the generated worker registration cannot call it; remove [Remote] or the error flag";
-            }
-            else if (method.IsVararg)
-            {
-                problem = "it takes '__arglist'; declare ordinary parameters instead";
+                problem = uncallable;
             }
             else if (Array.IndexOf(ReservedStubNames, method.Name) >= 0)
             {
@@ -251,6 +243,10 @@ namespace Ray.Generators
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CannotGenerate, location, $"remote method '{name}'", problem));
             }
         }
+
+        /// <summary>The diagnostic of a generic task or actor method; <paramref name="subject"/> names it in the message.</summary>
+        private static DiagnosticInfo GenericMethod(Location? location, string subject)
+            => DiagnosticInfo.Create(DiagnosticDescriptors.Generic, location, subject, "remove its type parameters, for example by writing one method per concrete type");
 
         /// <summary>Reports a return type that cannot cross a process boundary; <paramref name="member"/> names the method in messages.</summary>
         private static void CheckReturnType(
@@ -349,20 +345,27 @@ namespace Ray.Generators
             Compilation compilation,
             KnownTypeSymbols known)
         {
-            var (returnKind, resultType) = ClassifyReturn(method, known);
-            var readableName = ReadableName(method);
             return new RemoteMethodSpec(
                 CreateHierarchy(method.ContainingType, remoteAttribute, compilation),
+                GeneratedAccessibility(method),
+                CreateMethod(method, known),
+                ParseOptions(attribute));
+        }
+
+        /// <summary>The spec of a task or an actor method: what its stub or extension method and its invoker need.</summary>
+        private static MethodSpec CreateMethod(IMethodSymbol method, KnownTypeSymbols known)
+        {
+            var (returnKind, resultType) = ClassifyReturn(method, known);
+            var readableName = ReadableName(method);
+            return new MethodSpec(
                 EscapeIdentifier(method.Name),
-                method.DeclaredAccessibility == Accessibility.Public ? "public" : "internal",
                 readableName,
                 FunctionId.Compute(readableName),
                 method.GetDocumentationCommentId() ?? string.Empty,
                 returnKind,
                 resultType,
                 CreateParameters(method, known),
-                ParseOptions(attribute),
-                FindObsoleteAttribute(method) is { } obsolete ? FormatObsoleteAttribute(obsolete) : null);
+                FormatObsoleteAttribute(method));
         }
 
         /// <summary>How <paramref name="method"/> returns, and the type of the result its caller receives.</summary>
@@ -422,15 +425,9 @@ namespace Ray.Generators
 
         private static TypeHierarchySpec CreateHierarchy(INamedTypeSymbol type, INamedTypeSymbol remoteAttribute, Compilation compilation)
         {
-            var types = new List<ContainingTypeSpec>();
-            for (var current = type; current is not null; current = current.ContainingType)
-            {
-                types.Insert(0, new ContainingTypeSpec(DeclarationKeywords(current), EscapeIdentifier(current.Name)));
-            }
-
             return new TypeHierarchySpec(
                 type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString(NamespaceFormat) : null,
-                types.ToImmutableEquatableArray(),
+                Nesting(type).Select(current => new ContainingTypeSpec(DeclarationKeywords(current), EscapeIdentifier(current.Name))).ToImmutableEquatableArray(),
                 type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 type.ToDisplayString(ReadableFormat),
                 InheritsGeneratedMember(type, "Remote", remoteAttribute, compilation),
@@ -444,24 +441,38 @@ namespace Ray.Generators
         /// </summary>
         private static bool InheritsGeneratedMember(INamedTypeSymbol type, string name, INamedTypeSymbol remoteAttribute, Compilation compilation)
         {
-            var baseTypes = type.TypeKind == TypeKind.Interface ? type.AllInterfaces.ToList() : BaseTypes(type);
+            // An actor base class of this compilation gets 'Remote(...)' factories, which a 'Remote' class hides.
+            return HidesInherited(
+                type,
+                name,
+                static _ => true,
+                baseType => HasRemoteMethods(baseType, remoteAttribute) || (name == "Remote" && IsActorClass(baseType, remoteAttribute)),
+                compilation);
+        }
+
+        /// <summary>
+        /// Whether a base type (for an interface, a base interface) has an accessible member named
+        /// <paramref name="name"/> that a generated member of that name hides: any member that is not a method, or a
+        /// method <paramref name="sameSignature"/> accepts. A base type of this compilation does not have its
+        /// generated members yet, so <paramref name="willGenerate"/> says whether it gets one.
+        /// </summary>
+        private static bool HidesInherited(
+            INamedTypeSymbol type,
+            string name,
+            Func<IMethodSymbol, bool> sameSignature,
+            Func<INamedTypeSymbol, bool> willGenerate,
+            Compilation compilation)
+        {
+            IEnumerable<INamedTypeSymbol> baseTypes = type.TypeKind == TypeKind.Interface ? type.AllInterfaces : BaseTypes(type);
             foreach (var baseType in baseTypes)
             {
-                if (baseType.GetMembers(name).Any(member => compilation.IsSymbolAccessibleWithin(member, type)))
+                if (baseType.GetMembers(name).Any(member => compilation.IsSymbolAccessibleWithin(member, type)
+                                                            && (member is not IMethodSymbol method || sameSignature(method))))
                 {
                     return true;
                 }
 
-                if (SymbolEqualityComparer.Default.Equals(baseType.ContainingAssembly, compilation.Assembly)
-                    && baseType.GetMembers().Any(member => member is IMethodSymbol { IsStatic: true } && HasAttribute(member, remoteAttribute)))
-                {
-                    return true;
-                }
-
-                // An actor base class of this compilation gets 'Remote(...)' factories, which a 'Remote' class hides.
-                if (name == "Remote"
-                    && SymbolEqualityComparer.Default.Equals(baseType.ContainingAssembly, compilation.Assembly)
-                    && IsActorClass(baseType, remoteAttribute))
+                if (SymbolEqualityComparer.Default.Equals(baseType.ContainingAssembly, compilation.Assembly) && willGenerate(baseType))
                 {
                     return true;
                 }
@@ -481,23 +492,27 @@ namespace Ray.Generators
             return baseTypes;
         }
 
-        private static RemoteOptionsSpec ParseOptions(AttributeData attribute)
+        /// <summary>The type and the types around it, outermost first.</summary>
+        private static List<INamedTypeSymbol> Nesting(INamedTypeSymbol type)
         {
-            var options = RemoteOptionsSpec.None;
-            foreach (var argument in attribute.NamedArguments)
+            var nesting = new List<INamedTypeSymbol>();
+            for (var current = type; current is not null; current = current.ContainingType)
             {
-                options = (argument.Key, argument.Value.Value) switch
-                {
-                    ("NumCpus", double value) => options with { NumCpus = value },
-                    ("NumGpus", double value) => options with { NumGpus = value },
-                    ("MaxRetries", int value) => options with { MaxRetries = value },
-                    ("RetryExceptions", bool value) => options with { RetryExceptions = value },
-                    _ => options,
-                };
+                nesting.Insert(0, current);
             }
 
-            return options;
+            return nesting;
         }
+
+        private static RemoteOptionsSpec ParseOptions(AttributeData attribute)
+            => attribute.NamedArguments.Aggregate(RemoteOptionsSpec.None, static (options, argument) => (argument.Key, argument.Value.Value) switch
+            {
+                ("NumCpus", double value) => options with { NumCpus = value },
+                ("NumGpus", double value) => options with { NumGpus = value },
+                ("MaxRetries", int value) => options with { MaxRetries = value },
+                ("RetryExceptions", bool value) => options with { RetryExceptions = value },
+                _ => options,
+            });
 
         private static IMethodSymbol? FindStubCollision(IMethodSymbol method, INamedTypeSymbol remoteAttribute, KnownTypeSymbols known)
         {
@@ -541,10 +556,34 @@ namespace Ray.Generators
             => symbol.GetAttributes().FirstOrDefault(attribute =>
                 attribute.AttributeClass?.ToDisplayString(ReadableFormat) == "System.ObsoleteAttribute");
 
-        private static string FormatObsoleteAttribute(AttributeData obsolete)
-            => obsolete.ConstructorArguments.Length > 0 && obsolete.ConstructorArguments[0].Value is string message
-                ? $"[global::System.Obsolete({SymbolDisplay.FormatLiteral(message, quote: true)})]"
-                : "[global::System.Obsolete]";
+        /// <summary>Whether <paramref name="symbol"/> is marked <c>[Obsolete]</c> as an error, so generated code cannot use it.</summary>
+        private static bool IsObsoleteError(ISymbol symbol)
+            => FindObsoleteAttribute(symbol) is { ConstructorArguments: { Length: 2 } arguments } && arguments[1].Value is true;
+
+        /// <summary><paramref name="symbol"/>'s <c>[Obsolete]</c> attribute as generated code repeats it, or null when it has none.</summary>
+        private static string? FormatObsoleteAttribute(ISymbol symbol)
+            => FindObsoleteAttribute(symbol) switch
+            {
+                null => null,
+                { ConstructorArguments: { Length: > 0 } arguments } when arguments[0].Value is string message
+                    => $"[global::System.Obsolete({SymbolDisplay.FormatLiteral(message, quote: true)})]",
+                _ => "[global::System.Obsolete]",
+            };
+
+        /// <summary>
+        /// Why the generated worker registration cannot call <paramref name="method"/> (a task, an actor constructor or
+        /// an actor method), or null when it can; <paramref name="obsoleteErrorFix"/> says what to do about an
+        /// <c>[Obsolete]</c> error.
+        /// </summary>
+        private static string? DescribeUncallable(IMethodSymbol method, string obsoleteErrorFix)
+        {
+            if (IsObsoleteError(method))
+            {
+                return $"it is marked [Obsolete] as an error, so the generated worker registration cannot call it; {obsoleteErrorFix}";
+            }
+
+            return method.IsVararg ? "it takes '__arglist'; declare ordinary parameters instead" : null;
+        }
 
         /// <summary>The default value as a C# constant of the parameter's type, or null for <c>null</c>/<c>default</c>.</summary>
         private static string? FormatDefaultValue(IParameterSymbol parameter)
@@ -689,6 +728,10 @@ namespace Ray.Generators
         private static bool IsActorClass(INamedTypeSymbol type, INamedTypeSymbol remoteAttribute)
             => type.TypeKind == TypeKind.Class && HasAttribute(type, remoteAttribute);
 
+        /// <summary>Whether <paramref name="type"/> declares static <c>[Remote]</c> methods, so it gets a generated <c>Remote</c> class.</summary>
+        private static bool HasRemoteMethods(INamedTypeSymbol type, INamedTypeSymbol remoteAttribute)
+            => type.GetMembers().Any(member => member is IMethodSymbol { IsStatic: true } && HasAttribute(member, remoteAttribute));
+
         private static bool HasAttribute(ISymbol symbol, INamedTypeSymbol attribute)
             => symbol.GetAttributes().Any(data => SymbolEqualityComparer.Default.Equals(data.AttributeClass, attribute));
 
@@ -702,6 +745,10 @@ namespace Ray.Generators
         }
 
         private static string Readable(ITypeSymbol type) => type.ToDisplayString(ReadableFormat);
+
+        /// <summary>The accessibility of what RayGen generates for a member: <c>public</c> for a public one, otherwise <c>internal</c>.</summary>
+        private static string GeneratedAccessibility(ISymbol member)
+            => member.DeclaredAccessibility == Accessibility.Public ? "public" : "internal";
 
         private static string EscapeIdentifier(string name)
             => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;

@@ -16,7 +16,7 @@ namespace Ray.Generators.Model
     /// <param name="HidesInheritedConfigured">Whether a base type has an <c>ActorConfigured</c> member the generated struct hides.</param>
     /// <param name="HidesInheritedActorClass">Whether a base type has an accessible <c>__RayActor</c> member the generated class hides.</param>
     /// <param name="Constructors">The constructors that get a factory, in a stable order.</param>
-    /// <param name="Methods">The methods that get an extension method, in a stable order.</param>
+    /// <param name="Methods">The public instance methods that get an extension method on the handle, in a stable order.</param>
     internal sealed record ActorSpec(
         TypeHierarchySpec Type,
         string DocumentationId,
@@ -28,7 +28,7 @@ namespace Ray.Generators.Model
         bool HidesInheritedConfigured,
         bool HidesInheritedActorClass,
         ImmutableEquatableArray<ActorConstructorSpec> Constructors,
-        ImmutableEquatableArray<ActorMethodSpec> Methods)
+        ImmutableEquatableArray<MethodSpec> Methods)
     {
         /// <summary>The generated file's name, unique in the compilation (see <see cref="TypeHierarchySpec.FullName"/>).</summary>
         public string HintName => Type.FullName + ".Actor.g.cs";
@@ -50,25 +50,6 @@ namespace Ray.Generators.Model
         ImmutableEquatableArray<ParameterSpec> Parameters,
         string? ObsoleteAttribute,
         bool HidesInherited);
-
-    /// <summary>A public instance method of an actor class, which gets an extension method on its handle.</summary>
-    /// <param name="Name">The method's name as written in C#, escaped where it is a keyword.</param>
-    /// <param name="ReadableName">The name the runtime knows it by, for example <c>MyApp.Counter.Add(int)</c>.</param>
-    /// <param name="FunctionId">The stable id: FNV-1a 64 of <paramref name="ReadableName"/>.</param>
-    /// <param name="DocumentationId">The method's documentation comment id, for <c>inheritdoc</c>.</param>
-    /// <param name="ReturnKind">How the method returns its result.</param>
-    /// <param name="ResultType">The type of the result the caller receives, or null when there is none.</param>
-    /// <param name="Parameters">All parameters in order, cancellation tokens included.</param>
-    /// <param name="ObsoleteAttribute">The <c>[Obsolete]</c> attribute to repeat on the extension method, or null.</param>
-    internal sealed record ActorMethodSpec(
-        string Name,
-        string ReadableName,
-        ulong FunctionId,
-        string DocumentationId,
-        ReturnKind ReturnKind,
-        string? ResultType,
-        ImmutableEquatableArray<ParameterSpec> Parameters,
-        string? ObsoleteAttribute);
 
     /// <summary>The named arguments set on an actor class's <c>[Remote]</c> attribute; null where not set.</summary>
     /// <param name="NumCpus">CPUs an instance holds for its whole life.</param>
