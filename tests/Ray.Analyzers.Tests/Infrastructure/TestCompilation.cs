@@ -22,46 +22,18 @@ internal static class TestCompilation
         global using Ray;
         """;
 
-    private static readonly Lazy<ImmutableArray<MetadataReference>> LazyReferences = new(CreateReferences);
+    private static readonly Lazy<ImmutableArray<MetadataReference>> LazyReferences = new(() => LibraryCompilation.References(
+        typeof(RemoteAttribute).Assembly,
+        typeof(RayRuntime).Assembly,
+        typeof(MemoryPack.MemoryPackSerializer).Assembly));
 
     /// <summary>The framework's assemblies plus Ray.Abstractions, Ray.Runtime and MemoryPack.Core.</summary>
     public static ImmutableArray<MetadataReference> References => LazyReferences.Value;
 
     /// <summary>Creates a library compilation of <paramref name="sources"/>, named <c>Source0.cs</c>, <c>Source1.cs</c>, ...</summary>
-    public static CSharpCompilation Create(params string[] sources)
-        => CreateFromFiles(sources.Select((source, i) => ($"Source{i}.cs", source)));
+    public static CSharpCompilation Create(params string[] sources) => CreateFromFiles(LibraryCompilation.NumberedFiles(sources));
 
     /// <summary>Creates a library compilation of (path, text) pairs.</summary>
     public static CSharpCompilation CreateFromFiles(IEnumerable<(string Path, string Text)> files)
-    {
-        var trees = files
-            .Select(file => CSharpSyntaxTree.ParseText(file.Text, ParseOptions, path: file.Path))
-            .Append(CSharpSyntaxTree.ParseText(GlobalUsings, ParseOptions, path: "GlobalUsings.cs"));
-        return CSharpCompilation.Create(
-            "TestAssembly",
-            trees,
-            References,
-            new CSharpCompilationOptions(
-                OutputKind.DynamicallyLinkedLibrary,
-                nullableContextOptions: NullableContextOptions.Enable,
-                allowUnsafe: true,
-                deterministic: true));
-    }
-
-    private static ImmutableArray<MetadataReference> CreateReferences()
-    {
-        var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Where(path => path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            .Append(typeof(RemoteAttribute).Assembly.Location)
-            .Append(typeof(RayRuntime).Assembly.Location)
-            .Append(typeof(MemoryPack.MemoryPackSerializer).Assembly.Location)
-            .Distinct(StringComparer.Ordinal)
-
-            // The test's own dependencies (xunit, Roslyn, the generator) are on the list too, but user code never needs them.
-            .Where(path => !Path.GetFileName(path).StartsWith("xunit", StringComparison.OrdinalIgnoreCase)
-                           && !Path.GetFileName(path).StartsWith("Microsoft.CodeAnalysis", StringComparison.OrdinalIgnoreCase)
-                           && !Path.GetFileName(path).StartsWith("Ray.Generators", StringComparison.OrdinalIgnoreCase));
-        return paths.Select(path => (MetadataReference)MetadataReference.CreateFromFile(path)).ToImmutableArray();
-    }
+        => LibraryCompilation.Create("TestAssembly", files, GlobalUsings, ParseOptions, References);
 }

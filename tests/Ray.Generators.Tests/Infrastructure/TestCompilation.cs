@@ -19,7 +19,9 @@ internal static class TestCompilation
         global using Ray;
         """;
 
-    private static readonly Lazy<ImmutableArray<MetadataReference>> LazyReferences = new(CreateReferences);
+    private static readonly Lazy<ImmutableArray<MetadataReference>> LazyReferences = new(() => LibraryCompilation.References(
+        typeof(RemoteAttribute).Assembly,
+        typeof(MemoryPack.MemoryPackSerializer).Assembly));
 
     /// <summary>The framework's assemblies plus Ray.Abstractions and MemoryPack.Core.</summary>
     public static ImmutableArray<MetadataReference> References => LazyReferences.Value;
@@ -29,34 +31,5 @@ internal static class TestCompilation
 
     /// <summary>Creates a library compilation named <paramref name="assemblyName"/>.</summary>
     public static CSharpCompilation CreateNamed(string assemblyName, params string[] sources)
-    {
-        var trees = sources
-            .Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: $"Source{i}.cs"))
-            .Append(CSharpSyntaxTree.ParseText(GlobalUsings, ParseOptions, path: "GlobalUsings.cs"));
-        return CSharpCompilation.Create(
-            assemblyName,
-            trees,
-            References,
-            new CSharpCompilationOptions(
-                OutputKind.DynamicallyLinkedLibrary,
-                nullableContextOptions: NullableContextOptions.Enable,
-                allowUnsafe: true,
-                deterministic: true));
-    }
-
-    private static ImmutableArray<MetadataReference> CreateReferences()
-    {
-        var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Where(path => path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            .Append(typeof(RemoteAttribute).Assembly.Location)
-            .Append(typeof(MemoryPack.MemoryPackSerializer).Assembly.Location)
-            .Distinct(StringComparer.Ordinal)
-
-            // The test's own dependencies (xunit, Roslyn, the generator) are on the list too, but user code never needs them.
-            .Where(path => !Path.GetFileName(path).StartsWith("xunit", StringComparison.OrdinalIgnoreCase)
-                           && !Path.GetFileName(path).StartsWith("Microsoft.CodeAnalysis", StringComparison.OrdinalIgnoreCase)
-                           && !Path.GetFileName(path).StartsWith("Ray.Generators", StringComparison.OrdinalIgnoreCase));
-        return paths.Select(path => (MetadataReference)MetadataReference.CreateFromFile(path)).ToImmutableArray();
-    }
+        => LibraryCompilation.Create(assemblyName, LibraryCompilation.NumberedFiles(sources), GlobalUsings, ParseOptions, References);
 }

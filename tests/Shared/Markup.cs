@@ -1,6 +1,6 @@
 using Microsoft.CodeAnalysis.Text;
 
-namespace Ray.Generators.Tests.Infrastructure;
+namespace Ray.Tests.Shared;
 
 /// <summary>Test sources that mark the span a diagnostic must point at with <c>[|</c> and <c>|]</c>.</summary>
 internal static class Markup
