@@ -36,6 +36,26 @@ public sealed class ResourceTests(RuntimeFixture fixture)
     }
 
     [Fact]
+    public async Task Short_tasks_never_queue_behind_a_long_one_while_a_cpu_is_free()
+    {
+        // Let the scheduler measure the short function first: unmeasured functions are never pipelined.
+        await fixture.Ray.GetAsync(Enumerable.Range(0, 20).Select(i => TestTasks.Remote.Add(i, 1))).WaitAsync(Timeout);
+
+        var marker = Path.Combine(Path.GetTempPath(), $"raygen-long-{Guid.NewGuid():n}");
+        var longTask = TestTasks.Remote.WaitForCancellation(marker);
+        await TaskTests.WaitForFileAsync(marker);
+        var shortTasks = Enumerable.Range(0, 200).Select(i => TestTasks.Remote.Add(i, 1)).ToList();
+        Assert.Equal(Enumerable.Range(1, 200), await fixture.Ray.GetAsync(shortTasks).WaitAsync(Timeout));
+
+        // Every short task finished while the long one still ran: none was queued behind it.
+        var (ready, _) = await fixture.Ray.WaitAsync([longTask], numReturns: 0).WaitAsync(Timeout);
+        Assert.Empty(ready);
+        fixture.Ray.Cancel(longTask);
+        await Assert.ThrowsAsync<TaskCancelledException>(() => longTask.GetAsync().AsTask().WaitAsync(Timeout));
+        File.Delete(marker);
+    }
+
+    [Fact]
     public void A_request_no_node_can_satisfy_fails_at_once()
     {
         var error = Assert.Throws<InfeasibleTaskException>(() => TestTasks.Remote.WithOptions(new TaskOptions { NumCpus = 64 }).Add(1, 2));

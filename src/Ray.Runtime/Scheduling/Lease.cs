@@ -20,6 +20,9 @@ internal sealed class Lease(ulong id, WorkerHandle worker, ResourceSet resources
 
     public int Blocked { get; set; }
 
+    /// <summary>The expected run time of the tasks sent on this lease and not finished, in microseconds.</summary>
+    public double BacklogMicros { get; set; }
+
     /// <summary>Tasks that hold the lease's slot: sent and neither finished nor blocked.</summary>
     public int Active => Tasks.Count - Blocked;
 }

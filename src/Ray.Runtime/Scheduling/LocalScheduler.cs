@@ -19,6 +19,9 @@ internal sealed class LocalScheduler
     /// <summary>How much queued work a lease may hold, in microseconds of measured execution time.</summary>
     private const double PipelineBudgetMicros = 2_000;
 
+    /// <summary>The estimate of a function never measured yet: long enough that nothing queues behind it.</summary>
+    private const double UnknownMicros = 1e9;
+
     private const int MaxPipelineDepth = 64;
 
     /// <summary>Functions that usually run for less than this are run by the worker on its reading thread.</summary>
@@ -241,6 +244,7 @@ internal sealed class LocalScheduler
             }
 
             lease.Tasks.Remove(task);
+            lease.BacklogMicros = lease.Tasks.Count == 0 ? 0 : lease.BacklogMicros - task.EstimateMicros;
             task.Lease = null;
             if (lease.Tasks.Count == 0)
             {
@@ -351,7 +355,7 @@ internal sealed class LocalScheduler
                     continue;
                 }
 
-                var lease = AcquireLease(resources, PipelineDepth(task.FunctionId));
+                var lease = AcquireLease(resources, Estimate(task.FunctionId));
                 if (lease is null)
                 {
                     break;
@@ -363,7 +367,12 @@ internal sealed class LocalScheduler
         }
     }
 
-    private Lease? AcquireLease(ResourceSet resources, int depth)
+    /// <summary>
+    /// A new lease while resources last; else an existing lease of the same class that has room: one whose tasks
+    /// are all blocked in a get (which keeps nested tasks from deadlocking), or whose expected backlog plus this
+    /// task stays within the pipelining budget (so a short task never queues behind a long one).
+    /// </summary>
+    private Lease? AcquireLease(ResourceSet resources, double estimateMicros)
     {
         if (LeastLoadedWorker() is { } worker && _resources.TryAcquire(resources))
         {
@@ -384,7 +393,9 @@ internal sealed class LocalScheduler
         {
             foreach (var lease in existing)
             {
-                if (lease.Active < depth && (best is null || lease.Active < best.Active))
+                var hasRoom = lease.Active == 0 ||
+                              (lease.Active < MaxPipelineDepth && lease.BacklogMicros + estimateMicros <= PipelineBudgetMicros);
+                if (hasRoom && (best is null || lease.BacklogMicros < best.BacklogMicros))
                 {
                     best = lease;
                 }
@@ -425,7 +436,9 @@ internal sealed class LocalScheduler
         task.State = TaskState.Running;
         task.Attempts++;
         task.Lease = lease;
+        task.EstimateMicros = Estimate(task.FunctionId);
         lease.Tasks.Add(task);
+        lease.BacklogMicros += task.EstimateMicros;
 
         var execute = new ExecuteTask
         {
@@ -486,15 +499,8 @@ internal sealed class LocalScheduler
     private bool IsShort(ulong functionId) =>
         _stats.TryGetValue(functionId, out var stats) && stats.Samples >= 3 && stats.AverageMicros < InlineMicros;
 
-    private int PipelineDepth(ulong functionId)
-    {
-        if (!_stats.TryGetValue(functionId, out var stats) || stats.Samples == 0)
-        {
-            return 1;
-        }
-
-        return (int)Math.Clamp(PipelineBudgetMicros / Math.Max(stats.AverageMicros, 1), 1, MaxPipelineDepth);
-    }
+    private double Estimate(ulong functionId) =>
+        _stats.TryGetValue(functionId, out var stats) && stats.Samples > 0 ? stats.AverageMicros : UnknownMicros;
 
     private void RecordExecutionTime(ulong functionId, double micros)
     {

@@ -59,6 +59,9 @@ internal sealed class TaskRecord
 
     public Lease? Lease { get; set; }
 
+    /// <summary>What the scheduler expected this task to run for when it sent it, in microseconds.</summary>
+    public double EstimateMicros { get; set; }
+
     public string Describe() => State switch
     {
         TaskState.PendingArgs => $"task {DisplayName} is waiting for {PendingArguments} argument(s) to be ready",
