@@ -181,10 +181,14 @@ public sealed class ActorTests(RuntimeFixture fixture)
     {
         var counter = Counter.WithOptions(new ActorOptions { MaxRestarts = 1, MaxTaskRetries = 1, DedicatedProcess = true }).Remote(7);
         var pid = await counter.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
-        var inFlight = counter.SleepThenGet(2_000);
-        await Task.Delay(300);
+        var marker = Path.Combine(Path.GetTempPath(), $"raygen-in-flight-{Guid.NewGuid():n}");
+        var inFlight = counter.SignalThenSleepThenGet(marker, 2_000);
+        await TaskTests.WaitForFileAsync(marker);
+        File.Delete(marker);
         KillProcess(pid);
         Assert.Equal(7, await inFlight.GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.True(File.Exists(marker), "The call ran again on the restarted actor.");
+        File.Delete(marker);
         fixture.Ray.Kill(counter);
     }
 

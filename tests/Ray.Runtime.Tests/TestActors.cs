@@ -37,6 +37,13 @@ public partial class Counter
         Thread.Sleep(milliseconds);
         return _value;
     }
+
+    /// <summary>Writes <paramref name="startedMarker"/> once running, so a test knows the call is in flight.</summary>
+    public int SignalThenSleepThenGet(string startedMarker, int milliseconds)
+    {
+        File.WriteAllText(startedMarker, "started");
+        return SleepThenGet(milliseconds);
+    }
 }
 
 /// <summary>An actor whose constructor always throws.</summary>
