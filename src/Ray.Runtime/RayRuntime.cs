@@ -132,7 +132,8 @@ public sealed class RayRuntime : IAsyncDisposable
     /// <summary>
     /// Waits until <paramref name="numReturns"/> of <paramref name="references"/> are ready or
     /// <paramref name="timeout"/> passes, and splits them into ready and not ready, each in input order.
-    /// A failed task counts as ready: its error is thrown when its reference is awaited.
+    /// A failed task counts as ready: its error is thrown when its reference is awaited. As in Ray, at most
+    /// <paramref name="numReturns"/> references are returned as ready; <c>timeout: TimeSpan.Zero</c> polls.
     /// </summary>
     public async Task<WaitResult<TRef>> WaitAsync<TRef>(
         IReadOnlyList<TRef> references,
@@ -142,18 +143,14 @@ public sealed class RayRuntime : IAsyncDisposable
         where TRef : ObjectRef
     {
         ArgumentNullException.ThrowIfNull(references);
-        if (numReturns < 0 || numReturns > references.Count)
+        if (numReturns < 1 || numReturns > references.Count)
         {
-            throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 0 and the number of references ({references.Count}).");
+            throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 1 and the number of references ({references.Count}).");
         }
 
         var ready = new Task[references.Count];
         var remaining = numReturns;
         var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (remaining == 0)
-        {
-            enough.TrySetResult();
-        }
 
         for (var i = 0; i < ready.Length; i++)
         {
@@ -187,7 +184,7 @@ public sealed class RayRuntime : IAsyncDisposable
         var notReady = new List<TRef>();
         for (var i = 0; i < ready.Length; i++)
         {
-            (ready[i].IsCompleted && readyList.Count < Math.Max(numReturns, 1) ? readyList : notReady).Add(references[i]);
+            (ready[i].IsCompleted && readyList.Count < numReturns ? readyList : notReady).Add(references[i]);
         }
 
         return new WaitResult<TRef>(readyList, notReady);

@@ -48,7 +48,7 @@ public sealed class ResourceTests(RuntimeFixture fixture)
         Assert.Equal(Enumerable.Range(1, 200), await fixture.Ray.GetAsync(shortTasks).WaitAsync(Timeout));
 
         // Every short task finished while the long one still ran: none was queued behind it.
-        var (ready, _) = await fixture.Ray.WaitAsync([longTask], numReturns: 0).WaitAsync(Timeout);
+        var (ready, _) = await fixture.Ray.WaitAsync([longTask], numReturns: 1, timeout: TimeSpan.Zero).WaitAsync(Timeout);
         Assert.Empty(ready);
         fixture.Ray.Cancel(longTask);
         await Assert.ThrowsAsync<TaskCancelledException>(() => longTask.GetAsync().AsTask().WaitAsync(Timeout));

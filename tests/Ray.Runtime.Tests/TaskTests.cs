@@ -103,6 +103,13 @@ public sealed class TaskTests(RuntimeFixture fixture)
         var all = await fixture.Ray.WaitAsync(refs, numReturns: 3).WaitAsync(Timeout);
         Assert.Equal(refs, all.Ready);
         Assert.Empty(all.NotReady);
+
+        var atMostOne = await fixture.Ray.WaitAsync(refs, numReturns: 1).WaitAsync(Timeout);
+        Assert.Equal([slow], atMostOne.Ready);
+        Assert.Equal([fast1, fast2], atMostOne.NotReady);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 0).GetAwaiter().GetResult());
+        Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 4).GetAwaiter().GetResult());
     }
 
     [Fact]
