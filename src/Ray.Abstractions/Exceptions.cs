@@ -166,3 +166,50 @@ public sealed class ActorDiedException : RayException
     /// <summary>Why it died.</summary>
     public string Reason { get; }
 }
+
+/// <summary>
+/// The node's object store has no room for an object: its shared memory is full of objects still in use, and
+/// spilling to disk could not make room (no object could be spilled, or the spill directory is full). The message
+/// gives the sizes involved.
+/// </summary>
+public sealed class ObjectStoreFullException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public ObjectStoreFullException(string message, long requestedBytes, long capacityBytes, long usedBytes)
+        : base(message)
+    {
+        RequestedBytes = requestedBytes;
+        CapacityBytes = capacityBytes;
+        UsedBytes = usedBytes;
+    }
+
+    /// <summary>The size of the object that did not fit, in bytes.</summary>
+    public long RequestedBytes { get; }
+
+    /// <summary>The shared-memory capacity of the store (<c>RayOptions.ObjectStoreMemory</c>), in bytes.</summary>
+    public long CapacityBytes { get; }
+
+    /// <summary>The bytes in use in shared memory when the object did not fit.</summary>
+    public long UsedBytes { get; }
+}
+
+/// <summary>
+/// A stored object's bytes are damaged or gone: its segment in shared memory fails its checks (a bad header or
+/// trailer, or a segment shorter than the object), or its spilled copy on disk is missing or truncated.
+/// </summary>
+public sealed class ObjectCorruptedException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public ObjectCorruptedException(ObjectId objectId, string detail)
+        : base($"Object {objectId} cannot be read: {detail}")
+    {
+        ObjectId = objectId;
+        Detail = detail;
+    }
+
+    /// <summary>What is wrong with the object's bytes.</summary>
+    public string Detail { get; }
+
+    /// <summary>The object.</summary>
+    public ObjectId ObjectId { get; }
+}

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using MemoryPack;
 using Ray.Infrastructure;
@@ -12,34 +13,58 @@ namespace Ray;
 /// </summary>
 public class ObjectRef
 {
-    private protected ObjectRef(ObjectId id, IRayCore? core)
+    private int _released;
+
+    private protected ObjectRef(ObjectId id, IRayCore? core, bool counted)
     {
         Id = id;
-        Core = core;
+        Core = core ?? RayCore.CurrentOrNull;
+        if (Core is null)
+        {
+            // No runtime counts references in this process, so there is nothing to release.
+            GC.SuppressFinalize(this);
+        }
+        else if (!counted)
+        {
+            Core.AddReference(id);
+        }
     }
+
+    /// <summary>
+    /// Releases this reference: when no reference to an object remains in any process, and no pending task or open
+    /// view uses it, the object is freed.
+    /// </summary>
+    ~ObjectRef() => Release();
 
     /// <summary>The object's id in the cluster.</summary>
     public ObjectId Id { get; }
 
-    /// <summary>The runtime this reference belongs to (the process's current one when it was deserialized).</summary>
+    /// <summary>The runtime this reference belongs to (the process's current one when it was created).</summary>
     private protected IRayCore? Core { get; }
 
     internal IRayCore Runtime => Core ?? RayCore.Current;
 
-    /// <summary>Creates an untyped reference bound to <paramref name="core"/>.</summary>
-    public static ObjectRef Create(ObjectId id, IRayCore? core) => new(id, core);
+    /// <summary>Creates an untyped reference bound to <paramref name="core"/>, counted as a new reference to the object.</summary>
+    public static ObjectRef Create(ObjectId id, IRayCore? core) => new(id, core, counted: false);
+
+    /// <summary>
+    /// Creates an untyped reference that takes over the reference the runtime already counted for the caller when it
+    /// made the object (a submitted task's result, a <c>Put</c>); generated code and the runtime use this.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static ObjectRef Adopt(ObjectId id, IRayCore core) => new(id, core, counted: true);
 
     /// <summary>Waits until the object is ready; rethrows the producing task's failure.</summary>
     public ValueTaskAwaiter GetAwaiter() => WaitAsync(CancellationToken.None).GetAwaiter();
 
     /// <summary>Waits until the object is ready; rethrows the producing task's failure.</summary>
-    public ValueTask WaitAsync(CancellationToken cancellationToken = default) => Runtime.WaitReadyAsync(Id, cancellationToken);
+    public ValueTask WaitAsync(CancellationToken cancellationToken = default) => Runtime.WaitReadyAsync(this, cancellationToken);
 
     /// <summary>Blocks until the object is ready; rethrows the producing task's failure.</summary>
-    public void Wait() => Runtime.WaitReady(Id, null);
+    public void Wait() => Runtime.WaitReady(this, null);
 
     /// <summary>Blocks until the object is ready, or throws <see cref="GetTimeoutException"/> after <paramref name="timeout"/>.</summary>
-    public void Wait(TimeSpan timeout) => Runtime.WaitReady(Id, timeout);
+    public void Wait(TimeSpan timeout) => Runtime.WaitReady(this, timeout);
 
     /// <inheritdoc/>
     public override string ToString() => $"ObjectRef({Id})";
@@ -49,6 +74,16 @@ public class ObjectRef
 
     /// <inheritdoc/>
     public override int GetHashCode() => Id.GetHashCode();
+
+    /// <summary>Releases the reference now rather than when it is collected; the reference must not be used after this.</summary>
+    internal void Release()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            Core?.ReleaseReference(Id);
+            GC.SuppressFinalize(this);
+        }
+    }
 }
 
 /// <summary>
@@ -59,25 +94,29 @@ public class ObjectRef
 /// <typeparam name="T">The type of the value.</typeparam>
 public sealed class ObjectRef<T> : ObjectRef, IMemoryPackable<ObjectRef<T>>
 {
-    private ObjectRef(ObjectId id, IRayCore? core)
-        : base(id, core)
+    private ObjectRef(ObjectId id, IRayCore? core, bool counted)
+        : base(id, core, counted)
     {
     }
 
-    /// <summary>Creates a typed reference bound to <paramref name="core"/>.</summary>
-    public static new ObjectRef<T> Create(ObjectId id, IRayCore? core) => new(id, core);
+    /// <summary>Creates a typed reference bound to <paramref name="core"/>, counted as a new reference to the object.</summary>
+    public static new ObjectRef<T> Create(ObjectId id, IRayCore? core) => new(id, core, counted: false);
+
+    /// <summary>Creates a typed reference that takes over the reference the runtime counted for the caller (see <see cref="ObjectRef.Adopt"/>).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static new ObjectRef<T> Adopt(ObjectId id, IRayCore core) => new(id, core, counted: true);
 
     /// <summary>Waits for the value; rethrows the producing task's failure as <see cref="RayTaskException"/>.</summary>
     public new ValueTaskAwaiter<T> GetAwaiter() => GetAsync(CancellationToken.None).GetAwaiter();
 
     /// <summary>Waits for the value; rethrows the producing task's failure as <see cref="RayTaskException"/>.</summary>
-    public ValueTask<T> GetAsync(CancellationToken cancellationToken = default) => Runtime.GetAsync<T>(Id, cancellationToken);
+    public ValueTask<T> GetAsync(CancellationToken cancellationToken = default) => Runtime.GetAsync<T>(this, cancellationToken);
 
     /// <summary>Blocks until the value is ready and returns it. Inside a task this releases the task's CPU while it waits.</summary>
-    public T Get() => Runtime.Get<T>(Id, null);
+    public T Get() => Runtime.Get<T>(this, null);
 
     /// <summary>Blocks until the value is ready, or throws <see cref="GetTimeoutException"/> naming the task and its state.</summary>
-    public T Get(TimeSpan timeout) => Runtime.Get<T>(Id, timeout);
+    public T Get(TimeSpan timeout) => Runtime.Get<T>(this, timeout);
 
     static void IMemoryPackFormatterRegister.RegisterFormatter()
     {
@@ -95,10 +134,18 @@ public sealed class ObjectRef<T> : ObjectRef, IMemoryPackable<ObjectRef<T>>
 
     private static void Write<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, ObjectRef<T>? value)
         where TBufferWriter : IBufferWriter<byte>
-        => IdWireFormat.Write(ref writer, value?.Id);
+    {
+        if (value is not null)
+        {
+            // The value that holds this reference keeps its object alive.
+            ContainedReferences.Add(value);
+        }
+
+        IdWireFormat.Write(ref writer, value?.Id);
+    }
 
     private static ObjectRef<T>? Read(ref MemoryPackReader reader)
-        => IdWireFormat.Read(ref reader) is { } id ? new ObjectRef<T>(id, null) : null;
+        => IdWireFormat.Read(ref reader) is { } id ? new ObjectRef<T>(id, null, counted: false) : null;
 
     private sealed class ObjectRefFormatter : MemoryPackFormatter<ObjectRef<T>>
     {

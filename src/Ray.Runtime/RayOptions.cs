@@ -34,4 +34,34 @@ public sealed record RayOptions
 
     /// <summary>How long <see cref="RayRuntime.InitAsync"/> waits for the workers to start. Default 60 s.</summary>
     public TimeSpan WorkerStartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Bytes of shared memory the node's object store may use for large objects. Default: 30% of the memory
+    /// available to the process, as in Ray. Pages are taken only as objects are written.
+    /// </summary>
+    public long? ObjectStoreMemory { get; init; }
+
+    /// <summary>
+    /// Objects whose serialized size is at most this many bytes travel inline in messages; larger ones are written
+    /// once into the shared-memory object store and read there in place. Default 100 KiB, as in Ray.
+    /// </summary>
+    public int MaxInlineObjectSize { get; init; } = 100 * 1024;
+
+    /// <summary>
+    /// The directory for the object store's shared-memory file. Default <c>/dev/shm</c>, or the temporary directory
+    /// where <c>/dev/shm</c> is missing or has less room than <see cref="ObjectStoreMemory"/> (as Ray does).
+    /// </summary>
+    public string? ObjectStoreDirectory { get; init; }
+
+    /// <summary>The directory objects are spilled to when shared memory runs short. Default: the temporary directory.</summary>
+    public string? ObjectSpillDirectory { get; init; }
+
+    /// <summary>
+    /// The fraction of <see cref="ObjectStoreMemory"/> above which new objects make the least recently used objects
+    /// that no one is reading spill to disk. Default 0.8, as in Ray.
+    /// </summary>
+    public double ObjectSpillThreshold { get; init; } = 0.8;
+
+    /// <summary>The most bytes spilled objects may take on disk. Default: no limit but the disk's free space (less a 5% reserve).</summary>
+    public long? ObjectSpillLimit { get; init; }
 }

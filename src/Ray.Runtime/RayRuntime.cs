@@ -86,26 +86,32 @@ public sealed class RayRuntime : IAsyncDisposable
             throw;
         }
 
-        var runtime = new RayRuntime(new DriverCoreWorker(node), node, ownedLoggerFactory);
+        var core = new DriverCoreWorker(node);
+        node.AttachDriver(core);
+        var runtime = new RayRuntime(core, node, ownedLoggerFactory);
         runtime.Install();
         AppDomain.CurrentDomain.ProcessExit += runtime.OnProcessExit;
         return runtime;
     }
 
-    /// <summary>Stores <paramref name="value"/> as an object and returns a reference to it, to pass to many tasks without copying it into each call.</summary>
+    /// <summary>
+    /// Stores <paramref name="value"/> as an object and returns a reference to it, to pass to many tasks without copying
+    /// it into each call. A small value is kept by the raylet; one larger than <see cref="RayOptions.MaxInlineObjectSize"/>
+    /// is written once into the node's shared-memory object store, where workers read it in place. The object is freed
+    /// when no reference to it remains.
+    /// </summary>
+    /// <exception cref="RaySerializationException">The value could not be serialized.</exception>
+    /// <exception cref="ObjectStoreFullException">The value is large and the object store has no room for it.</exception>
     public ObjectRef<T> Put<T>(T value)
     {
-        byte[] payload;
         try
         {
-            payload = MemoryPackSerializer.Serialize(value);
+            return Core.Put(value);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not RayException)
         {
             throw new RaySerializationException($"The value of type {typeof(T)} could not be serialized: {e.Message}", e);
         }
-
-        return ObjectRef<T>.Create(Core.Put(payload), Core);
     }
 
     /// <summary>Waits for all <paramref name="references"/> and returns their values in order; the first failure is rethrown.</summary>
@@ -235,7 +241,21 @@ public sealed class RayRuntime : IAsyncDisposable
         Core.KillActor(handle.Id);
     }
 
-    /// <summary>Stops the node: workers are asked to exit, and killed if they do not within a few seconds.</summary>
+    /// <summary>
+    /// Lists the node's objects with their sizes, where they are, which process owns them and what keeps them alive,
+    /// largest first (Ray's <c>ray memory</c>). Driver only.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called inside a worker.</exception>
+    public IReadOnlyList<ObjectInfo> ListObjects() => RequireNode().Objects.List();
+
+    /// <summary>The state of the node's shared-memory object store: capacity, use, spilling. Driver only.</summary>
+    /// <exception cref="InvalidOperationException">Called inside a worker.</exception>
+    public ObjectStoreStats GetObjectStoreStats() => RequireNode().Store.Stats();
+
+    /// <summary>
+    /// Stops the node: workers are asked to exit, and killed if they do not within a few seconds. Open
+    /// <see cref="ArrayView{T}"/>s are closed and the shared-memory object store is deleted.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -247,6 +267,7 @@ public sealed class RayRuntime : IAsyncDisposable
         Uninstall();
         if (_node is not null)
         {
+            ((DriverCoreWorker)Core).Shutdown();
             await _node.DisposeAsync().ConfigureAwait(false);
         }
 
@@ -271,6 +292,9 @@ public sealed class RayRuntime : IAsyncDisposable
                 o.TimestampFormat = "HH:mm:ss.fff ";
             }));
 
+    private RayletNode RequireNode() => _node ?? throw new InvalidOperationException(
+        "The object table lives in the driver: call this on the driver's runtime, not inside a task or actor.");
+
     private void Install()
     {
         RayCore.Install(Core);
@@ -285,7 +309,8 @@ public sealed class RayRuntime : IAsyncDisposable
 
     private void OnProcessExit(object? sender, EventArgs e)
     {
-        // The driver is exiting without DisposeAsync: take the workers down with it.
+        // The driver is exiting without DisposeAsync: take the workers down with it, and the shared memory.
+        _node?.Store.Dispose();
         foreach (var pid in AllWorkerProcessIds)
         {
             try

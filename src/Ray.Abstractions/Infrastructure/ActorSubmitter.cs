@@ -11,7 +11,9 @@ public static class ActorSubmitter
         where TActor : class
     {
         var core = RayCore.Current;
-        return ActorHandle<TActor>.Create(core.CreateActor(actorClass, constructor, options, arguments), core);
+        var handle = ActorHandle<TActor>.Create(core.CreateActor(actorClass, constructor, options, arguments), core);
+        TaskArgument.Submitted(arguments);
+        return handle;
     }
 
     /// <summary>Calls a method that returns a value.</summary>
@@ -20,7 +22,9 @@ public static class ActorSubmitter
     {
         ArgumentNullException.ThrowIfNull(handle);
         var core = handle.Core ?? RayCore.Current;
-        return ObjectRef<TResult>.Create(core.SubmitActorTask(handle.Id, actorClass, method, arguments), core);
+        var result = ObjectRef<TResult>.Adopt(core.SubmitActorTask(handle.Id, actorClass, method, arguments), core);
+        TaskArgument.Submitted(arguments);
+        return result;
     }
 
     /// <summary>Calls a method that returns nothing; the reference may be ignored (fire and forget) or awaited.</summary>
@@ -29,6 +33,8 @@ public static class ActorSubmitter
     {
         ArgumentNullException.ThrowIfNull(handle);
         var core = handle.Core ?? RayCore.Current;
-        return ObjectRef.Create(core.SubmitActorTask(handle.Id, actorClass, method, arguments), core);
+        var result = ObjectRef.Adopt(core.SubmitActorTask(handle.Id, actorClass, method, arguments), core);
+        TaskArgument.Submitted(arguments);
+        return result;
     }
 }

@@ -11,6 +11,7 @@ namespace Ray.Infrastructure;
 public sealed class TaskInvocation
 {
     private readonly IReadOnlyList<ReadOnlyMemory<byte>> _arguments;
+    private List<IDisposable>? _views;
 
     /// <summary>Creates an invocation.</summary>
     public TaskInvocation(RemoteFunctionDescriptor function, IReadOnlyList<ReadOnlyMemory<byte>> arguments, CancellationToken cancellationToken)
@@ -49,17 +50,67 @@ public sealed class TaskInvocation
         }
     }
 
+    /// <summary>
+    /// Opens argument <paramref name="index"/> as a zero-copy view of an array, for an <see cref="ArrayView{T}"/>
+    /// parameter. The view belongs to this call and is closed by <see cref="CloseViews"/> when the call returns.
+    /// </summary>
+    public ArrayView<T> View<T>(int index, string parameterName)
+        where T : unmanaged
+    {
+        if ((uint)index >= (uint)_arguments.Count)
+        {
+            throw new RaySerializationException(
+                $"{Function.Name} expects an argument '{parameterName}' at position {index}, but the call carried {_arguments.Count} argument(s).");
+        }
+
+        ArrayView<T> view;
+        try
+        {
+            view = ArrayView<T>.Create(ObjectId.Nil, _arguments[index], release: null);
+        }
+        catch (RaySerializationException e)
+        {
+            throw new RaySerializationException($"Argument '{parameterName}' of {Function.Name} could not be read as ArrayView<{typeof(T).Name}>: {e.Message}", e);
+        }
+
+        lock (_arguments)
+        {
+            (_views ??= []).Add(view);
+        }
+
+        return view;
+    }
+
+    /// <summary>Closes the views this call opened; the runtime calls it when the call has returned.</summary>
+    public void CloseViews()
+    {
+        List<IDisposable>? views;
+        lock (_arguments)
+        {
+            views = _views;
+            _views = null;
+        }
+
+        if (views is not null)
+        {
+            foreach (var view in views)
+            {
+                view.Dispose();
+            }
+        }
+    }
+
     /// <summary>Serializes a result.</summary>
     public static ValueTask<ReadOnlyMemory<byte>> Return<T>(T value) => new(Serialize(value));
 
-    /// <summary>Serializes a result.</summary>
+    /// <summary>Serializes a result, through the runtime of the process, which may place a large one in its object store.</summary>
     public static ReadOnlyMemory<byte> Serialize<T>(T value)
     {
         try
         {
-            return MemoryPackSerializer.Serialize(value);
+            return RayCore.CurrentOrNull is { } core ? core.SerializeResult(value) : MemoryPackSerializer.Serialize(value);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not ObjectStoreFullException)
         {
             throw new RaySerializationException($"The result of type {typeof(T)} could not be serialized: {e.Message}", e);
         }

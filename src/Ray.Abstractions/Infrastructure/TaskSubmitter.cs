@@ -10,13 +10,17 @@ public static class TaskSubmitter
     public static ObjectRef<T> Submit<T>(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
         var core = RayCore.Current;
-        return ObjectRef<T>.Create(core.SubmitTask(function, options, arguments), core);
+        var result = ObjectRef<T>.Adopt(core.SubmitTask(function, options, arguments), core);
+        TaskArgument.Submitted(arguments);
+        return result;
     }
 
     /// <summary>Submits a task that returns nothing.</summary>
     public static ObjectRef SubmitVoid(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
         var core = RayCore.Current;
-        return ObjectRef.Create(core.SubmitTask(function, options, arguments), core);
+        var result = ObjectRef.Adopt(core.SubmitTask(function, options, arguments), core);
+        TaskArgument.Submitted(arguments);
+        return result;
     }
 }

@@ -62,7 +62,7 @@ internal sealed class ActorManager
         }
 
         var arguments = ProtoArguments.FromProto(spec.Args);
-        var actor = new ActorRecord { Id = id, Spec = spec, ConstructorArguments = arguments };
+        var actor = new ActorRecord { Id = id, Spec = spec, ConstructorArguments = arguments, References = ProtoArguments.Referenced(arguments, spec.Contained) };
         lock (_lock)
         {
             if (spec.Name.Length > 0)
@@ -82,6 +82,7 @@ internal sealed class ActorManager
             actor.PendingArguments = arguments.Count(a => a.IsReference) + 1;
         }
 
+        _objects.AddReferences(actor.References, ReferenceKind.Task);
         WhenArgumentsReady(arguments, () => OnConstructorArgumentReady(actor));
         OnConstructorArgumentReady(actor);
     }
@@ -97,36 +98,37 @@ internal sealed class ActorManager
                 return;
             }
 
-            var actor = new ActorRecord { Id = id, Spec = spec, ConstructorArguments = [] };
+            var actor = new ActorRecord { Id = id, Spec = spec, ConstructorArguments = [], References = [] };
             actor.State = ActorState.Dead;
             actor.DeathCause = ActorDied(actor, $"it could not be created: {reason}");
             _actors[id] = actor;
         }
     }
 
-    /// <summary>Queues a call; it is forwarded after every earlier call to the same actor.</summary>
-    public void Submit(SubmitActorTask spec)
+    /// <summary>Queues a call whose result is <paramref name="result"/>; it is forwarded after every earlier call to the same actor.</summary>
+    public void Submit(SubmitActorTask spec, ObjectEntry result)
     {
         var id = spec.ReturnId.ToObjectId();
         var arguments = ProtoArguments.FromProto(spec.Args);
-        var call = new ActorCall { Id = id, Spec = spec, Arguments = arguments, Result = _objects.GetOrCreate(id) };
-        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        var call = new ActorCall { Id = id, Spec = spec, Arguments = arguments, Result = result, References = ProtoArguments.Referenced(arguments, spec.Contained) };
+        _objects.AddReferences(call.References, ReferenceKind.Task);
+        var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             var actorId = new ActorId(spec.ActorId.ToObjectId());
             if (!_actors.TryGetValue(actorId, out var actor))
             {
-                completions.Add((call.Result, RayErrors.System(spec.MethodName, $"Actor {actorId} does not exist in this cluster.")));
+                completions.Add((call, TaskResult.Failure(RayErrors.System(spec.MethodName, $"Actor {actorId} does not exist in this cluster."))));
             }
             else if (!SameClass(actor.ClassName, spec.ClassName))
             {
-                completions.Add((call.Result, RayErrors.System(
+                completions.Add((call, TaskResult.Failure(RayErrors.System(
                     spec.MethodName,
-                    $"Actor {actorId} is a {actor.ClassName}, not a {spec.ClassName}: the handle was forged or deserialized as the wrong type. The actor is unaffected.")));
+                    $"Actor {actorId} is a {actor.ClassName}, not a {spec.ClassName}: the handle was forged or deserialized as the wrong type. The actor is unaffected."))));
             }
             else if (actor.State == ActorState.Dead)
             {
-                completions.Add((call.Result, actor.DeathCause!));
+                completions.Add((call, TaskResult.Failure(actor.DeathCause!)));
             }
             else
             {
@@ -151,7 +153,7 @@ internal sealed class ActorManager
             return;
         }
 
-        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             if (_actors.TryGetValue(new ActorId(ready.ActorId.ToObjectId()), out var actor) && actor.Worker == worker)
@@ -168,37 +170,34 @@ internal sealed class ActorManager
         Complete(completions);
     }
 
-    public void OnCallFinished(WorkerHandle worker, TaskFinished finished)
+    public void OnCallFinished(WorkerHandle worker, TaskFinished finished, TaskResult result)
     {
-        ObjectEntry result;
+        ActorCall? call;
         lock (_lock)
         {
             var id = finished.TaskId.ToObjectId();
             if (!_actors.TryGetValue(new ActorId(finished.ActorId.ToObjectId()), out var actor) ||
                 actor.Worker != worker ||
-                !actor.InFlight.Remove(id, out var call))
+                !actor.InFlight.Remove(id, out call))
             {
-                // The actor was killed or restarted meanwhile; the call was already settled.
-                return;
+                call = null;
             }
-
-            result = call.Result;
         }
 
-        if (finished.OutcomeCase == TaskFinished.OutcomeOneofCase.Error)
+        if (call is null)
         {
-            result.TrySetError(finished.Error);
+            // The actor was killed or restarted meanwhile; the call was already settled.
+            result.Discard(_objects);
+            return;
         }
-        else
-        {
-            result.TrySetValue(finished.Value.Memory);
-        }
+
+        Settle(call, result);
     }
 
     /// <summary>Stops an actor; its calls fail with <see cref="ActorDiedException"/>.</summary>
     public bool Kill(ActorId id)
     {
-        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             if (!_actors.TryGetValue(id, out var actor) || actor.State == ActorState.Dead)
@@ -224,7 +223,7 @@ internal sealed class ActorManager
 
     public void AddWorker(WorkerHandle worker)
     {
-        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             _workers[worker] = [];
@@ -250,7 +249,7 @@ internal sealed class ActorManager
     /// <summary>A worker died: its actors restart elsewhere while restarts remain, else they are dead.</summary>
     public void RemoveWorker(WorkerHandle worker, int? exitCode)
     {
-        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             if (!_workers.Remove(worker, out var actors))
@@ -299,12 +298,19 @@ internal sealed class ActorManager
         Reason = reason,
     };
 
-    private static void Complete(List<(ObjectEntry Entry, ErrorInfo Error)> completions)
+    private void Complete(List<(ActorCall Call, TaskResult Result)> completions)
     {
-        foreach (var (entry, error) in completions)
+        foreach (var (call, result) in completions)
         {
-            entry.TrySetError(error);
+            Settle(call, result);
         }
+    }
+
+    /// <summary>Stores a call's result and lets go of its arguments.</summary>
+    private void Settle(ActorCall call, TaskResult result)
+    {
+        result.CompleteIn(_objects, call.Result);
+        _objects.ReleaseAll(call.References, ReferenceKind.Task);
     }
 
     private void WhenArgumentsReady(TaskArgument[] arguments, Action onReady)
@@ -313,15 +319,22 @@ internal sealed class ActorManager
         {
             if (argument.IsReference)
             {
-                // A reference to an unknown object resolves as ready; sending it then fails with a clear error.
-                _objects.GetOrCreate(argument.Reference).OnReady(_ => onReady());
+                if (_objects.TryGet(argument.Reference, out var entry))
+                {
+                    entry.OnReady(_ => onReady());
+                }
+                else
+                {
+                    // An unknown object counts as ready; FailedArgument then fails the call with a clear error.
+                    onReady();
+                }
             }
         }
     }
 
     private void OnConstructorArgumentReady(ActorRecord actor)
     {
-        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             if (--actor.PendingArguments > 0 || actor.State != ActorState.PendingArgs)
@@ -345,7 +358,7 @@ internal sealed class ActorManager
 
     private void OnCallArgumentReady(ActorCall call)
     {
-        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             if (--call.PendingArguments > 0)
@@ -366,7 +379,17 @@ internal sealed class ActorManager
     {
         foreach (var argument in arguments)
         {
-            if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && entry.Error is { } error)
+            if (!argument.IsReference)
+            {
+                continue;
+            }
+
+            if (!_objects.TryGet(argument.Reference, out var entry))
+            {
+                return RayErrors.NotFound(argument.Reference);
+            }
+
+            if (entry.Error is { } error)
             {
                 return error;
             }
@@ -375,7 +398,7 @@ internal sealed class ActorManager
         return null;
     }
 
-    private void TryPlace(ActorRecord actor, List<(ObjectEntry, ErrorInfo)> completions)
+    private void TryPlace(ActorRecord actor, List<(ActorCall, TaskResult)> completions)
     {
         if (!actor.HoldsResources)
         {
@@ -418,7 +441,7 @@ internal sealed class ActorManager
 
     private void PlaceWaitingForResources()
     {
-        var completions = new List<(ObjectEntry, ErrorInfo)>();
+        var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             var waiting = _waitingForResources.ToArray();
@@ -436,15 +459,12 @@ internal sealed class ActorManager
         Complete(completions);
     }
 
-    private void Place(ActorRecord actor, WorkerHandle worker, List<(ObjectEntry, ErrorInfo)> completions)
+    private void Place(ActorRecord actor, WorkerHandle worker, List<(ActorCall, TaskResult)> completions)
     {
         var create = actor.Spec.Clone();
         create.Args.Clear();
-        foreach (var argument in actor.ConstructorArguments)
-        {
-            var payload = argument.IsReference ? _objects.GetOrCreate(argument.Reference).Value : argument.Value;
-            create.Args.Add(new TaskArg { Value = ProtoConversions.Wrap(payload) });
-        }
+        create.Contained.Clear();
+        LocalScheduler.Resolve(actor.ConstructorArguments, create.Args, _objects);
 
         actor.Worker = worker;
         actor.State = ActorState.Alive;
@@ -454,7 +474,7 @@ internal sealed class ActorManager
     }
 
     /// <summary>Sends queued calls whose arguments are ready, stopping at the first that is not, to keep order.</summary>
-    private void Pump(ActorRecord actor, List<(ObjectEntry, ErrorInfo)> completions)
+    private void Pump(ActorRecord actor, List<(ActorCall, TaskResult)> completions)
     {
         if (actor.State != ActorState.Alive || actor.Worker is not { } worker)
         {
@@ -466,7 +486,7 @@ internal sealed class ActorManager
             actor.Pending.Dequeue();
             if (FailedArgument(call.Arguments) is { } error)
             {
-                completions.Add((call.Result, error));
+                completions.Add((call, TaskResult.Failure(error)));
                 continue;
             }
 
@@ -478,10 +498,7 @@ internal sealed class ActorManager
                 MethodName = call.Spec.MethodName,
                 AssemblyName = call.Spec.AssemblyName,
             };
-            foreach (var argument in call.Arguments)
-            {
-                execute.Args.Add(ProtoConversions.Wrap(argument.IsReference ? _objects.GetOrCreate(argument.Reference).Value : argument.Value));
-            }
+            LocalScheduler.Resolve(call.Arguments, execute.Args, _objects);
 
             call.Attempts++;
             actor.InFlight[call.Id] = call;
@@ -489,7 +506,7 @@ internal sealed class ActorManager
         }
     }
 
-    private void RequeueOrFailInFlight(ActorRecord actor, ErrorInfo cause, List<(ObjectEntry, ErrorInfo)> completions)
+    private void RequeueOrFailInFlight(ActorRecord actor, ErrorInfo cause, List<(ActorCall, TaskResult)> completions)
     {
         // Calls in flight go back to the front of the queue, in their original order, while retries remain.
         var retry = new List<ActorCall>();
@@ -501,7 +518,7 @@ internal sealed class ActorManager
             }
             else
             {
-                completions.Add((call.Result, cause));
+                completions.Add((call, TaskResult.Failure(cause)));
             }
         }
 
@@ -522,8 +539,10 @@ internal sealed class ActorManager
         }
     }
 
-    private void Kill(ActorRecord actor, ErrorInfo cause, List<(ObjectEntry, ErrorInfo)> completions)
+    private void Kill(ActorRecord actor, ErrorInfo cause, List<(ActorCall, TaskResult)> completions)
     {
+        // A dead actor never restarts, so its constructor's arguments may go. Freeing takes no lock of the manager's.
+        _objects.ReleaseAll(actor.References, ReferenceKind.Task);
         var worker = actor.Worker;
         actor.State = ActorState.Dead;
         actor.DeathCause = cause;
@@ -545,12 +564,12 @@ internal sealed class ActorManager
 
         foreach (var call in actor.InFlight.Values)
         {
-            completions.Add((call.Result, cause));
+            completions.Add((call, TaskResult.Failure(cause)));
         }
 
         while (actor.Pending.TryDequeue(out var call))
         {
-            completions.Add((call.Result, cause));
+            completions.Add((call, TaskResult.Failure(cause)));
         }
 
         actor.InFlight.Clear();

@@ -30,6 +30,9 @@ internal sealed class ActorRecord
 
     public required TaskArgument[] ConstructorArguments { get; init; }
 
+    /// <summary>The objects its constructor takes, kept alive (for restarts) until the actor is dead.</summary>
+    public required ObjectId[] References { get; init; }
+
     public ActorState State { get; set; } = ActorState.PendingArgs;
 
     public int PendingArguments { get; set; }
@@ -61,6 +64,9 @@ internal sealed class ActorCall
     public required TaskArgument[] Arguments { get; init; }
 
     public required ObjectEntry Result { get; init; }
+
+    /// <summary>The objects the call takes, kept alive until it ends.</summary>
+    public required ObjectId[] References { get; init; }
 
     public int PendingArguments { get; set; }
 

@@ -29,7 +29,7 @@ internal static class ActorSpecs
             NumCpus = options?.NumCpus ?? actorClass.NumCpus,
             DedicatedProcess = options?.DedicatedProcess ?? actorClass.DedicatedProcess,
         };
-        ProtoArguments.AddTo(spec.Args, arguments);
+        ProtoArguments.AddTo(spec.Args, spec.Contained, arguments);
         return spec;
     }
 
@@ -44,7 +44,7 @@ internal static class ActorSpecs
             MethodName = method.Name,
             AssemblyName = method.AssemblyName,
         };
-        ProtoArguments.AddTo(spec.Args, arguments);
+        ProtoArguments.AddTo(spec.Args, spec.Contained, arguments);
         return spec;
     }
 

@@ -1,19 +1,41 @@
+using System.Collections.Concurrent;
 using MemoryPack;
+using MemoryPack.Internal;
 using Ray.Infrastructure;
+using Ray.ObjectStore;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Core;
 
-/// <summary>A resolved object: its serialized value, or the error stored in its place.</summary>
-internal readonly record struct ObjectPayload(ReadOnlyMemory<byte> Value, ErrorInfo? Error);
+/// <summary>A resolved object: its inline value, the error stored in its place, or the size of a value in the store.</summary>
+internal readonly record struct ObjectPayload(ReadOnlyMemory<byte> Value, ErrorInfo? Error, long StoredSize = -1)
+{
+    /// <summary>Whether the value is in the shared-memory store (read it with a pinned read).</summary>
+    public bool IsStored => StoredSize >= 0;
+}
+
+/// <summary>
+/// A value serialized for an argument, a result or a <c>Put</c>: inline bytes, or (when larger than the inline
+/// limit) a filled store region still to be sealed; and the references it holds.
+/// </summary>
+internal readonly record struct SerializedValue(ReadOnlyMemory<byte> Bytes, StoreAllocation? Allocation, ObjectRef[]? Contained);
 
 /// <summary>
 /// The per-process half of the runtime that submits tasks and resolves objects (Ray's "core worker").
 /// The driver's implementation talks to the raylet in its own process; a worker's talks over its stream.
-/// Typed gets, blocking gets with timeouts and error conversion are shared here.
+/// Serialization into the object store, typed gets, zero-copy views, blocking gets with timeouts and error
+/// conversion are shared here.
 /// </summary>
 internal abstract class CoreWorker : IRayCore
 {
+    private readonly ConcurrentDictionary<IDisposable, byte> _openViews = new();
+
+    /// <summary>Serialized values larger than this go to the shared-memory store.</summary>
+    public int MaxInlineObjectSize { get; protected set; } = 100 * 1024;
+
+    /// <summary>The node's shared memory, once this process has mapped it.</summary>
+    protected SharedMemoryArena? Arena { get; set; }
+
     public abstract ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments);
 
     public abstract ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments);
@@ -26,8 +48,8 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Finds a named actor; fails with <see cref="ArgumentException"/> when no live actor has that name.</summary>
     public abstract ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Stores a serialized value as a new object.</summary>
-    public abstract ObjectId Put(ReadOnlyMemory<byte> payload);
+    /// <summary>Stores a serialized value (sealing its region, if it has one) as a new object held by one reference of the caller.</summary>
+    public abstract ObjectId Put(SerializedValue value);
 
     /// <summary>Asks the task that produces <paramref name="id"/> to stop.</summary>
     public abstract void Cancel(ObjectId id);
@@ -35,34 +57,195 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Completes (without throwing) once the object is ready.</summary>
     public abstract Task WhenReady(ObjectId id);
 
-    public ValueTask<T> GetAsync<T>(ObjectId id, CancellationToken cancellationToken)
+    public abstract void AddReference(ObjectId id);
+
+    public abstract void ReleaseReference(ObjectId id);
+
+    /// <summary>Serializes <paramref name="value"/> and stores it as a new object.</summary>
+    public ObjectRef<T> Put<T>(T value)
     {
-        var pending = ResolveAsync(id, cancellationToken);
-        return pending.IsCompletedSuccessfully
-            ? new ValueTask<T>(Deserialize<T>(id, pending.Result))
-            : AwaitValueAsync<T>(id, pending);
+        var serialized = Serialize(value);
+        var reference = ObjectRef<T>.Adopt(Put(serialized), this);
+        GC.KeepAlive(serialized.Contained);
+        return reference;
     }
 
-    public T Get<T>(ObjectId id, TimeSpan? timeout) => Deserialize<T>(id, Block(id, timeout));
-
-    public ValueTask WaitReadyAsync(ObjectId id, CancellationToken cancellationToken)
+    public TaskArgument SerializeArgument<T>(T value)
     {
-        var pending = ResolveAsync(id, cancellationToken);
+        var serialized = Serialize(value);
+        if (serialized.Allocation is null)
+        {
+            return TaskArgument.FromBytes(serialized.Bytes, serialized.Contained);
+        }
+
+        // A large argument becomes an object of its own, passed by reference and freed once the task is done with it.
+        var argument = TaskArgument.FromReference(ObjectRef.Adopt(Put(serialized), this), ownsReference: true);
+        GC.KeepAlive(serialized.Contained);
+        return argument;
+    }
+
+    public ReadOnlyMemory<byte> SerializeResult<T>(T value)
+    {
+        var serialized = Serialize(value);
+        return serialized.Allocation is null && serialized.Contained is null
+            ? serialized.Bytes
+            : new SerializedResult(System.Runtime.InteropServices.MemoryMarshal.AsMemory(serialized.Bytes), serialized.Allocation, serialized.Contained).Memory;
+    }
+
+    /// <summary>
+    /// Serializes a value with MemoryPack: into inline bytes when small, else into a region of the store. An array
+    /// of unmanaged elements is copied into the store directly (one copy); anything else goes through a pooled buffer.
+    /// </summary>
+    public SerializedValue Serialize<T>(T value)
+    {
+        using var scope = ContainedReferences.Collect();
+        if (RawArray<T>.ElementSize > 0 && value is not null && Arena is not null && RawArray<T>.SerializedSize(value) is var rawSize && rawSize > MaxInlineObjectSize)
+        {
+            var allocation = Allocate(rawSize);
+            try
+            {
+                RawArray<T>.Write(value, allocation.Payload.Span, static (source, destination) => source.CopyTo(destination));
+            }
+            catch
+            {
+                allocation.Abort();
+                throw;
+            }
+
+            return new SerializedValue(allocation.Payload, allocation, null);
+        }
+
+        var writer = ReusableLinkedArrayBufferWriterPool.Rent();
+        try
+        {
+            MemoryPackSerializer.Serialize(writer, value);
+            var contained = scope.Collected;
+            if (writer.TotalWritten <= MaxInlineObjectSize || Arena is null)
+            {
+                return new SerializedValue(writer.ToArrayAndReset(), null, contained);
+            }
+
+            var allocation = Allocate(writer.TotalWritten);
+            try
+            {
+                var destination = allocation.Payload;
+                foreach (var segment in writer)
+                {
+                    segment.CopyTo(destination);
+                    destination = destination[segment.Length..];
+                }
+            }
+            catch
+            {
+                allocation.Abort();
+                throw;
+            }
+
+            return new SerializedValue(allocation.Payload, allocation, contained);
+        }
+        finally
+        {
+            writer.Reset();
+            ReusableLinkedArrayBufferWriterPool.Return(writer);
+        }
+    }
+
+    public ValueTask<T> GetAsync<T>(ObjectRef reference, CancellationToken cancellationToken)
+    {
+        var pending = ResolveAsync(reference.Id, cancellationToken);
+        if (pending.IsCompletedSuccessfully && !pending.Result.IsStored)
+        {
+            var value = Deserialize<T>(reference.Id, pending.Result);
+            GC.KeepAlive(reference);
+            return new ValueTask<T>(value);
+        }
+
+        return AwaitValueAsync<T>(reference, pending, cancellationToken);
+    }
+
+    public T Get<T>(ObjectRef reference, TimeSpan? timeout)
+    {
+        var payload = Block(reference.Id, timeout);
+        T value;
+        if (payload.IsStored)
+        {
+            using var read = ReadStored(reference.Id);
+            value = Deserialize<T>(reference.Id, new ObjectPayload(read.Payload, null));
+        }
+        else
+        {
+            value = Deserialize<T>(reference.Id, payload);
+        }
+
+        GC.KeepAlive(reference);
+        return value;
+    }
+
+    public ValueTask WaitReadyAsync(ObjectRef reference, CancellationToken cancellationToken)
+    {
+        var pending = ResolveAsync(reference.Id, cancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
             ThrowIfError(pending.Result);
             return default;
         }
 
-        return AwaitReadyAsync(pending);
+        return AwaitReadyAsync(reference, pending);
     }
 
-    public void WaitReady(ObjectId id, TimeSpan? timeout) => ThrowIfError(Block(id, timeout));
+    public void WaitReady(ObjectRef reference, TimeSpan? timeout)
+    {
+        ThrowIfError(Block(reference.Id, timeout));
+        GC.KeepAlive(reference);
+    }
+
+    public ArrayView<T> GetView<T>(ObjectRef reference, TimeSpan? timeout)
+        where T : unmanaged
+    {
+        var payload = Block(reference.Id, timeout);
+        ThrowIfError(payload);
+        var view = payload.IsStored ? OpenView<T>(reference.Id, ReadStored(reference.Id)) : ArrayView<T>.Create(reference.Id, payload.Value, null);
+        GC.KeepAlive(reference);
+        return view;
+    }
+
+    public async ValueTask<ArrayView<T>> GetViewAsync<T>(ObjectRef reference, CancellationToken cancellationToken)
+        where T : unmanaged
+    {
+        ObjectPayload payload;
+        using (EnterBlocked())
+        {
+            payload = await ResolveAsync(reference.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        ThrowIfError(payload);
+        return payload.IsStored
+            ? OpenView<T>(reference.Id, await ReadStoredAsync(reference.Id, cancellationToken).ConfigureAwait(false))
+            : ArrayView<T>.Create(reference.Id, payload.Value, null);
+    }
 
     /// <summary>Marks the current task as waiting, so its lease can run other work; null outside tasks.</summary>
     public virtual IDisposable? EnterBlocked() => null;
 
+    /// <summary>Closes every view still open (the runtime is shutting down and its shared memory goes away).</summary>
+    protected void CloseViews()
+    {
+        foreach (var view in _openViews.Keys)
+        {
+            view.Dispose();
+        }
+    }
+
+    /// <summary>A region of the store for a new object of <paramref name="payloadSize"/> bytes.</summary>
+    protected abstract StoreAllocation Allocate(long payloadSize);
+
     protected abstract ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken);
+
+    /// <summary>Pins a stored object and reads it in place; blocks while it is brought back from disk.</summary>
+    protected abstract StoredRead ReadStored(ObjectId id);
+
+    /// <summary>Pins a stored object and reads it in place.</summary>
+    protected abstract ValueTask<StoredRead> ReadStoredAsync(ObjectId id, CancellationToken cancellationToken);
 
     /// <summary>A sentence on the state of the task that produces <paramref name="id"/>.</summary>
     protected abstract string Describe(ObjectId id);
@@ -88,6 +271,24 @@ internal abstract class CoreWorker : IRayCore
         }
     }
 
+    private ArrayView<T> OpenView<T>(ObjectId id, StoredRead read)
+        where T : unmanaged
+    {
+        var release = new ViewRelease(this, read);
+        try
+        {
+            var view = ArrayView<T>.Create(id, read.Payload, release);
+            release.View = view;
+            _openViews[view] = 0;
+            return view;
+        }
+        catch
+        {
+            read.Dispose();
+            throw;
+        }
+    }
+
     private ObjectPayload Block(ObjectId id, TimeSpan? timeout)
     {
         var pending = ResolveAsync(id, CancellationToken.None);
@@ -108,18 +309,7 @@ internal abstract class CoreWorker : IRayCore
         return task.Result;
     }
 
-    private async ValueTask<T> AwaitValueAsync<T>(ObjectId id, ValueTask<ObjectPayload> pending)
-    {
-        ObjectPayload payload;
-        using (EnterBlocked())
-        {
-            payload = await pending.ConfigureAwait(false);
-        }
-
-        return Deserialize<T>(id, payload);
-    }
-
-    private async ValueTask AwaitReadyAsync(ValueTask<ObjectPayload> pending)
+    private async ValueTask<T> AwaitValueAsync<T>(ObjectRef reference, ValueTask<ObjectPayload> pending, CancellationToken cancellationToken)
     {
         ObjectPayload payload;
         using (EnterBlocked())
@@ -128,5 +318,40 @@ internal abstract class CoreWorker : IRayCore
         }
 
         ThrowIfError(payload);
+        if (!payload.IsStored)
+        {
+            return Deserialize<T>(reference.Id, payload);
+        }
+
+        using var read = await ReadStoredAsync(reference.Id, cancellationToken).ConfigureAwait(false);
+        return Deserialize<T>(reference.Id, new ObjectPayload(read.Payload, null));
+    }
+
+    private async ValueTask AwaitReadyAsync(ObjectRef reference, ValueTask<ObjectPayload> pending)
+    {
+        ObjectPayload payload;
+        using (EnterBlocked())
+        {
+            payload = await pending.ConfigureAwait(false);
+        }
+
+        ThrowIfError(payload);
+        GC.KeepAlive(reference);
+    }
+
+    /// <summary>What disposing a view of a stored object does: the pin ends and the view is no longer tracked.</summary>
+    private sealed class ViewRelease(CoreWorker core, StoredRead read) : IDisposable
+    {
+        public IDisposable? View { get; set; }
+
+        public void Dispose()
+        {
+            if (View is not null)
+            {
+                core._openViews.TryRemove(View, out _);
+            }
+
+            read.Dispose();
+        }
     }
 }

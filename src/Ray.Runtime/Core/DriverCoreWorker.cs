@@ -1,54 +1,200 @@
+using System.Collections.Concurrent;
 using Ray.Infrastructure;
+using Ray.ObjectStore;
 using Ray.Raylet;
 
 namespace Ray.Core;
 
-/// <summary>The driver's core worker: the node runs in the same process, so calls go straight to it.</summary>
-internal sealed class DriverCoreWorker(RayletNode node) : CoreWorker
+/// <summary>
+/// The driver's core worker: the node runs in the same process, so calls go straight to it. References held by
+/// the driver's <see cref="ObjectRef"/>s are counted on the objects themselves; a collected reference is released
+/// off the finalizer thread, on the thread pool.
+/// </summary>
+internal sealed class DriverCoreWorker : CoreWorker
 {
+    private readonly RayletNode _node;
+    private readonly ConcurrentQueue<ObjectId> _released = new();
+    private readonly int _processId = Environment.ProcessId;
+    private int _draining;
+    private volatile bool _disposed;
+
+    public DriverCoreWorker(RayletNode node)
+    {
+        _node = node;
+        MaxInlineObjectSize = node.Options.MaxInlineObjectSize;
+        Arena = node.Store.Arena;
+    }
+
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments) =>
-        node.Submit(function, options, arguments);
+        _node.Submit(function, options, arguments);
 
     public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments) =>
-        node.CreateActor(actorClass, constructor, options, arguments);
+        _node.CreateActor(actorClass, constructor, options, arguments);
 
     public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
-        node.SubmitActorTask(actor, actorClass, method, arguments);
+        _node.SubmitActorTask(actor, actorClass, method, arguments);
 
-    public override void KillActor(ActorId actor) => node.Actors.Kill(actor);
+    public override void KillActor(ActorId actor) => _node.Actors.Kill(actor);
 
     public override ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken) =>
-        node.Actors.Lookup(name) is { } found
+        _node.Actors.Lookup(name) is { } found
             ? new ValueTask<(ActorId, string)>(found)
             : ValueTask.FromException<(ActorId, string)>(new ArgumentException(Actors.ActorSpecs.UnknownName(name), nameof(name)));
 
-    public override ObjectId Put(ReadOnlyMemory<byte> payload)
+    public override ObjectId Put(SerializedValue value)
     {
         var id = ObjectId.New();
-        node.Objects.Put(id, payload);
+        var objects = _node.Objects;
+        var entry = objects.Create(id, _processId, ReferenceKind.Local);
+        var contained = ProtoArguments.Ids(value.Contained);
+        objects.AddReferences(contained, ReferenceKind.Contained);
+        if (value.Allocation is { } allocation)
+        {
+            StoredObject stored;
+            try
+            {
+                allocation.Seal(id);
+                stored = _node.Store.Seal(id, allocation.Region);
+            }
+            catch
+            {
+                objects.ReleaseAll(contained, ReferenceKind.Contained);
+                objects.Fail(entry, RayErrors.System("Put", "the value could not be sealed in the object store"));
+                throw;
+            }
+
+            objects.Complete(entry, stored, contained);
+        }
+        else
+        {
+            objects.Complete(entry, value.Bytes, contained);
+        }
+
         return id;
     }
 
-    public override void Cancel(ObjectId id) => node.Scheduler.Cancel(id);
+    public override void Cancel(ObjectId id) => _node.Scheduler.Cancel(id);
 
     public override Task WhenReady(ObjectId id) =>
-        node.Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
+        _node.Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
+
+    public override void AddReference(ObjectId id)
+    {
+        if (!_disposed)
+        {
+            _node.Objects.AddReference(id, ReferenceKind.Local);
+        }
+    }
+
+    public override void ReleaseReference(ObjectId id)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        // Called by finalizers: queue it, and let a pool thread take the table's locks.
+        _released.Enqueue(id);
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static core => core.DrainReleases(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// Frees what the driver's garbage holds: a full collection, the finalizers of dropped references, and their
+    /// releases applied before returning. Called by the object store when it needs room.
+    /// </summary>
+    public void CollectGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        ApplyReleases();
+    }
+
+    /// <summary>Stops counting: the node is going away, so late finalizers have nothing to release.</summary>
+    public void Shutdown()
+    {
+        _disposed = true;
+        CloseViews();
+    }
+
+    protected override StoreAllocation Allocate(long payloadSize) => new DriverAllocation(_node.Store, _node.Store.Allocate(payloadSize));
 
     protected override ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken)
     {
-        if (!node.Objects.TryGet(id, out var entry))
+        if (!_node.Objects.TryGet(id, out var entry))
         {
             throw new ObjectNotFoundException(id);
         }
 
-        return entry.IsReady ? new ValueTask<ObjectPayload>(new ObjectPayload(entry.Value, entry.Error)) : AwaitAsync();
+        return entry.IsReady ? new ValueTask<ObjectPayload>(Payload(entry)) : AwaitAsync();
 
         async ValueTask<ObjectPayload> AwaitAsync()
         {
             await entry.WhenReady().WaitAsync(cancellationToken).ConfigureAwait(false);
-            return new ObjectPayload(entry.Value, entry.Error);
+            return Payload(entry);
         }
     }
 
-    protected override string Describe(ObjectId id) => node.Scheduler.Describe(id);
+    protected override StoredRead ReadStored(ObjectId id)
+    {
+        var stored = StoredOf(id);
+        _node.Store.Pin(stored);
+        return Read(stored);
+    }
+
+    protected override async ValueTask<StoredRead> ReadStoredAsync(ObjectId id, CancellationToken cancellationToken)
+    {
+        var stored = StoredOf(id);
+        await _node.Store.PinAsync(stored, cancellationToken).ConfigureAwait(false);
+        return Read(stored);
+    }
+
+    protected override string Describe(ObjectId id) => _node.Scheduler.Describe(id);
+
+    private static ObjectPayload Payload(ObjectEntry entry) => new(entry.Value, entry.Error, entry.Stored?.PayloadSize ?? -1);
+
+    private StoredObject StoredOf(ObjectId id) =>
+        _node.Objects.TryGet(id, out var entry) && entry.Stored is { } stored ? stored : throw new ObjectNotFoundException(id);
+
+    private StoredRead Read(StoredObject stored)
+    {
+        var store = _node.Store;
+        try
+        {
+            return new StoredRead(store.Read(stored), () => store.Unpin(stored));
+        }
+        catch
+        {
+            store.Unpin(stored);
+            throw;
+        }
+    }
+
+    private void DrainReleases()
+    {
+        while (true)
+        {
+            ApplyReleases();
+            Volatile.Write(ref _draining, 0);
+            if (_released.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private void ApplyReleases()
+    {
+        while (_released.TryDequeue(out var id))
+        {
+            _node.Objects.Release(id, ReferenceKind.Local);
+        }
+    }
+
+    private sealed class DriverAllocation(NodeObjectStore store, StoreRegion region) : StoreAllocation(store.Arena, region)
+    {
+        public override void Abort() => store.Abort(Region);
+    }
 }

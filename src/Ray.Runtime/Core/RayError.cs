@@ -11,6 +11,15 @@ internal static class RayErrors
 {
     public static ErrorInfo TaskFailed(string functionName, Exception exception, int pid)
     {
+        if (exception is ObjectStoreFullException or ObjectCorruptedException)
+        {
+            // The caller sees the store's own exception, with the sizes or the object involved.
+            var error = FromStore(exception);
+            error.FunctionName = functionName;
+            error.WorkerPid = pid;
+            return error;
+        }
+
         if (exception is RayTaskException remote)
         {
             // A failure that travelled through a nested task keeps its original cause.
@@ -62,7 +71,28 @@ internal static class RayErrors
         Message = message,
     };
 
-    public static ErrorInfo NotFound(ObjectId id) => new() { Kind = ErrorKind.ObjectNotFound, Message = id.ToString() };
+    public static ErrorInfo NotFound(ObjectId id) => new() { Kind = ErrorKind.ObjectNotFound, Message = id.ToString(), ObjectId = id.ToProto() };
+
+    /// <summary>The wire form of an <see cref="ObjectStoreFullException"/> or <see cref="ObjectCorruptedException"/>.</summary>
+    public static ErrorInfo FromStore(Exception exception) => exception switch
+    {
+        ObjectStoreFullException full => new ErrorInfo
+        {
+            Kind = ErrorKind.ObjectStoreFull,
+            Message = full.Message,
+            RequestedBytes = (ulong)full.RequestedBytes,
+            CapacityBytes = (ulong)full.CapacityBytes,
+            UsedBytes = (ulong)full.UsedBytes,
+        },
+        ObjectCorruptedException corrupted => new ErrorInfo
+        {
+            Kind = ErrorKind.ObjectCorrupted,
+            Message = corrupted.Detail,
+            ObjectId = corrupted.ObjectId.ToProto(),
+        },
+        ObjectNotFoundException missing => NotFound(missing.ObjectId),
+        _ => System("the object store", exception.Message),
+    };
 
     /// <summary>The exception the caller sees for a stored error.</summary>
     public static Exception ToException(ErrorInfo error) => error.Kind switch
@@ -73,7 +103,9 @@ internal static class RayErrors
             error.FunctionName, error.WorkerPid, error.HasExitCode ? error.ExitCode : null, error.Attempts),
         ErrorKind.Cancelled => new TaskCancelledException(error.FunctionName),
         ErrorKind.Infeasible => new InfeasibleTaskException(error.Message),
-        ErrorKind.ObjectNotFound => new ObjectNotFoundException(ParseId(error.Message)),
+        ErrorKind.ObjectNotFound => new ObjectNotFoundException(error.ObjectId is { } id ? id.ToObjectId() : ParseId(error.Message)),
+        ErrorKind.ObjectStoreFull => new ObjectStoreFullException(error.Message, (long)error.RequestedBytes, (long)error.CapacityBytes, (long)error.UsedBytes),
+        ErrorKind.ObjectCorrupted => new ObjectCorruptedException(error.ObjectId.ToObjectId(), error.Message),
         ErrorKind.ActorDied => new ActorDiedException(
             new ActorId(error.ActorId.ToObjectId()),
             error.ActorClass,

@@ -2,32 +2,159 @@ using Ray.Runtime.Protocol;
 
 namespace Ray.ObjectStore;
 
+/// <summary>What keeps an object alive (Ray's reference types).</summary>
+internal enum ReferenceKind
+{
+    /// <summary>An <see cref="ObjectRef"/> instance in the driver process.</summary>
+    Local,
+
+    /// <summary>A worker process holding at least one <see cref="ObjectRef"/> to it.</summary>
+    Borrower,
+
+    /// <summary>A pending task, actor call or actor that takes it as an argument (directly or inside one).</summary>
+    Task,
+
+    /// <summary>Another object whose value holds a reference to it.</summary>
+    Contained,
+}
+
 /// <summary>
-/// One object in the node's object table: pending until its task finishes, then a value or an error, never
-/// changing after that. Waiters are callbacks (the scheduler, worker subscriptions) or an awaitable task.
+/// One object in the node's object table: pending until its task finishes, then a value (inline, or in the
+/// shared-memory store) or an error, never changing after that. Waiters are callbacks (the scheduler, worker
+/// subscriptions) or an awaitable task. The entry counts what references it; the table frees it when it is ready
+/// and nothing does.
 /// </summary>
 internal sealed class ObjectEntry
 {
     private readonly object _gate = new();
+    private readonly int[] _references = new int[4];
     private List<Action<ObjectEntry>>? _callbacks;
     private TaskCompletionSource? _ready;
     private volatile bool _isReady;
+    private bool _freed;
 
-    public ObjectEntry(ObjectId id) => Id = id;
+    public ObjectEntry(ObjectId id, int ownerProcessId)
+    {
+        Id = id;
+        OwnerProcessId = ownerProcessId;
+    }
 
     public ObjectId Id { get; }
 
+    /// <summary>The process that created it: the driver, or the worker that submitted its task or put it.</summary>
+    public int OwnerProcessId { get; }
+
     public bool IsReady => _isReady;
 
-    /// <summary>The serialized value; valid once <see cref="IsReady"/> and <see cref="Error"/> is null.</summary>
+    /// <summary>The serialized value when it travels inline; valid once <see cref="IsReady"/>, with no error and nothing stored.</summary>
     public ReadOnlyMemory<byte> Value { get; private set; }
+
+    /// <summary>The value's place in the shared-memory store, for a large object.</summary>
+    public StoredObject? Stored { get; private set; }
 
     /// <summary>The failure stored instead of a value.</summary>
     public ErrorInfo? Error { get; private set; }
 
-    public bool TrySetValue(ReadOnlyMemory<byte> value) => TryComplete(value, null);
+    /// <summary>The objects the value holds references to; each is counted as <see cref="ReferenceKind.Contained"/>.</summary>
+    public ObjectId[]? Contained { get; private set; }
 
-    public bool TrySetError(ErrorInfo error) => TryComplete(default, error);
+    /// <summary>The value's size in bytes.</summary>
+    public long Size => Stored?.PayloadSize ?? Value.Length;
+
+    /// <summary>Whether the table has let go of it.</summary>
+    public bool IsFreed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _freed;
+            }
+        }
+    }
+
+    /// <summary>A snapshot of the counts, by <see cref="ReferenceKind"/>.</summary>
+    public int References(ReferenceKind kind)
+    {
+        lock (_gate)
+        {
+            return _references[(int)kind];
+        }
+    }
+
+    /// <summary>Counts one more reference; false if the entry was already freed.</summary>
+    public bool AddReference(ReferenceKind kind)
+    {
+        lock (_gate)
+        {
+            if (_freed)
+            {
+                return false;
+            }
+
+            _references[(int)kind]++;
+            return true;
+        }
+    }
+
+    /// <summary>Counts one reference less; true when the entry is now ready and unreferenced, and the caller must free it.</summary>
+    public bool RemoveReference(ReferenceKind kind)
+    {
+        lock (_gate)
+        {
+            if (_freed || _references[(int)kind] == 0)
+            {
+                return false;
+            }
+
+            _references[(int)kind]--;
+            return TryMarkFreed();
+        }
+    }
+
+    /// <summary>True (once) when the entry is ready and nothing references it: the caller must free it.</summary>
+    public bool TryFree()
+    {
+        lock (_gate)
+        {
+            return TryMarkFreed();
+        }
+    }
+
+    /// <summary>Completes the object; false if it was already complete. <paramref name="contained"/> must already be counted.</summary>
+    public bool TryComplete(ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained)
+    {
+        List<Action<ObjectEntry>>? callbacks;
+        TaskCompletionSource? ready;
+        lock (_gate)
+        {
+            if (_isReady)
+            {
+                return false;
+            }
+
+            Value = value;
+            Stored = stored;
+            Error = error;
+            Contained = contained;
+            _isReady = true;
+            callbacks = _callbacks;
+            ready = _ready;
+            _callbacks = null;
+            _ready = null;
+        }
+
+        ready?.TrySetResult();
+        if (callbacks is not null)
+        {
+            foreach (var callback in callbacks)
+            {
+                callback(this);
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>Runs <paramref name="callback"/> once the object is ready: now if it already is.</summary>
     public void OnReady(Action<ObjectEntry> callback)
@@ -65,35 +192,22 @@ internal sealed class ObjectEntry
         }
     }
 
-    private bool TryComplete(ReadOnlyMemory<byte> value, ErrorInfo? error)
+    private bool TryMarkFreed()
     {
-        List<Action<ObjectEntry>>? callbacks;
-        TaskCompletionSource? ready;
-        lock (_gate)
+        if (_freed || !_isReady)
         {
-            if (_isReady)
+            return false;
+        }
+
+        foreach (var count in _references)
+        {
+            if (count != 0)
             {
                 return false;
             }
-
-            Value = value;
-            Error = error;
-            _isReady = true;
-            callbacks = _callbacks;
-            ready = _ready;
-            _callbacks = null;
-            _ready = null;
         }
 
-        ready?.TrySetResult();
-        if (callbacks is not null)
-        {
-            foreach (var callback in callbacks)
-            {
-                callback(this);
-            }
-        }
-
+        _freed = true;
         return true;
     }
 }

@@ -1,28 +1,168 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using Ray.Runtime.Protocol;
 
 namespace Ray.ObjectStore;
 
 /// <summary>
-/// The node's table of objects: task results and <c>Put</c> values, held in the raylet's memory. Objects are
-/// immutable once ready. Large objects in shared memory and freeing by reference count are the object store's
-/// next step; today an object lives until the node shuts down.
+/// The node's table of objects: task results and <c>Put</c> values. Small values live here inline; large ones in
+/// the shared-memory <see cref="NodeObjectStore"/>. An object is freed when it is ready and nothing references it any
+/// more (no <see cref="ObjectRef"/> in the driver, no worker borrowing it, no pending task using it, no object
+/// holding it); freeing releases its stored bytes (once no read or view has them pinned) and the objects it holds.
 /// </summary>
-internal sealed class ObjectTable
+internal sealed class ObjectTable(NodeObjectStore? store)
 {
     private readonly ConcurrentDictionary<ObjectId, ObjectEntry> _entries = new();
 
     public int Count => _entries.Count;
 
-    public ObjectEntry GetOrCreate(ObjectId id) =>
-        _entries.TryGetValue(id, out var entry) ? entry : _entries.GetOrAdd(id, static id => new ObjectEntry(id));
+    public NodeObjectStore? Store => store;
+
+    /// <summary>Creates an entry held by one reference of <paramref name="holder"/>; an existing entry gains that reference.</summary>
+    public ObjectEntry Create(ObjectId id, int ownerProcessId, ReferenceKind holder)
+    {
+        while (true)
+        {
+            var entry = _entries.GetOrAdd(id, static (id, owner) => new ObjectEntry(id, owner), ownerProcessId);
+            if (entry.AddReference(holder))
+            {
+                return entry;
+            }
+
+            // Freed a moment ago; it leaves the table right after.
+            _entries.TryRemove(new KeyValuePair<ObjectId, ObjectEntry>(id, entry));
+        }
+    }
 
     public bool TryGet(ObjectId id, [NotNullWhen(true)] out ObjectEntry? entry) => _entries.TryGetValue(id, out entry);
 
-    public ObjectEntry Put(ObjectId id, ReadOnlyMemory<byte> value)
+    /// <summary>Counts a reference to <paramref name="id"/>; false when there is no such object.</summary>
+    public bool AddReference(ObjectId id, ReferenceKind kind) => _entries.TryGetValue(id, out var entry) && entry.AddReference(kind);
+
+    public void AddReferences(IReadOnlyList<ObjectId>? ids, ReferenceKind kind)
     {
-        var entry = GetOrCreate(id);
-        entry.TrySetValue(value);
-        return entry;
+        if (ids is not null)
+        {
+            foreach (var id in ids)
+            {
+                AddReference(id, kind);
+            }
+        }
+    }
+
+    /// <summary>Drops a reference to <paramref name="id"/>, freeing the object if it was the last.</summary>
+    public void Release(ObjectId id, ReferenceKind kind)
+    {
+        if (_entries.TryGetValue(id, out var entry) && entry.RemoveReference(kind))
+        {
+            Free(entry);
+        }
+    }
+
+    public void Release(ObjectEntry entry, ReferenceKind kind)
+    {
+        if (entry.RemoveReference(kind))
+        {
+            Free(entry);
+        }
+    }
+
+    public void ReleaseAll(IReadOnlyList<ObjectId>? ids, ReferenceKind kind)
+    {
+        if (ids is not null)
+        {
+            foreach (var id in ids)
+            {
+                Release(id, kind);
+            }
+        }
+    }
+
+    /// <summary>Completes with an inline value; <paramref name="contained"/> must already be counted, and the table takes them over.</summary>
+    public void Complete(ObjectEntry entry, ReadOnlyMemory<byte> value, ObjectId[]? contained = null) => Complete(entry, value, null, null, contained);
+
+    /// <summary>Completes with a value in the shared-memory store.</summary>
+    public void Complete(ObjectEntry entry, StoredObject stored, ObjectId[]? contained = null) => Complete(entry, default, stored, null, contained);
+
+    /// <summary>Completes with an error.</summary>
+    public void Fail(ObjectEntry entry, ErrorInfo error) => Complete(entry, default, null, error, null);
+
+    /// <summary>Every object, for <c>ray.ListObjects()</c>.</summary>
+    public IReadOnlyList<ObjectInfo> List()
+    {
+        var list = new List<ObjectInfo>(_entries.Count);
+        foreach (var entry in _entries.Values)
+        {
+            list.Add(new ObjectInfo
+            {
+                Id = entry.Id,
+                SizeBytes = entry.IsReady ? entry.Size : 0,
+                Location = Locate(entry),
+                OwnerProcessId = entry.OwnerProcessId,
+                LocalReferences = entry.References(ReferenceKind.Local),
+                BorrowingWorkers = entry.References(ReferenceKind.Borrower),
+                TaskReferences = entry.References(ReferenceKind.Task),
+                ContainedIn = entry.References(ReferenceKind.Contained),
+                Pins = entry.Stored?.Pins ?? 0,
+            });
+        }
+
+        list.Sort(static (a, b) => b.SizeBytes.CompareTo(a.SizeBytes));
+        return list;
+    }
+
+    private static ObjectLocation Locate(ObjectEntry entry) => entry switch
+    {
+        { IsReady: false } => ObjectLocation.Pending,
+        { Error: not null } => ObjectLocation.Failed,
+        { Stored.State: StoredState.Spilled or StoredState.Restoring } => ObjectLocation.Spilled,
+        { Stored: not null } => ObjectLocation.SharedMemory,
+        _ => ObjectLocation.Inline,
+    };
+
+    private void Complete(ObjectEntry entry, ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained)
+    {
+        if (!entry.TryComplete(value, stored, error, contained))
+        {
+            // A second result for the same object (a retried task's late twin): drop what it brought.
+            if (stored is not null)
+            {
+                store?.Free(stored);
+            }
+
+            ReleaseAll(contained, ReferenceKind.Contained);
+            return;
+        }
+
+        if (entry.TryFree())
+        {
+            Free(entry);
+        }
+    }
+
+    private void Free(ObjectEntry first)
+    {
+        // Iterative, so that a long chain of objects holding objects does not recurse.
+        var pending = new Stack<ObjectEntry>();
+        pending.Push(first);
+        while (pending.TryPop(out var entry))
+        {
+            _entries.TryRemove(new KeyValuePair<ObjectId, ObjectEntry>(entry.Id, entry));
+            if (entry.Stored is { } stored)
+            {
+                store?.Free(stored);
+            }
+
+            if (entry.Contained is { } contained)
+            {
+                foreach (var id in contained)
+                {
+                    if (_entries.TryGetValue(id, out var inner) && inner.RemoveReference(ReferenceKind.Contained))
+                    {
+                        pending.Push(inner);
+                    }
+                }
+            }
+        }
     }
 }

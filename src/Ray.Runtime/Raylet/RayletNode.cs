@@ -21,22 +21,25 @@ internal sealed class RayletNode : IAsyncDisposable
     private readonly ILogger _logger;
     private WebApplication? _server;
 
-    private RayletNode(RayOptions options, WorkerLaunch launch, string socketPath, ILoggerFactory loggerFactory)
+    private RayletNode(RayOptions options, WorkerLaunch launch, string socketPath, NodeObjectStore store, ILoggerFactory loggerFactory)
     {
         Options = options;
         SocketPath = socketPath;
         AppDirectory = launch.AppDirectory;
         _logger = loggerFactory.CreateLogger("Ray.Raylet");
-        Objects = new ObjectTable();
+        Store = store;
+        Objects = new ObjectTable(store);
         var resources = new NodeResources(ResourceSet.Create(options.NumCpus ?? Environment.ProcessorCount, options.NumGpus, options.Resources));
         Scheduler = new LocalScheduler(resources, Objects, loggerFactory.CreateLogger("Ray.Scheduler"));
         Actors = new ActorManager(Objects, resources, loggerFactory.CreateLogger("Ray.Actors"));
         Pool = new WorkerPool(WorkerCount(options), launch, options.WorkerOutput ?? Console.Out, loggerFactory.CreateLogger("Ray.WorkerPool"));
+        ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger("Ray.ObjectManager"));
         Actors.UseDedicatedWorkers(Pool.StartDedicated);
         Pool.WorkerRegistered += Scheduler.AddWorker;
         Pool.WorkerRegistered += Actors.AddWorker;
         Pool.WorkerDied += Scheduler.RemoveWorker;
         Pool.WorkerDied += Actors.RemoveWorker;
+        Pool.WorkerDied += ObjectManager.RemoveWorker;
     }
 
     public RayOptions Options { get; }
@@ -49,6 +52,11 @@ internal sealed class RayletNode : IAsyncDisposable
 
     public ObjectTable Objects { get; }
 
+    /// <summary>The node's shared-memory object store.</summary>
+    public NodeObjectStore Store { get; }
+
+    public LocalObjectManager ObjectManager { get; }
+
     public LocalScheduler Scheduler { get; }
 
     public ActorManager Actors { get; }
@@ -59,7 +67,18 @@ internal sealed class RayletNode : IAsyncDisposable
     {
         var launch = WorkerLocator.Resolve(options);
         var socketPath = Path.Combine(Path.GetTempPath(), $"raygen-{Environment.ProcessId}-{Guid.NewGuid():n}"[..40] + ".sock");
-        var node = new RayletNode(options, launch with { Arguments = [.. launch.Arguments, "--raylet-socket", socketPath] }, socketPath, loggerFactory);
+        var store = ObjectStoreSettings.Create(options, loggerFactory.CreateLogger("Ray.ObjectStore"));
+        RayletNode node;
+        try
+        {
+            node = new RayletNode(options, launch with { Arguments = [.. launch.Arguments, "--raylet-socket", socketPath] }, socketPath, store, loggerFactory);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+
         try
         {
             await node.StartServerAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
@@ -75,8 +94,8 @@ internal sealed class RayletNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// Handles one batch from a worker in order. Runs of task messages share one scheduling pass; actor
-    /// messages are handled outside the scheduler's lock, since the actor manager has a lock of its own.
+    /// Handles one batch from a worker in order. Runs of task messages share one scheduling pass; actor and object
+    /// messages are handled outside the scheduler's lock, since the actor manager and the object table have their own.
     /// </summary>
     public void HandleBatch(WorkerHandle worker, WorkerBatch batch, int skip)
     {
@@ -86,11 +105,19 @@ internal sealed class RayletNode : IAsyncDisposable
             for (var i = skip; i < batch.Messages.Count; i++)
             {
                 var message = batch.Messages[i];
-                if (IsActorMessage(message))
+                if (IsActorMessage(message) || LocalObjectManager.Handles(message))
                 {
                     scope?.Dispose();
                     scope = null;
-                    HandleActorMessage(worker, message);
+                    if (LocalObjectManager.Handles(message))
+                    {
+                        ObjectManager.Handle(worker, message);
+                    }
+                    else
+                    {
+                        HandleActorMessage(worker, message);
+                    }
+
                     continue;
                 }
 
@@ -103,6 +130,23 @@ internal sealed class RayletNode : IAsyncDisposable
             scope?.Dispose();
         }
     }
+
+    /// <summary>What a worker learns when it registers: where the job's code and the node's object store are.</summary>
+    public WorkerRegistered Registration() => new()
+    {
+        AppDirectory = AppDirectory,
+        NodeId = NodeId,
+        ObjectStorePath = Store.Arena.Path,
+        ObjectStoreCapacity = (ulong)Store.Arena.Capacity,
+        MaxInlineObjectSize = Options.MaxInlineObjectSize,
+    };
+
+    /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
+    public void AttachDriver(DriverCoreWorker core) => Store.CollectGarbage = () =>
+    {
+        ObjectManager.CollectGarbageInWorkers();
+        core.CollectGarbage();
+    };
 
     /// <summary>Submits a task from the driver; the return object exists when this returns.</summary>
     public ObjectId Submit(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
@@ -121,11 +165,12 @@ internal sealed class RayletNode : IAsyncDisposable
             FunctionName = function.Name,
             AssemblyName = function.AssemblyName,
             Arguments = arguments,
+            References = ProtoArguments.Referenced(arguments, null),
             Resources = resources,
             MaxRetries = options?.MaxRetries ?? function.MaxRetries,
             RetryExceptions = options?.RetryExceptions ?? function.RetryExceptions,
             Name = name,
-            Result = Objects.GetOrCreate(id),
+            Result = Objects.Create(id, Environment.ProcessId, ReferenceKind.Local),
         });
         return id;
     }
@@ -138,6 +183,8 @@ internal sealed class RayletNode : IAsyncDisposable
             await _server.StopAsync(CancellationToken.None).ConfigureAwait(false);
             await _server.DisposeAsync().ConfigureAwait(false);
         }
+
+        Store.Dispose();
 
         try
         {
@@ -161,7 +208,7 @@ internal sealed class RayletNode : IAsyncDisposable
     public ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
     {
         var id = ObjectId.New();
-        Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments));
+        Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments), Objects.Create(id, Environment.ProcessId, ReferenceKind.Local));
         return id;
     }
 
@@ -178,19 +225,13 @@ internal sealed class RayletNode : IAsyncDisposable
         switch (message.BodyCase)
         {
             case WorkerMessage.BodyOneofCase.Finished:
-                Scheduler.OnTaskFinished(worker, message.Finished);
+                Scheduler.OnTaskFinished(worker, message.Finished, TaskResult.Receive(worker, message.Finished, Objects, ObjectManager));
                 break;
             case WorkerMessage.BodyOneofCase.Submit:
-                SubmitFromWorker(message.Submit);
+                SubmitFromWorker(worker, message.Submit);
 
                 // The submitter owns the result: it gets the value as soon as it exists, without asking.
-                Subscribe(worker, message.Submit.ReturnId.ToObjectId());
-                break;
-            case WorkerMessage.BodyOneofCase.Get:
-                Subscribe(worker, message.Get.Id.ToObjectId());
-                break;
-            case WorkerMessage.BodyOneofCase.Put:
-                Objects.Put(message.Put.Id.ToObjectId(), message.Put.Value.Memory);
+                ObjectManager.Subscribe(worker, message.Submit.ReturnId.ToObjectId());
                 break;
             case WorkerMessage.BodyOneofCase.Blocked:
                 Scheduler.OnTaskBlocked(worker, message.Blocked.LeaseId, blocked: true);
@@ -212,14 +253,14 @@ internal sealed class RayletNode : IAsyncDisposable
         switch (message.BodyCase)
         {
             case WorkerMessage.BodyOneofCase.Finished:
-                Actors.OnCallFinished(worker, message.Finished);
+                Actors.OnCallFinished(worker, message.Finished, TaskResult.Receive(worker, message.Finished, Objects, ObjectManager));
                 break;
             case WorkerMessage.BodyOneofCase.ActorReady:
                 Actors.OnActorReady(worker, message.ActorReady);
                 break;
             case WorkerMessage.BodyOneofCase.SubmitActorTask:
-                Actors.Submit(message.SubmitActorTask);
-                Subscribe(worker, message.SubmitActorTask.ReturnId.ToObjectId());
+                Actors.Submit(message.SubmitActorTask, ObjectManager.CreateBorrowed(worker, message.SubmitActorTask.ReturnId.ToObjectId()));
+                ObjectManager.Subscribe(worker, message.SubmitActorTask.ReturnId.ToObjectId());
                 break;
             case WorkerMessage.BodyOneofCase.KillActor:
                 Actors.Kill(new ActorId(message.KillActor.ActorId.ToObjectId()));
@@ -256,10 +297,10 @@ internal sealed class RayletNode : IAsyncDisposable
     private static int WorkerCount(RayOptions options) =>
         options.NumWorkers ?? Math.Max(1, (int)Math.Ceiling(options.NumCpus ?? Environment.ProcessorCount));
 
-    private void SubmitFromWorker(SubmitTask submit)
+    private void SubmitFromWorker(WorkerHandle worker, SubmitTask submit)
     {
         var id = submit.ReturnId.ToObjectId();
-        var result = Objects.GetOrCreate(id);
+        var result = ObjectManager.CreateBorrowed(worker, id);
         var displayName = submit.Name.Length > 0 ? submit.Name : submit.FunctionName;
         var resources = ResourceSet.Create(submit.NumCpus, submit.NumGpus, submit.Resources);
         try
@@ -268,7 +309,7 @@ internal sealed class RayletNode : IAsyncDisposable
         }
         catch (InfeasibleTaskException e)
         {
-            result.TrySetError(RayErrors.Infeasible(displayName, e.Message));
+            Objects.Fail(result, RayErrors.Infeasible(displayName, e.Message));
             return;
         }
 
@@ -281,35 +322,12 @@ internal sealed class RayletNode : IAsyncDisposable
             FunctionName = submit.FunctionName,
             AssemblyName = submit.AssemblyName,
             Arguments = arguments,
+            References = ProtoArguments.Referenced(arguments, submit.Contained),
             Resources = resources,
             MaxRetries = submit.MaxRetries,
             RetryExceptions = submit.RetryExceptions,
             Name = submit.Name.Length > 0 ? submit.Name : null,
             Result = result,
-        });
-    }
-
-    private void Subscribe(WorkerHandle worker, ObjectId id)
-    {
-        if (!Objects.TryGet(id, out var entry))
-        {
-            worker.Send(new RayletMessage { Object = new ObjectValue { Id = id.ToProto(), Error = RayErrors.NotFound(id) } });
-            return;
-        }
-
-        entry.OnReady(ready =>
-        {
-            var value = new ObjectValue { Id = ready.Id.ToProto() };
-            if (ready.Error is { } error)
-            {
-                value.Error = error;
-            }
-            else
-            {
-                value.Value = ProtoConversions.Wrap(ready.Value);
-            }
-
-            worker.Send(new RayletMessage { Object = value });
         });
     }
 

@@ -47,7 +47,7 @@ internal sealed class RayletService(RayletNode node, ILogger<RayletService> logg
         var worker = new WorkerHandle(registration.Pid, registration.WorkerIndex, process.IsDedicated);
         worker.Send(new RayletMessage
         {
-            Registered = new WorkerRegistered { AppDirectory = node.AppDirectory, NodeId = node.NodeId },
+            Registered = node.Registration(),
         });
         worker.Outbound.Start(batch => responseStream.WriteAsync(batch, cancellationToken));
         node.Pool.OnRegistered(worker);

@@ -32,6 +32,9 @@ internal sealed class WorkerHandle
     /// <summary>Guarded by the scheduler's lock.</summary>
     public List<Lease> Leases { get; } = [];
 
+    /// <summary>The objects it borrows, the stored objects it has pinned, the regions it is filling.</summary>
+    public WorkerObjects Objects { get; } = new();
+
     public void Send(RayletMessage message) => Outbound.TryWrite(message);
 
     public override string ToString() => $"worker {Index} (pid {ProcessId})";

@@ -39,6 +39,9 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     public int Size => _size;
 
+    /// <summary>The workers registered now, dedicated ones included.</summary>
+    public IEnumerable<WorkerHandle> Registered => _registered.Values;
+
     /// <summary>The pids of the pool's live worker processes, dedicated ones included.</summary>
     public IReadOnlyCollection<int> ProcessIds => _byPid.Keys.ToArray();
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Google.Protobuf.Collections;
 using Microsoft.Extensions.Logging;
 using Ray.Core;
 using Ray.Infrastructure;
@@ -39,7 +40,7 @@ internal sealed class LocalScheduler
     private readonly List<WorkerHandle> _workers = [];
     private readonly Dictionary<ulong, FunctionStats> _stats = [];
     private readonly Dictionary<ObjectId, TaskRecord> _tasks = [];
-    private readonly ConcurrentQueue<(ObjectEntry Entry, ReadOnlyMemory<byte> Value, ErrorInfo? Error)> _completions = new();
+    private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
     private readonly NodeResources _resources;
     private ulong _nextLeaseId;
     private int _batchDepth;
@@ -90,7 +91,10 @@ internal sealed class LocalScheduler
         }
     }
 
-    /// <summary>Starts tracking a task; it is queued once all its <see cref="ObjectRef"/> arguments are ready.</summary>
+    /// <summary>
+    /// Starts tracking a task: it keeps the objects it references alive until it ends, and it is queued once all its
+    /// <see cref="ObjectRef"/> arguments are ready. A future argument that names no object fails the task at once.
+    /// </summary>
     public void Submit(TaskRecord task)
     {
         var references = 0;
@@ -100,6 +104,11 @@ internal sealed class LocalScheduler
             {
                 references++;
             }
+        }
+
+        foreach (var id in task.References)
+        {
+            _objects.AddReference(id, ReferenceKind.Task);
         }
 
         lock (_lock)
@@ -125,7 +134,7 @@ internal sealed class LocalScheduler
                     {
                         lock (_lock)
                         {
-                            Complete(task, default, RayErrors.NotFound(argument.Reference));
+                            Complete(task, RayErrors.NotFound(argument.Reference));
                         }
                     }
                 }
@@ -148,7 +157,7 @@ internal sealed class LocalScheduler
             task.CancelRequested = true;
             if (task.State is TaskState.PendingArgs or TaskState.Queued)
             {
-                Complete(task, default, RayErrors.Cancelled(task.DisplayName));
+                Complete(task, RayErrors.Cancelled(task.DisplayName));
             }
             else if (task.State == TaskState.Running)
             {
@@ -208,7 +217,7 @@ internal sealed class LocalScheduler
                     task.Lease = null;
                     if (task.CancelRequested)
                     {
-                        Complete(task, default, RayErrors.Cancelled(task.DisplayName));
+                        Complete(task, RayErrors.Cancelled(task.DisplayName));
                     }
                     else if (task.Attempts <= task.MaxRetries)
                     {
@@ -219,7 +228,7 @@ internal sealed class LocalScheduler
                     }
                     else
                     {
-                        Complete(task, default, RayErrors.WorkerDied(task.DisplayName, worker.ProcessId, exitCode, task.Attempts));
+                        Complete(task, RayErrors.WorkerDied(task.DisplayName, worker.ProcessId, exitCode, task.Attempts));
                     }
                 }
 
@@ -232,7 +241,7 @@ internal sealed class LocalScheduler
         Flush();
     }
 
-    public void OnTaskFinished(WorkerHandle worker, TaskFinished finished)
+    public void OnTaskFinished(WorkerHandle worker, TaskFinished finished, TaskResult result)
     {
         lock (_lock)
         {
@@ -240,6 +249,7 @@ internal sealed class LocalScheduler
             if (!_tasks.TryGetValue(id, out var task) || task.Lease is not { } lease || lease.Worker != worker)
             {
                 // A result from a worker that was already given up on; the retry owns the task now.
+                result.Discard(_objects);
                 return;
             }
 
@@ -252,21 +262,13 @@ internal sealed class LocalScheduler
             }
 
             RecordExecutionTime(task.FunctionId, finished.ExecutionMicros);
-            if (finished.OutcomeCase == TaskFinished.OutcomeOneofCase.Error)
+            if (result.Error is { Kind: ErrorKind.TaskFailed } && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
             {
-                var error = finished.Error;
-                if (error.Kind == ErrorKind.TaskFailed && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
-                {
-                    Enqueue(task);
-                }
-                else
-                {
-                    Complete(task, default, error);
-                }
+                Enqueue(task);
             }
             else
             {
-                Complete(task, finished.Value.Memory, null);
+                Complete(task, result);
             }
 
             Schedule();
@@ -293,20 +295,19 @@ internal sealed class LocalScheduler
     {
         lock (_lock)
         {
-            if (--task.PendingArguments > 0 || task.State != TaskState.PendingArgs)
+            // The last argument is ready, unless the task was settled meanwhile (an unknown argument, a cancellation).
+            if (--task.PendingArguments == 0 && task.State == TaskState.PendingArgs)
             {
-                return;
-            }
-
-            if (FailedArgument(task) is { } error)
-            {
-                // Ray semantics: a task whose input failed fails with the same cause, without running.
-                Complete(task, default, error);
-            }
-            else
-            {
-                Enqueue(task);
-                Schedule();
+                if (FailedArgument(task) is { } error)
+                {
+                    // Ray semantics: a task whose input failed fails with the same cause, without running.
+                    Complete(task, error);
+                }
+                else
+                {
+                    Enqueue(task);
+                    Schedule();
+                }
             }
         }
 
@@ -450,20 +451,41 @@ internal sealed class LocalScheduler
             Attempt = task.Attempts,
             RunInline = IsShort(task.FunctionId),
         };
-        foreach (var argument in task.Arguments)
-        {
-            var payload = argument.IsReference ? _objects.GetOrCreate(argument.Reference).Value : argument.Value;
-            execute.Args.Add(ProtoConversions.Wrap(payload));
-        }
-
+        Resolve(task.Arguments, execute.Args, _objects);
         lease.Worker.Send(new RayletMessage { Execute = execute });
     }
 
-    private void Complete(TaskRecord task, ReadOnlyMemory<byte> value, ErrorInfo? error)
+    /// <summary>
+    /// The arguments as a worker receives them: values inline; a future replaced by its value when the object is
+    /// small, or left as a reference to read in place from the store when it is large.
+    /// </summary>
+    internal static void Resolve(TaskArgument[] arguments, RepeatedField<TaskArg> into, ObjectTable objects)
+    {
+        foreach (var argument in arguments)
+        {
+            if (!argument.IsReference)
+            {
+                into.Add(new TaskArg { Value = ProtoConversions.Wrap(argument.Value) });
+            }
+            else if (objects.TryGet(argument.Reference, out var entry) && entry.Stored is null)
+            {
+                into.Add(new TaskArg { Value = ProtoConversions.Wrap(entry.Value) });
+            }
+            else
+            {
+                // In the store (or unknown, which the worker's read reports clearly).
+                into.Add(new TaskArg { Reference = argument.Reference.ToProto() });
+            }
+        }
+    }
+
+    private void Complete(TaskRecord task, ErrorInfo error) => Complete(task, TaskResult.Failure(error));
+
+    private void Complete(TaskRecord task, TaskResult result)
     {
         task.State = TaskState.Finished;
         _tasks.Remove(task.Id);
-        _completions.Enqueue((task.Result, value, error));
+        _completions.Enqueue((task, result));
     }
 
     /// <summary>Completes objects queued under the lock; runs on the outermost caller only, so chains stay flat.</summary>
@@ -479,14 +501,10 @@ internal sealed class LocalScheduler
         {
             while (_completions.TryDequeue(out var completion))
             {
-                if (completion.Error is { } error)
-                {
-                    completion.Entry.TrySetError(error);
-                }
-                else
-                {
-                    completion.Entry.TrySetValue(completion.Value);
-                }
+                completion.Result.CompleteIn(_objects, completion.Task.Result);
+
+                // The task no longer needs its arguments: they may be freed now.
+                _objects.ReleaseAll(completion.Task.References, ReferenceKind.Task);
             }
         }
         finally

@@ -44,6 +44,12 @@ internal sealed class TaskRecord
 
     public required ObjectEntry Result { get; init; }
 
+    /// <summary>
+    /// The objects the task keeps alive until it ends, counted as <see cref="ReferenceKind.Task"/>: its future
+    /// arguments and the references inside its argument values.
+    /// </summary>
+    public required ObjectId[] References { get; init; }
+
     /// <summary>The name shown to people: the task's own name, or the function's.</summary>
     public string DisplayName => Name ?? FunctionName;
 

@@ -52,10 +52,8 @@ internal sealed class ActorHost
 
     private void Construct()
     {
-        var invocation = new TaskInvocation(
-            new RemoteFunctionDescriptor(_spec.ConstructorId, _spec.ConstructorName, _spec.AssemblyName),
-            [.. _spec.Args.Select(a => a.Value.Memory)],
-            CancellationToken.None);
+        CallArguments? arguments = null;
+        TaskInvocation? invocation = null;
         try
         {
             if (!_executor.TryLoad(_spec.AssemblyName, out var failure) ||
@@ -66,6 +64,8 @@ internal sealed class ActorHost
                     : $"Unknown actor constructor {_spec.ConstructorName}: the driver and the worker run different builds of the code.");
             }
 
+            arguments = CallArguments.ResolveAsync(_spec.Args, _executor.Core, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            invocation = new TaskInvocation(constructor.Descriptor, arguments.Values, CancellationToken.None);
             _instance = constructor.Create(invocation);
         }
         catch (Exception e)
@@ -77,6 +77,11 @@ internal sealed class ActorHost
             error.Reason = $"its constructor threw {error.ExceptionType}: {error.Message}";
             _death = error;
             _executor.Send(new WorkerMessage { ActorReady = new ActorReady { ActorId = _spec.ActorId, Error = error } });
+        }
+        finally
+        {
+            invocation?.CloseViews();
+            arguments?.Dispose();
         }
 
         _constructed.TrySetResult();
@@ -110,6 +115,8 @@ internal sealed class ActorHost
         }
 
         var finished = new TaskFinished { TaskId = call.TaskId, ActorId = call.ActorId };
+        CallArguments? arguments = null;
+        ObjectRef[]? contained = null;
         try
         {
             if (!ActorRegistry.TryGetMethod(call.MethodId, out var method))
@@ -122,23 +129,31 @@ internal sealed class ActorHost
             }
             else
             {
-                var arguments = new ReadOnlyMemory<byte>[call.Args.Count];
-                for (var i = 0; i < arguments.Length; i++)
+                arguments = await CallArguments.ResolveAsync(call.Args, _executor.Core, CancellationToken.None).ConfigureAwait(false);
+                var invocation = new TaskInvocation(method.Descriptor, arguments.Values, CancellationToken.None);
+                try
                 {
-                    arguments[i] = call.Args[i].Memory;
+                    var pending = method.Invoke(_instance!, invocation);
+                    var result = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+                    contained = CallArguments.SetResult(finished, call.TaskId.ToObjectId(), result);
                 }
-
-                var pending = method.Invoke(_instance!, new TaskInvocation(method.Descriptor, arguments, CancellationToken.None));
-                var result = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
-                finished.Value = ProtoConversions.Wrap(result);
+                finally
+                {
+                    invocation.CloseViews();
+                }
             }
         }
         catch (Exception e)
         {
             finished.Error = RayErrors.TaskFailed(call.MethodName, e, Environment.ProcessId);
         }
+        finally
+        {
+            arguments?.Dispose();
+        }
 
         _executor.Send(new WorkerMessage { Finished = finished });
+        GC.KeepAlive(contained);
     }
 
     private void Report(ExecuteActorTask call, ErrorInfo error) =>

@@ -22,11 +22,14 @@ internal sealed class TaskExecutor
     private readonly Func<JobAssemblyLoader?> _loader;
     private readonly int _processId = Environment.ProcessId;
 
-    public TaskExecutor(Action<WorkerMessage> send, Func<JobAssemblyLoader?> loader)
+    public TaskExecutor(Action<WorkerMessage> send, Func<JobAssemblyLoader?> loader, WorkerCoreWorker core)
     {
         _send = send;
         _loader = loader;
+        Core = core;
     }
+
+    public WorkerCoreWorker Core { get; }
 
     public void Send(WorkerMessage message) => _send(message);
 
@@ -135,19 +138,24 @@ internal sealed class TaskExecutor
         var finished = new TaskFinished { TaskId = task.TaskId, LeaseId = task.LeaseId };
         var started = Stopwatch.GetTimestamp();
         TaskContext.Current = new TaskContext(id, lease);
+        CallArguments? arguments = null;
+        ObjectRef[]? contained = null;
         try
         {
             if (TryResolve(task, out var registration, out var failure))
             {
-                var arguments = new ReadOnlyMemory<byte>[task.Args.Count];
-                for (var i = 0; i < arguments.Length; i++)
+                arguments = await CallArguments.ResolveAsync(task.Args, Core, cancellation.Token).ConfigureAwait(false);
+                var invocation = new TaskInvocation(registration.Descriptor, arguments.Values, cancellation.Token);
+                try
                 {
-                    arguments[i] = task.Args[i].Memory;
+                    var pending = registration.Invoker(invocation);
+                    var result = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+                    contained = CallArguments.SetResult(finished, id, result);
                 }
-
-                var pending = registration.Invoker(new TaskInvocation(registration.Descriptor, arguments, cancellation.Token));
-                var result = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
-                finished.Value = ProtoConversions.Wrap(result);
+                finally
+                {
+                    invocation.CloseViews();
+                }
             }
             else
             {
@@ -164,12 +172,14 @@ internal sealed class TaskExecutor
         }
         finally
         {
+            arguments?.Dispose();
             TaskContext.Current = null;
             _running.TryRemove(id, out _);
         }
 
         finished.ExecutionMicros = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
         Send(new WorkerMessage { Finished = finished });
+        GC.KeepAlive(contained);
     }
 
     private bool TryResolve(ExecuteTask task, [NotNullWhen(true)] out RemoteFunctionRegistry.Registration? registration, out string failure)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Ray.Actors;
 using Ray.Core;
 using Ray.Infrastructure;
+using Ray.ObjectStore;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Worker;
@@ -9,18 +10,43 @@ namespace Ray.Worker;
 /// <summary>
 /// A worker's core worker: nested submissions, puts and object requests travel to the raylet over the
 /// worker's stream, the same protocol a remote node uses. The worker owns what it submits: the raylet sends
-/// those results here unasked, so awaiting them costs no request. Objects received are kept for later gets.
+/// those results here unasked, so awaiting them costs no request. Objects received are kept while the worker
+/// holds a reference to them. Large objects are read in place in the node's shared memory, which the worker maps
+/// when it registers; each read pins the object at the raylet until it is done.
 /// </summary>
-internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
+internal sealed class WorkerCoreWorker : CoreWorker
 {
     private readonly ConcurrentDictionary<ObjectId, TaskCompletionSource<ObjectPayload>> _objects = new();
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<(ActorId, string)>> _lookups = new();
-    private long _nextLookup;
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ObjectAllocated>> _allocations = new();
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ObjectRead>> _reads = new();
+    private readonly Action<WorkerMessage> _send;
+    private long _nextRequest;
+
+    public WorkerCoreWorker(Action<WorkerMessage> send)
+    {
+        _send = send;
+        References = new ReferenceCounter(send, id => _objects.TryRemove(id, out _));
+    }
+
+    /// <summary>The worker's references, per object.</summary>
+    public ReferenceCounter References { get; }
+
+    /// <summary>Maps the node's shared-memory store, as the raylet described it at registration.</summary>
+    public void AttachStore(WorkerRegistered registered)
+    {
+        MaxInlineObjectSize = (int)Math.Min(int.MaxValue, registered.MaxInlineObjectSize);
+        if (registered.ObjectStorePath.Length > 0)
+        {
+            Arena = SharedMemoryArena.Open(registered.ObjectStorePath, (long)registered.ObjectStoreCapacity);
+        }
+    }
 
     public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
     {
         var id = ActorId.New();
-        send(new WorkerMessage { CreateActor = ActorSpecs.Create(id, actorClass, constructor, options, arguments) });
+        _send(new WorkerMessage { CreateActor = ActorSpecs.Create(id, actorClass, constructor, options, arguments) });
+        GC.KeepAlive(arguments);
         return id;
     }
 
@@ -28,18 +54,20 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
     {
         var id = ObjectId.New();
         Expect(id);
-        send(new WorkerMessage { SubmitActorTask = ActorSpecs.Call(id, actor, actorClass, method, arguments) });
+        References.Adopt(id);
+        _send(new WorkerMessage { SubmitActorTask = ActorSpecs.Call(id, actor, actorClass, method, arguments) });
+        GC.KeepAlive(arguments);
         return id;
     }
 
-    public override void KillActor(ActorId actor) => send(new WorkerMessage { KillActor = new KillActor { ActorId = actor.Value.ToProto() } });
+    public override void KillActor(ActorId actor) => _send(new WorkerMessage { KillActor = new KillActor { ActorId = actor.Value.ToProto() } });
 
     public override async ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken)
     {
-        var requestId = (ulong)Interlocked.Increment(ref _nextLookup);
+        var requestId = NextRequest();
         var reply = new TaskCompletionSource<(ActorId, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
         _lookups[requestId] = reply;
-        send(new WorkerMessage { LookupActor = new LookupActor { RequestId = requestId, Name = name } });
+        _send(new WorkerMessage { LookupActor = new LookupActor { RequestId = requestId, Name = name } });
         using (EnterBlocked())
         {
             return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -85,26 +113,48 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
             }
         }
 
-        ProtoArguments.AddTo(submit.Args, arguments);
+        ProtoArguments.AddTo(submit.Args, submit.Contained, arguments);
 
         Expect(id);
-        send(new WorkerMessage { Submit = submit });
+        References.Adopt(id);
+        _send(new WorkerMessage { Submit = submit });
+        GC.KeepAlive(arguments);
         return id;
     }
 
-    public override ObjectId Put(ReadOnlyMemory<byte> payload)
+    public override ObjectId Put(SerializedValue value)
     {
         var id = ObjectId.New();
+        var put = new PutObject { Id = id.ToProto() };
+        ObjectPayload payload;
+        if (value.Allocation is { } allocation)
+        {
+            allocation.Seal(id);
+            put.Stored = ProtoArguments.Stored(id, allocation.Region);
+            payload = new ObjectPayload(default, null, allocation.Region.PayloadSize);
+        }
+        else
+        {
+            put.Value = ProtoConversions.Wrap(value.Bytes);
+            payload = new ObjectPayload(value.Bytes, null);
+        }
+
+        ProtoArguments.AddIds(put.Contained, value.Contained);
         var stored = new TaskCompletionSource<ObjectPayload>(TaskCreationOptions.RunContinuationsAsynchronously);
-        stored.SetResult(new ObjectPayload(payload, null));
+        stored.SetResult(payload);
         _objects[id] = stored;
-        send(new WorkerMessage { Put = new PutObject { Id = id.ToProto(), Value = ProtoConversions.Wrap(payload) } });
+        References.Adopt(id);
+        _send(new WorkerMessage { Put = put });
         return id;
     }
 
-    public override void Cancel(ObjectId id) => send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto() } });
+    public override void Cancel(ObjectId id) => _send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto() } });
 
     public override Task WhenReady(ObjectId id) => Request(id).Task;
+
+    public override void AddReference(ObjectId id) => References.Add(id);
+
+    public override void ReleaseReference(ObjectId id) => References.Release(id);
 
     public override IDisposable? EnterBlocked()
     {
@@ -113,15 +163,66 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
         return TaskContext.Current?.Block();
     }
 
-    /// <summary>An object the raylet sent in answer to a request.</summary>
+    /// <summary>Collects garbage at the raylet's request, so that the references it held are released now.</summary>
+    public void CollectGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        References.Drain();
+    }
+
+    /// <summary>Pins a stored object and reads it in place (task arguments use this).</summary>
+    public ValueTask<StoredRead> ReadAsync(ObjectId id, CancellationToken cancellationToken) => ReadStoredAsync(id, cancellationToken);
+
+    /// <summary>An object the raylet sent in answer to a request, or a result of a task this worker submitted.</summary>
     public void OnObjectValue(ObjectValue value)
     {
         if (_objects.TryGetValue(value.Id.ToObjectId(), out var request))
         {
-            request.TrySetResult(value.OutcomeCase == ObjectValue.OutcomeOneofCase.Error
-                ? new ObjectPayload(default, value.Error)
-                : new ObjectPayload(value.Value.Memory, null));
+            request.TrySetResult(value.OutcomeCase switch
+            {
+                ObjectValue.OutcomeOneofCase.Error => new ObjectPayload(default, value.Error),
+                ObjectValue.OutcomeOneofCase.StoredSize => new ObjectPayload(default, null, (long)value.StoredSize),
+                _ => new ObjectPayload(value.Value.Memory, null),
+            });
         }
+    }
+
+    /// <summary>The raylet's answer to an allocation request.</summary>
+    public void OnAllocated(ObjectAllocated reply)
+    {
+        if (_allocations.TryRemove(reply.RequestId, out var request))
+        {
+            request.TrySetResult(reply);
+        }
+    }
+
+    /// <summary>The raylet's answer to a read request.</summary>
+    public void OnRead(ObjectRead reply)
+    {
+        if (_reads.TryRemove(reply.RequestId, out var request))
+        {
+            request.TrySetResult(reply);
+        }
+    }
+
+    protected override StoreAllocation Allocate(long payloadSize)
+    {
+        var arena = Arena ?? throw new InvalidOperationException("This worker has not mapped the object store yet.");
+        var requestId = NextRequest();
+        var reply = new TaskCompletionSource<ObjectAllocated>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _allocations[requestId] = reply;
+
+        // The answer arrives on the reading thread, which must not be the one waiting for it.
+        RayletReader.LeaveReadingThread();
+        _send(new WorkerMessage { Allocate = new AllocateObject { RequestId = requestId, Size = (ulong)payloadSize } });
+        var allocated = reply.Task.GetAwaiter().GetResult();
+        if (allocated.Error.Length > 0)
+        {
+            throw new ObjectStoreFullException(allocated.Error, payloadSize, (long)allocated.Capacity, (long)allocated.Used);
+        }
+
+        return new WorkerAllocation(arena, new StoreRegion((long)allocated.Offset, payloadSize), _send);
     }
 
     protected override ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken)
@@ -130,7 +231,67 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
         return new ValueTask<ObjectPayload>(cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task);
     }
 
+    protected override StoredRead ReadStored(ObjectId id)
+    {
+        RayletReader.LeaveReadingThread();
+        return ReadStoredAsync(id, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    }
+
+    protected override async ValueTask<StoredRead> ReadStoredAsync(ObjectId id, CancellationToken cancellationToken)
+    {
+        var requestId = NextRequest();
+        var request = new TaskCompletionSource<ObjectRead>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _reads[requestId] = request;
+        _send(new WorkerMessage { Read = new ReadObject { RequestId = requestId, Id = id.ToProto() } });
+        ObjectRead reply;
+        try
+        {
+            reply = await request.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The pin the raylet grants anyway must still be given back.
+            _ = request.Task.ContinueWith(
+                static (read, state) => ((WorkerCoreWorker)state!).ReleaseRead(read.Result),
+                this,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion,
+                TaskScheduler.Default);
+            throw;
+        }
+
+        switch (reply.OutcomeCase)
+        {
+            case ObjectRead.OutcomeOneofCase.Stored:
+                try
+                {
+                    var payload = Arena!.Read((long)reply.Stored.Offset, id, (long)reply.Stored.Size);
+                    return new StoredRead(payload, () => ReleaseRead(reply));
+                }
+                catch
+                {
+                    ReleaseRead(reply);
+                    throw;
+                }
+
+            case ObjectRead.OutcomeOneofCase.Value:
+                return new StoredRead(reply.Value.Memory, static () => { });
+            default:
+                throw RayErrors.ToException(reply.Error ?? RayErrors.NotFound(id));
+        }
+    }
+
     protected override string Describe(ObjectId id) => "the worker asked its raylet for it and it is not ready yet";
+
+    private ulong NextRequest() => (ulong)Interlocked.Increment(ref _nextRequest);
+
+    private void ReleaseRead(ObjectRead read)
+    {
+        if (read.OutcomeCase == ObjectRead.OutcomeOneofCase.Stored)
+        {
+            _send(new WorkerMessage { ReleaseRead = new ReleaseRead { Id = read.Stored.Id } });
+        }
+    }
 
     /// <summary>Registers an object this worker owns; the raylet will send its value unasked.</summary>
     private void Expect(ObjectId id) =>
@@ -150,7 +311,13 @@ internal sealed class WorkerCoreWorker(Action<WorkerMessage> send) : CoreWorker
             return winner;
         }
 
-        send(new WorkerMessage { Get = new GetObject { Id = id.ToProto() } });
+        _send(new WorkerMessage { Get = new GetObject { Id = id.ToProto() } });
         return request;
+    }
+
+    private sealed class WorkerAllocation(SharedMemoryArena arena, StoreRegion region, Action<WorkerMessage> send) : StoreAllocation(arena, region)
+    {
+        public override void Abort() =>
+            send(new WorkerMessage { AbortAllocation = new AbortAllocation { Offset = (ulong)Region.Offset, Size = (ulong)Region.PayloadSize } });
     }
 }

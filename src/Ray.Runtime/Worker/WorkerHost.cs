@@ -57,7 +57,7 @@ public static class WorkerHost
 
         JobAssemblyLoader? loader = null;
         var core = new WorkerCoreWorker(m => outbound.TryWrite(m));
-        var executor = new TaskExecutor(m => outbound.TryWrite(m), () => Volatile.Read(ref loader));
+        var executor = new TaskExecutor(m => outbound.TryWrite(m), () => Volatile.Read(ref loader), core);
         outbound.TryWrite(new WorkerMessage
         {
             Register = new RegisterWorker
@@ -94,7 +94,17 @@ public static class WorkerHost
                 case RayletMessage.BodyOneofCase.ActorLookup:
                     core.OnActorLookup(message.ActorLookup);
                     break;
+                case RayletMessage.BodyOneofCase.Allocated:
+                    core.OnAllocated(message.Allocated);
+                    break;
+                case RayletMessage.BodyOneofCase.Read:
+                    core.OnRead(message.Read);
+                    break;
+                case RayletMessage.BodyOneofCase.CollectGarbage:
+                    ThreadPool.UnsafeQueueUserWorkItem(static c => c.CollectGarbage(), core, preferLocal: false);
+                    break;
                 case RayletMessage.BodyOneofCase.Registered:
+                    core.AttachStore(message.Registered);
                     Volatile.Write(ref loader, new JobAssemblyLoader(message.Registered.AppDirectory));
                     RayRuntime.AttachWorker(core);
                     break;

@@ -96,17 +96,17 @@ internal sealed class FakeRayCore : IRayCore, IDisposable
         return id;
     }
 
-    public ValueTask<T> GetAsync<T>(ObjectId id, CancellationToken cancellationToken) => new(Get<T>(id, null));
+    public ValueTask<T> GetAsync<T>(ObjectRef reference, CancellationToken cancellationToken) => new(Get<T>(reference, null));
 
-    public T Get<T>(ObjectId id, TimeSpan? timeout) => MemoryPackSerializer.Deserialize<T>(Ready(id).Span)!;
+    public T Get<T>(ObjectRef reference, TimeSpan? timeout) => MemoryPackSerializer.Deserialize<T>(Ready(reference.Id).Span)!;
 
-    public ValueTask WaitReadyAsync(ObjectId id, CancellationToken cancellationToken)
+    public ValueTask WaitReadyAsync(ObjectRef reference, CancellationToken cancellationToken)
     {
-        Ready(id);
+        Ready(reference.Id);
         return default;
     }
 
-    public void WaitReady(ObjectId id, TimeSpan? timeout) => Ready(id);
+    public void WaitReady(ObjectRef reference, TimeSpan? timeout) => Ready(reference.Id);
 
     private (ReadOnlyMemory<byte>, RayTaskException?) Run(RemoteFunctionDescriptor function, TaskArgument[] arguments)
     {

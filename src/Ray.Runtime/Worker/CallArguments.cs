@@ -1,0 +1,109 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf.Collections;
+using Ray.Core;
+using Ray.Runtime.Protocol;
+
+namespace Ray.Worker;
+
+/// <summary>
+/// The arguments of one call as a worker reads them: values that came inline in the message, and large objects
+/// read in place from the node's shared memory, each pinned until the call ends (<see cref="Dispose"/>).
+/// </summary>
+internal sealed class CallArguments : IDisposable
+{
+    private readonly List<StoredRead>? _reads;
+
+    private CallArguments(ReadOnlyMemory<byte>[] values, List<StoredRead>? reads)
+    {
+        Values = values;
+        _reads = reads;
+    }
+
+    public ReadOnlyMemory<byte>[] Values { get; }
+
+    /// <summary>Resolves the arguments; completes at once when every one came inline.</summary>
+    public static ValueTask<CallArguments> ResolveAsync(RepeatedField<TaskArg> args, WorkerCoreWorker core, CancellationToken cancellationToken)
+    {
+        var values = new ReadOnlyMemory<byte>[args.Count];
+        var stored = false;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (args[i].KindCase == TaskArg.KindOneofCase.Reference)
+            {
+                stored = true;
+            }
+            else
+            {
+                values[i] = args[i].Value.Memory;
+            }
+        }
+
+        return stored ? ReadStoredAsync(args, values, core, cancellationToken) : new ValueTask<CallArguments>(new CallArguments(values, null));
+    }
+
+    /// <summary>
+    /// Puts a call's serialized result into <paramref name="finished"/>: inline bytes, or, for a large result the
+    /// invoker wrote into the store, its region sealed under <paramref name="taskId"/>. Returns the references the
+    /// result holds, which the caller keeps reachable until the message is sent.
+    /// </summary>
+    public static ObjectRef[]? SetResult(TaskFinished finished, ObjectId taskId, ReadOnlyMemory<byte> result)
+    {
+        if (!MemoryMarshal.TryGetMemoryManager(result, out SerializedResult? serialized))
+        {
+            finished.Value = ProtoConversions.Wrap(result);
+            return null;
+        }
+
+        if (serialized.Allocation is { } allocation)
+        {
+            allocation.Seal(taskId);
+            finished.Stored = ProtoArguments.Stored(taskId, allocation.Region);
+        }
+        else
+        {
+            finished.Value = ProtoConversions.Wrap(result);
+        }
+
+        ProtoArguments.AddIds(finished.Contained, serialized.Contained);
+        return serialized.Contained;
+    }
+
+    public void Dispose()
+    {
+        if (_reads is not null)
+        {
+            foreach (var read in _reads)
+            {
+                read.Dispose();
+            }
+        }
+    }
+
+    private static async ValueTask<CallArguments> ReadStoredAsync(
+        RepeatedField<TaskArg> args,
+        ReadOnlyMemory<byte>[] values,
+        WorkerCoreWorker core,
+        CancellationToken cancellationToken)
+    {
+        var reads = new List<StoredRead>();
+        try
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (args[i].KindCase == TaskArg.KindOneofCase.Reference)
+                {
+                    var read = await core.ReadAsync(args[i].Reference.ToObjectId(), cancellationToken).ConfigureAwait(false);
+                    reads.Add(read);
+                    values[i] = read.Payload;
+                }
+            }
+        }
+        catch
+        {
+            new CallArguments(values, reads).Dispose();
+            throw;
+        }
+
+        return new CallArguments(values, reads);
+    }
+}

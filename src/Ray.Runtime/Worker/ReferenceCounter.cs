@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using Ray.Core;
+using Ray.Runtime.Protocol;
+
+namespace Ray.Worker;
+
+/// <summary>
+/// Counts a worker's <see cref="ObjectRef"/> instances per object and tells the raylet when the worker starts and
+/// stops borrowing an object: an <c>AddReference</c> when the first instance appears (a deserialized reference),
+/// a batched <c>ReleaseReferences</c> when the last one is collected. The first reference to an object the worker
+/// creates itself (a submitted task's result, a put) is implied by the message that creates it. Messages about one
+/// object are sent under one lock, so the raylet sees them in the order the counts changed.
+/// </summary>
+internal sealed class ReferenceCounter(Action<WorkerMessage> send, Action<ObjectId> dropped)
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<ObjectId, int> _counts = [];
+    private readonly ConcurrentQueue<ObjectId> _released = new();
+    private int _draining;
+
+    /// <summary>Objects this worker holds references to.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _counts.Count;
+            }
+        }
+    }
+
+    /// <summary>Counts the reference of an object this worker just created; the creating message tells the raylet.</summary>
+    public void Adopt(ObjectId id)
+    {
+        lock (_lock)
+        {
+            _counts[id] = _counts.GetValueOrDefault(id) + 1;
+        }
+    }
+
+    /// <summary>Counts a new instance; the first one makes this worker a borrower of the object.</summary>
+    public void Add(ObjectId id)
+    {
+        lock (_lock)
+        {
+            var count = _counts.GetValueOrDefault(id);
+            if (count == 0)
+            {
+                send(new WorkerMessage { AddReference = new AddReference { Id = id.ToProto() } });
+            }
+
+            _counts[id] = count + 1;
+        }
+    }
+
+    /// <summary>An instance was collected. Called by finalizers, so it only queues; a pool thread does the rest.</summary>
+    public void Release(ObjectId id)
+    {
+        _released.Enqueue(id);
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static counter => counter.DrainLoop(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Applies the queued releases now and tells the raylet about the objects no longer held.</summary>
+    public void Drain()
+    {
+        lock (_lock)
+        {
+            ReleaseReferences? message = null;
+            while (_released.TryDequeue(out var id))
+            {
+                if (!_counts.TryGetValue(id, out var count))
+                {
+                    continue;
+                }
+
+                if (count > 1)
+                {
+                    _counts[id] = count - 1;
+                    continue;
+                }
+
+                _counts.Remove(id);
+                dropped(id);
+                (message ??= new ReleaseReferences()).Ids.Add(id.ToProto());
+            }
+
+            if (message is not null)
+            {
+                send(new WorkerMessage { ReleaseReferences = message });
+            }
+        }
+    }
+
+    private void DrainLoop()
+    {
+        while (true)
+        {
+            Drain();
+            Volatile.Write(ref _draining, 0);
+            if (_released.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+}
