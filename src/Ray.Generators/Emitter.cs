@@ -352,9 +352,16 @@ namespace Ray.Generators
 
             // An optional parameter becomes a nullable Arg: null means 'not given', so the default applies.
             return !parameter.IsOptional
-                ? $"{ArgType}<{parameter.Type}> {parameter.Identifier}"
-                : $"{ArgType}<{parameter.Type}>? {parameter.Identifier} = null";
+                ? $"{ArgType}<{StubArgumentType(parameter)}> {parameter.Identifier}"
+                : $"{ArgType}<{StubArgumentType(parameter)}>? {parameter.Identifier} = null";
         }
+
+        /// <summary>
+        /// The <c>T</c> of the stub's <c>Arg&lt;T&gt;</c>: the array an <c>ArrayView&lt;E&gt;</c> parameter views, so callers
+        /// pass an <c>E[]</c> or its future; the parameter's own type otherwise.
+        /// </summary>
+        private static string StubArgumentType(ParameterSpec parameter)
+            => parameter.Kind == ParameterKind.ArrayView ? $"{parameter.ElementType}[]" : parameter.Type;
 
         private static string StubArguments(ImmutableEquatableArray<ParameterSpec> parameters, string indentation)
             => FormatList(parameters.Where(parameter => parameter.Kind != ParameterKind.CancellationToken).Select(parameter => parameter.Identifier), indentation);
@@ -384,8 +391,8 @@ namespace Ray.Generators
             }
 
             var defaultValue = parameter.DefaultValue is null
-                ? $"default({ArgType}<{parameter.Type}>)"
-                : $"({ArgType}<{parameter.Type}>)({parameter.DefaultValue})";
+                ? $"default({ArgType}<{StubArgumentType(parameter)}>)"
+                : $"({ArgType}<{StubArgumentType(parameter)}>)({parameter.DefaultValue})";
             return $"From({parameter.Identifier} ?? {defaultValue}, {name})";
         }
 
@@ -396,10 +403,22 @@ namespace Ray.Generators
                 return string.Empty;
             }
 
-            var arguments = parameters.Select(parameter => parameter.Kind == ParameterKind.CancellationToken
-                ? "invocation.CancellationToken"
-                : $"invocation.Arg<{parameter.Type}>({parameter.ArgumentIndex.ToString(CultureInfo.InvariantCulture)}, {SymbolDisplay.FormatLiteral(parameter.Name, quote: true)})");
-            return "\n        " + string.Join(",\n        ", arguments);
+            return "\n        " + string.Join(",\n        ", parameters.Select(InvocationArgument));
+        }
+
+        /// <summary>
+        /// How the invoker reads a parameter: the task's token, a view of the argument's array (which the runtime closes
+        /// when the call returns), or the deserialized argument.
+        /// </summary>
+        private static string InvocationArgument(ParameterSpec parameter)
+        {
+            var position = $"{parameter.ArgumentIndex.ToString(CultureInfo.InvariantCulture)}, {SymbolDisplay.FormatLiteral(parameter.Name, quote: true)}";
+            return parameter.Kind switch
+            {
+                ParameterKind.CancellationToken => "invocation.CancellationToken",
+                ParameterKind.ArrayView => $"invocation.View<{parameter.ElementType}>({position})",
+                _ => $"invocation.Arg<{parameter.Type}>({position})",
+            };
         }
 
         /// <summary>

@@ -113,7 +113,7 @@ namespace Ray.Generators
                         DiagnosticDescriptors.CannotGenerate,
                         constructor.Locations.FirstOrDefault(),
                         $"actor constructor '{ConstructorDisplayName(constructor)}'",
-                        $"its 'Remote(...)' factory would take the same parameters as the factory of '{ConstructorDisplayName(other)}' (a CancellationToken is not part of a factory); remove or change one of them"));
+                        $"its 'Remote(...)' factory would take the same parameters as the factory of '{ConstructorDisplayName(other)}' ({DescribeStubParameters(constructor, other, "a factory", known)}); remove or change one of them"));
                     continue;
                 }
 
@@ -156,7 +156,7 @@ namespace Ray.Generators
                         DiagnosticDescriptors.CannotGenerate,
                         method.Locations.FirstOrDefault(),
                         $"actor method '{ReadableName(method)}'",
-                        $"its extension method on the handle would take the same parameters as the one of '{ReadableName(other)}' (a CancellationToken is not part of it); rename one of them"));
+                        $"its extension method on the handle would take the same parameters as the one of '{ReadableName(other)}' ({DescribeStubParameters(method, other, "it", known)}); rename one of them"));
                     continue;
                 }
 
@@ -393,7 +393,7 @@ namespace Ray.Generators
                 .Where(parameter => !known.IsCancellationToken(parameter.Type))
                 .Select(parameter =>
                 {
-                    var type = parameter.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+                    var type = known.StubArgumentType(parameter.Type).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
                     return parameter.IsParams ? type
                         : parameter.IsOptional ? $"global::Ray.Arg<{type}>?"
                         : $"global::Ray.Arg<{type}>";

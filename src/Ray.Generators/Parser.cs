@@ -235,7 +235,7 @@ namespace Ray.Generators
             }
             else if (FindStubCollision(method, remoteAttribute, known) is { } other)
             {
-                problem = $"its stub would take the same parameters as the stub of '{ReadableName(other)}' (a CancellationToken is not part of a stub); rename one of them";
+                problem = $"its stub would take the same parameters as the stub of '{ReadableName(other)}' ({DescribeStubParameters(method, other, "a stub", known)}); rename one of them";
             }
 
             if (problem is not null)
@@ -401,22 +401,25 @@ namespace Ray.Generators
                 var identifier = EscapeIdentifier(parameter.Name);
                 if (known.IsCancellationToken(parameter.Type))
                 {
-                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.CancellationToken, -1, false, null));
+                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.CancellationToken, -1, false, null, null));
                 }
                 else if (parameter.IsParams)
                 {
-                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.Params, argumentIndex++, false, null));
+                    parameters.Add(new ParameterSpec(parameter.Name, identifier, type, ParameterKind.Params, argumentIndex++, false, null, null));
                 }
                 else
                 {
+                    // A nullable or optional view (RAY0014, which the SerializationAnalyzer reports) gets the same stub.
+                    var elementType = known.ArrayViewElementType(parameter.Type);
                     parameters.Add(new ParameterSpec(
                         parameter.Name,
                         identifier,
                         type,
-                        ParameterKind.Value,
+                        elementType is null ? ParameterKind.Value : ParameterKind.ArrayView,
                         argumentIndex++,
                         parameter.IsOptional,
-                        parameter.IsOptional ? FormatDefaultValue(parameter) : null));
+                        parameter.IsOptional ? FormatDefaultValue(parameter) : null,
+                        elementType?.ToDisplayString(FullyQualifiedFormat)));
                 }
             }
 
@@ -532,8 +535,8 @@ namespace Ray.Generators
 
         private static bool HaveSameStubParameters(IMethodSymbol first, IMethodSymbol second, KnownTypeSymbols known)
         {
-            var firstParameters = first.Parameters.Where(parameter => !known.IsCancellationToken(parameter.Type)).ToList();
-            var secondParameters = second.Parameters.Where(parameter => !known.IsCancellationToken(parameter.Type)).ToList();
+            var firstParameters = StubParameters(first, known);
+            var secondParameters = StubParameters(second, known);
             if (firstParameters.Count != secondParameters.Count)
             {
                 return false;
@@ -543,13 +546,36 @@ namespace Ray.Generators
             {
                 var a = firstParameters[i];
                 var b = secondParameters[i];
-                if (a.IsParams != b.IsParams || a.IsOptional != b.IsOptional || !SymbolEqualityComparer.Default.Equals(a.Type, b.Type))
+                if (a.IsParams != b.IsParams
+                    || a.IsOptional != b.IsOptional
+                    || !SymbolEqualityComparer.Default.Equals(known.StubArgumentType(a.Type), known.StubArgumentType(b.Type)))
                 {
                     return false;
                 }
             }
 
             return true;
+        }
+
+        /// <summary>The parameters that a method's stub, factory or extension method takes: all but a cancellation token.</summary>
+        private static List<IParameterSymbol> StubParameters(IMethodSymbol method, KnownTypeSymbols known)
+            => method.Parameters.Where(parameter => !known.IsCancellationToken(parameter.Type)).ToList();
+
+        /// <summary>
+        /// Why two methods whose stubs collide have different signatures, for the message: a cancellation token is left
+        /// out of <paramref name="stub"/>, and an <c>ArrayView&lt;E&gt;</c> becomes an <c>E[]</c> in it.
+        /// </summary>
+        private static string DescribeStubParameters(IMethodSymbol first, IMethodSymbol second, string stub, KnownTypeSymbols known)
+        {
+            // A view that meets an array of its elements at the same position, if that is where the signatures differ.
+            var view = StubParameters(first, known)
+                .Zip(StubParameters(second, known), (a, b) => (First: a.Type, Second: b.Type))
+                .Where(pair => !SymbolEqualityComparer.Default.Equals(pair.First, pair.Second))
+                .SelectMany(pair => new[] { pair.First, pair.Second })
+                .FirstOrDefault(type => known.ArrayViewElementType(type) is not null);
+            return view is null
+                ? $"a CancellationToken is not part of {stub}"
+                : $"a CancellationToken is not part of {stub}, and {stub} takes '{Readable(known.StubArgumentType(view))}' for a parameter of type '{Readable(view)}'";
         }
 
         private static AttributeData? FindObsoleteAttribute(ISymbol symbol)

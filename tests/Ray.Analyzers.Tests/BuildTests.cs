@@ -52,6 +52,7 @@ public sealed class BuildTests
                 public static void Loop() { var data = new double[1000]; for (var i = 0; i < 3; i++) { Remote.Score(data, i); } }
             }
             """,
+        ["RAY0014"] = "public static partial class Views { [Remote] public static ArrayView<double> Slice(ArrayView<double> data) => data; }",
     };
 
     [Fact(Timeout = 120_000)]

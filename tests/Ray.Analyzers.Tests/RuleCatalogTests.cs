@@ -35,6 +35,7 @@ public sealed class RuleCatalogTests
         Assert.All(ids, id => Assert.Matches("^RAY[0-9]{4}$", id));
         Assert.Contains("RAY0001", ids);
         Assert.Contains("RAY0013", ids);
+        Assert.Contains("RAY0014", ids);
     }
 
     [Theory]

@@ -72,6 +72,7 @@ public sealed class ValidCodeTests
                 [Remote] public static async Task<List<Point>> Async(int count, CancellationToken cancellationToken) { await Task.Delay(1, cancellationToken); return []; }
                 [Remote] public static async ValueTask<Point[]> AsyncValue(ObjectRef<Point> point) => [await point];
                 [Remote] public static int Defaults(int x = 1, string name = "a", Mode mode = Mode.Careful, params int[] rest) => x;
+                [Remote] public static double Views(ArrayView<double> a, ArrayView<Pixel> b, ObjectRef<double[]> c, CancellationToken cancellationToken, ArrayView<byte> d) => a.Length;
             }
         }
         """;
@@ -135,6 +136,8 @@ public sealed class ValidCodeTests
 
                 public Counter(int start, List<Entry> entries) => _value = start;
 
+                public Counter(ArrayView<int> seed) => _value = seed.Length;
+
                 private Counter(System.IO.Stream notAFactory) { }
 
                 public void Inc() => _value++;
@@ -150,6 +153,8 @@ public sealed class ValidCodeTests
                 public async Task AddAsync(ObjectRef<int> amount) => _value += await amount;
 
                 public ActorHandle<Counter> Self(ActorHandle<Counter> handle) => handle;
+
+                public int Total(ArrayView<int> values, CancellationToken cancellationToken) => values.Length;
 
                 public override string ToString() => _value.ToString();
 

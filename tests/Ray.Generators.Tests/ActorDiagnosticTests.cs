@@ -421,6 +421,53 @@ public sealed class ActorDiagnosticTests
         Assert.Single(Assert.Single(run.Sources).SourceText.ToString().Split("RegisterConstructor(").Skip(1));
     }
 
+    [Fact]
+    public void RAY0008_ExtensionMethodsThatWouldCollideThroughAnArrayView()
+    {
+        var run = GeneratorRun.Of("""
+            [Remote]
+            public partial class Counter
+            {
+                public void Inc() { }
+
+                public int Add(int[] x) => 0;
+
+                public int Add(ArrayView<int> x) => 0;
+            }
+            """);
+        Assert.Equal(2, run.Diagnostics.Length);
+        Assert.All(run.Diagnostics, diagnostic =>
+        {
+            Assert.Equal("RAY0008", diagnostic.Id);
+            Assert.Contains("would take the same parameters", diagnostic.GetMessage(), StringComparison.Ordinal);
+            Assert.Contains("it takes 'int[]' for a parameter of type 'Ray.ArrayView<int>'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        });
+        Assert.DoesNotContain("Add", Assert.Single(run.Sources).SourceText.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0008_FactoriesThatWouldCollideThroughAnArrayView()
+    {
+        var run = GeneratorRun.Of("""
+            [Remote]
+            public partial class Histogram
+            {
+                public Histogram(double[] edges) { }
+
+                public Histogram(ArrayView<double> edges) { }
+
+                public Histogram(ArrayView<double> edges, int bins) { }
+            }
+            """);
+        Assert.Equal(2, run.Diagnostics.Length);
+        Assert.All(run.Diagnostics, diagnostic =>
+        {
+            Assert.Equal("RAY0008", diagnostic.Id);
+            Assert.Contains("a factory takes 'double[]' for a parameter of type 'Ray.ArrayView<double>'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        });
+        Assert.Single(Assert.Single(run.Sources).SourceText.ToString().Split("RegisterConstructor(").Skip(1));
+    }
+
     [Theory]
     [InlineData("internal")]
     [InlineData("private")]

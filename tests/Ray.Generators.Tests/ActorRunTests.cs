@@ -97,6 +97,30 @@ public sealed class ActorRunTests
                 public decimal Deposit(decimal amount) => _balance += amount;
             }
 
+            [Remote]
+            public partial class Accumulator
+            {
+                private double _total;
+
+                public Accumulator(ArrayView<double> initial)
+                {
+                    foreach (var x in initial)
+                    {
+                        _total += x;
+                    }
+                }
+
+                public double Add(ArrayView<double> values, double scale)
+                {
+                    foreach (var x in values)
+                    {
+                        _total += scale * x;
+                    }
+
+                    return _total;
+                }
+            }
+
             public static partial class ActorWork
             {
                 [Remote] public static int ReadCounter(ActorHandle<Counter> counter) => counter.GetValue().Get();
@@ -158,6 +182,13 @@ public sealed class ActorRunTests
                     var account = Account.Remote("ada");
                     account.Deposit(1.5m);
                     return account.Deposit(2m).Get();
+                }
+
+                public static double Accumulate()
+                {
+                    var accumulator = Accumulator.Remote(new[] { 1.0, 2.0 });
+                    accumulator.Add(new[] { 0.5 }, 4);
+                    return accumulator.Add(Work.Remote.Range(3), 2).Get();
                 }
 
                 public static int HandleAsTaskArgument()
@@ -296,6 +327,17 @@ public sealed class ActorRunTests
         Assert.Equal(2, actorClass.MaxRestarts);
         Assert.Equal(3, actorClass.MaxConcurrency);
         Assert.Equal(0, actorClass.NumCpus);
+    }
+
+    [Fact]
+    public void ArrayViewParametersTakeArraysAndTheirFutures()
+    {
+        using var core = new FakeRayCore();
+        Assert.Equal(17.0, Call("Accumulate"));
+        Assert.False(core.ActorCreations[^1].Arguments[0].IsReference);
+        Assert.False(core.ActorCalls[0].Arguments[0].IsReference);
+        Assert.True(core.ActorCalls[^1].Arguments[0].IsReference);
+        Assert.Equal("RunTests.Accumulator.Add(Ray.ArrayView<double>, double)", core.ActorCalls[^1].Method.Name);
     }
 
     [Fact]

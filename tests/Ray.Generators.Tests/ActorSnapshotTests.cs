@@ -104,6 +104,36 @@ public sealed class ActorSnapshotTests
         """);
 
     [Fact]
+    public void ActorArrayViewParameters() => Verify("""
+        namespace MyApp
+        {
+            [Remote]
+            public partial class Histogram
+            {
+                private readonly double[] _edges;
+                private readonly long[] _counts;
+
+                public Histogram(ArrayView<double> edges, string name)
+                {
+                    _edges = edges.ToArray();
+                    _counts = new long[_edges.Length];
+                }
+
+                public void Add(ArrayView<double> samples, CancellationToken ct)
+                {
+                    foreach (var sample in samples)
+                    {
+                        var bin = Array.BinarySearch(_edges, sample);
+                        _counts[bin < 0 ? Math.Max(0, ~bin - 1) : bin]++;
+                    }
+                }
+
+                public long Count(int bin, ArrayView<int> weights) => _counts[bin] * weights[bin];
+            }
+        }
+        """);
+
+    [Fact]
     public void ActorNestedInBlockNamespace() => Verify("""
         namespace MyApp.Physics
         {

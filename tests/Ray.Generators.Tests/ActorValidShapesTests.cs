@@ -254,6 +254,64 @@ public sealed class ActorValidShapesTests
         }
         """;
 
+    private const string ArrayViews = """
+        namespace Actors.Views
+        {
+            public struct Pixel
+            {
+                public byte R, G, B;
+            }
+
+            [Remote]
+            public partial class Image
+            {
+                public Image(ArrayView<Pixel> pixels, int width) { }
+
+                public Image(int width) { }
+
+                public int Brightness(ArrayView<byte> mask, CancellationToken ct, int threshold = 3) => mask.Length + threshold;
+
+                public Task<double> MeanAsync(ArrayView<double> values) => Task.FromResult(values.Length == 0 ? 0 : values[0]);
+
+                public void Blend(ArrayView<float> first, ArrayView<float> second) { }
+
+                public double Sum(ArrayView<double> values) => values.Length;
+
+                public double Sum(ArrayView<float> values) => values.Length;
+            }
+
+            [Remote]
+            public partial class Sampler
+            {
+                public Sampler(double[] weights) { }
+
+                public int Get() => 1;
+            }
+
+            // Its factory takes what the base's takes, Arg<double[]>, so it hides that one with 'new'.
+            [Remote]
+            public partial class WeightedSampler : Sampler
+            {
+                public WeightedSampler(ArrayView<double> weights) : base(weights.ToArray()) { }
+            }
+
+            public static class Driver
+            {
+                public static async Task<double> Run(ObjectRef<Pixel[]> stored, double[] local)
+                {
+                    ActorHandle<Image> image = Image.Remote(stored, 2);
+                    ActorHandle<Image> other = Image.WithOptions(new ActorOptions { Name = "i" }).Remote(new Pixel[4], width: 2);
+                    int brightness = await image.Brightness(new byte[] { 1 });
+                    double mean = await other.MeanAsync(local);
+                    _ = image.Blend(new float[1], new float[1]);
+                    double sum = await image.Sum(local) + await image.Sum(new float[] { 1f });
+                    ActorHandle<WeightedSampler> sampler = WeightedSampler.Remote(local);
+                    return brightness + mean + sum + sampler.Id.GetHashCode();
+                }
+            }
+        }
+        """;
+
     private const string Names = """
         namespace Actors.@event
         {
@@ -453,6 +511,20 @@ public sealed class ActorValidShapesTests
     }
 
     [Fact]
+    public void ArrayViewParametersTakeArraysAndTheirFutures()
+    {
+        var run = AssertValid(new[] { ArrayViews }, expectedFiles: 3);
+        var image = run.Source("Actors.Views.Image.Actor.g.cs");
+        Assert.Contains("Remote(global::Ray.Arg<global::Actors.Views.Pixel[]> pixels, global::Ray.Arg<int> width)", image, StringComparison.Ordinal);
+        Assert.Contains("invocation.View<global::Actors.Views.Pixel>(0, \"pixels\")", image, StringComparison.Ordinal);
+        Assert.Matches(@"Blend\(\s*this global::Ray.ActorHandle<global::Actors.Views.Image> handle,\s*global::Ray.Arg<float\[\]> first,\s*global::Ray.Arg<float\[\]> second\)", image);
+        Assert.Contains(
+            "public new static global::Ray.ActorHandle<global::Actors.Views.WeightedSampler> Remote(global::Ray.Arg<double[]> weights)",
+            run.Source("Actors.Views.WeightedSampler.Actor.g.cs"),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void KeywordNamesAndShadowingUserTypes()
     {
         var run = AssertValid(new[] { Names }, expectedFiles: 3);
@@ -478,14 +550,14 @@ public sealed class ActorValidShapesTests
     [Fact]
     public void AllTogetherWithTasks()
     {
-        var sources = new[] { Containers, Inheritance, Members, Names, SplitFirstFile, SplitSecondFile, Usage };
-        AssertValid(sources, expectedFiles: 28);
+        var sources = new[] { Containers, Inheritance, Members, ArrayViews, Names, SplitFirstFile, SplitSecondFile, Usage };
+        AssertValid(sources, expectedFiles: 31);
     }
 
     [Fact]
     public void OutputIsDeterministic()
     {
-        var sources = new[] { Containers, Inheritance, Members, Names, SplitFirstFile, SplitSecondFile };
+        var sources = new[] { Containers, Inheritance, Members, ArrayViews, Names, SplitFirstFile, SplitSecondFile };
         var first = GeneratorRun.Of(sources);
         var second = GeneratorRun.Of(sources.Reverse().ToArray());
         Assert.Equal(

@@ -259,6 +259,56 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void RAY0008_StubsThatWouldCollideThroughAnArrayView()
+    {
+        // Both stubs would take an Arg<double[]>, though the signatures (and the function ids) differ.
+        var run = GeneratorRun.Of("""
+            public static partial class Work
+            {
+                [Remote]
+                public static double Sum(double[] x) => 0;
+
+                [Remote]
+                public static double Sum(ArrayView<double> x, CancellationToken ct) => 0;
+
+                [Remote]
+                public static double Sum(ArrayView<float> x) => 0;
+            }
+            """);
+        Assert.Equal(2, run.Diagnostics.Length);
+        Assert.All(run.Diagnostics, diagnostic =>
+        {
+            Assert.Equal("RAY0008", diagnostic.Id);
+            Assert.Contains("a stub takes 'double[]' for a parameter of type 'Ray.ArrayView<double>'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        });
+        Assert.Contains("Work.Sum(double[])", run.Diagnostics[0].GetMessage() + run.Diagnostics[1].GetMessage(), StringComparison.Ordinal);
+        var source = Assert.Single(run.Sources).SourceText.ToString();
+        Assert.Contains("Sum(global::Ray.Arg<float[]> x)", source, StringComparison.Ordinal);
+        Assert.DoesNotContain("Arg<double[]>", source, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0008_AViewOnBothSidesIsNotWhyStubsCollide()
+    {
+        var run = GeneratorRun.Of("""
+            public static partial class Work
+            {
+                [Remote]
+                public static double Sum(ArrayView<double> x) => 0;
+
+                [Remote]
+                public static double Sum(ArrayView<double> x, CancellationToken ct) => 0;
+            }
+            """);
+        Assert.Equal(2, run.Diagnostics.Length);
+        Assert.All(run.Diagnostics, diagnostic =>
+        {
+            Assert.Equal("RAY0008", diagnostic.Id);
+            Assert.Contains("(a CancellationToken is not part of a stub);", diagnostic.GetMessage(), StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
     public void RAY0008_StaticAbstractInterfaceMember()
     {
         var diagnostic = AssertSingleError("""

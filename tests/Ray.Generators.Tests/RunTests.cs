@@ -88,6 +88,23 @@ public sealed class RunTestAssembly
                 }
 
                 [Remote] public static string? Maybe(string? text) => text;
+
+                public static ArrayView<double>? LastView;
+
+                [Remote] public static double[] Range(int count) => Enumerable.Range(1, count).Select(i => (double)i).ToArray();
+
+                [Remote]
+                public static double Total(string label, ArrayView<double> data, CancellationToken ct, double scale)
+                {
+                    LastView = data;
+                    double sum = 0;
+                    foreach (var x in data)
+                    {
+                        sum += x;
+                    }
+
+                    return scale * sum + data.Length;
+                }
             }
 
             public static class Driver
@@ -155,6 +172,20 @@ public sealed class RunTestAssembly
 
                 // A bare 'null' fits both of Arg<T>'s conversions (from T and from ObjectRef<T>), so it needs its type.
                 public static string MaybeNull() => Work.Remote.Maybe((string?)null).Get() ?? "was null";
+
+                public static double TotalOfArray() => Work.Remote.Total("array", new[] { 1.5, 2.5, 4 }, 10).Get();
+
+                public static double TotalOfFuture()
+                {
+                    ObjectRef<double[]> data = Work.Remote.Range(4);
+                    return Work.Remote.Total("future", data, 2).Get();
+                }
+
+                public static bool ViewIsClosedAfterTheCall()
+                {
+                    Work.Remote.Total("closed", new[] { 1.0 }, 1).Wait();
+                    return Work.LastView!.IsDisposed;
+                }
             }
         }
         """;
@@ -354,6 +385,28 @@ public sealed class RunTests
 
     [Fact]
     public void NullArgumentsRoundTrip() => AssertResult("was null", "MaybeNull");
+
+    [Fact]
+    public void AnArrayViewParameterTakesAnArray()
+    {
+        using var core = new FakeRayCore();
+        Assert.Equal(83.0, _assembly.Call("TotalOfArray"));
+        var arguments = core.Submissions[^1].Arguments;
+        Assert.Equal(3, arguments.Length);
+        Assert.False(arguments[1].IsReference);
+        Assert.Equal("RunTests.Work.Total(string, Ray.ArrayView<double>, System.Threading.CancellationToken, double)", core.Submissions[^1].Function.Name);
+    }
+
+    [Fact]
+    public void AnArrayViewParameterTakesTheFutureOfAnArray()
+    {
+        using var core = new FakeRayCore();
+        Assert.Equal(24.0, _assembly.Call("TotalOfFuture"));
+        Assert.True(core.Submissions[^1].Arguments[1].IsReference);
+    }
+
+    [Fact]
+    public void TheViewIsClosedWhenTheCallReturns() => AssertResult(true, "ViewIsClosedAfterTheCall");
 
     private void AssertResult(object expected, string driverMethod)
     {

@@ -93,6 +93,33 @@ public sealed class SnapshotTests
         """);
 
     [Fact]
+    public void ArrayViewParameter() => Verify("""
+        namespace MyApp
+        {
+            public struct Pixel
+            {
+                public byte R, G, B;
+            }
+
+            public static partial class Work
+            {
+                [Remote]
+                public static async Task<double> ScaleSum(string label, ArrayView<double> data, CancellationToken ct, double factor, ArrayView<Pixel> pixels)
+                {
+                    await Task.Delay(1, ct);
+                    double sum = 0;
+                    foreach (var x in data)
+                    {
+                        sum += x;
+                    }
+
+                    return factor * sum + pixels.Length;
+                }
+            }
+        }
+        """);
+
+    [Fact]
     public void NestedTypesInBlockNamespace() => Verify("""
         namespace MyApp.Physics
         {

@@ -150,6 +150,41 @@ public sealed class ValidShapesTests
         }
         """;
 
+    private const string ArrayViews = """
+        namespace Shapes.Views
+        {
+            public struct Pixel
+            {
+                public byte R, G, B;
+            }
+
+            public static partial class Work
+            {
+                [Remote] public static double Sum(ArrayView<double> data) => data.Length;
+                [Remote] public static double Sum(ArrayView<float> data) => data.Length;
+                [Remote] public static double Sum(double[] data, int times) => data.Length * times;
+                [Remote] public static long Mixed(int offset, ArrayView<long> values, CancellationToken ct, string label = "x", params int[] rest) => values[offset];
+                [Remote] public static int Two(ArrayView<byte> first, ArrayView<Pixel> second) => first.Length + second.Length;
+                [Remote] public static Task<int> LengthAsync(ArrayView<float> data) => Task.FromResult(data.Length);
+                [Remote] public static double[] Copy(ArrayView<double> data) => data.ToArray();
+            }
+
+            public static class Callers
+            {
+                public static async Task<double> Call(ObjectRef<double[]> stored, double[] local)
+                {
+                    double total = await Work.Remote.Sum(local) + await Work.Remote.Sum(stored) + await Work.Remote.Sum(local, 2);
+                    total += await Work.Remote.Sum(Work.Remote.Copy(local));
+                    total += await Work.Remote.Sum(new float[] { 1f });
+                    total += await Work.Remote.WithOptions(new TaskOptions { NumCpus = 2 }).Mixed(0, new long[] { 1 }, "y", 1, 2);
+                    total += await Work.Remote.Mixed(offset: 0, values: new long[] { 1 });
+                    total += await Work.Remote.Two(new byte[1], new Pixel[2]);
+                    return total + await Work.Remote.LengthAsync(new float[3]);
+                }
+            }
+        }
+        """;
+
     private const string Names = """
         namespace Shapes.@event
         {
@@ -251,18 +286,28 @@ public sealed class ValidShapesTests
     public void ParameterAndReturnTypes() => AssertValid(Types, expectedFiles: 1);
 
     [Fact]
+    public void ArrayViewParametersTakeArraysAndTheirFutures()
+    {
+        var source = AssertValid(ArrayViews, expectedFiles: 1).Source("Shapes.Views.Work.Remote.g.cs");
+        Assert.Contains("Sum(global::Ray.Arg<double[]> data)", source, StringComparison.Ordinal);
+        Assert.Contains("Sum(global::Ray.Arg<float[]> data)", source, StringComparison.Ordinal);
+        Assert.Contains("invocation.View<global::Shapes.Views.Pixel>(1, \"second\")", source, StringComparison.Ordinal);
+        Assert.DoesNotContain("Arg<global::Ray.ArrayView", source, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void KeywordNamesAndShadowingUserTypes() => AssertValid(Names, expectedFiles: 3);
 
     [Fact]
     public void PartialTypeSplitAcrossFiles() => AssertValid(new[] { SplitFirstFile, SplitAcrossFiles }, expectedFiles: 1);
 
     [Fact]
-    public void AllTogether() => AssertValid(new[] { Containers, Types, Names, SplitFirstFile, SplitAcrossFiles }, expectedFiles: 19);
+    public void AllTogether() => AssertValid(new[] { Containers, Types, ArrayViews, Names, SplitFirstFile, SplitAcrossFiles }, expectedFiles: 20);
 
     [Fact]
     public void OutputIsDeterministic()
     {
-        var sources = new[] { Containers, Types, Names, SplitFirstFile, SplitAcrossFiles };
+        var sources = new[] { Containers, Types, ArrayViews, Names, SplitFirstFile, SplitAcrossFiles };
         var first = GeneratorRun.Of(sources);
         var second = GeneratorRun.Of(sources.Reverse().ToArray());
         Assert.Equal(

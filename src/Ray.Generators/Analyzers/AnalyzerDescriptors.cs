@@ -40,6 +40,16 @@ namespace Ray.Generators.Analyzers
             "'{0}' ({1}) is passed by value to '{2}' on every pass of the loop, so it is serialized and copied once per task; call 'ray.Put({0})' once before the loop and pass the ObjectRef it returns",
             DiagnosticSeverity.Warning);
 
+        /// <summary>
+        /// RAY0014: an <c>ArrayView&lt;T&gt;</c> anywhere but as a non-nullable parameter of a remote method, actor
+        /// constructor or actor method: a result, inside a parameter's type, or a nullable or optional parameter.
+        /// </summary>
+        public static readonly DiagnosticDescriptor ArrayViewOutsideParameter = Create(
+            "RAY0014",
+            "An ArrayView<T> can only be a non-nullable parameter of a remote method",
+            "{0} of {1} {2}; {3}",
+            DiagnosticSeverity.Error);
+
         private static DiagnosticDescriptor Create(string id, string title, string messageFormat, DiagnosticSeverity severity)
             => new DiagnosticDescriptor(
                 id,

@@ -16,8 +16,12 @@ namespace Ray.Generators.Analyzers
             ObjectRefOfT = compilation.GetTypeByMetadataName("Ray.ObjectRef`1");
             ActorHandle = compilation.GetTypeByMetadataName("Ray.ActorHandle`1");
             Arg = compilation.GetTypeByMetadataName("Ray.Arg`1");
+            ArrayView = compilation.GetTypeByMetadataName("Ray.ArrayView`1");
             MemoryPackable = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackableAttribute");
             MemoryPackableInterface = compilation.GetTypeByMetadataName("MemoryPack.IMemoryPackable`1");
+            MemoryPackInclude = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackIncludeAttribute");
+            MemoryPackIgnore = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackIgnoreAttribute");
+            MemoryPackUnion = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackUnionAttribute");
             CancellationToken = compilation.GetTypeByMetadataName("System.Threading.CancellationToken");
             Task = compilation.GetTypeByMetadataName("System.Threading.Tasks.Task");
             TaskOfT = compilation.GetTypeByMetadataName("System.Threading.Tasks.Task`1");
@@ -39,9 +43,17 @@ namespace Ray.Generators.Analyzers
 
         public INamedTypeSymbol? Arg { get; }
 
+        public INamedTypeSymbol? ArrayView { get; }
+
         public INamedTypeSymbol? MemoryPackable { get; }
 
         public INamedTypeSymbol? MemoryPackableInterface { get; }
+
+        public INamedTypeSymbol? MemoryPackInclude { get; }
+
+        public INamedTypeSymbol? MemoryPackIgnore { get; }
+
+        public INamedTypeSymbol? MemoryPackUnion { get; }
 
         public INamedTypeSymbol? CancellationToken { get; }
 

@@ -1,17 +1,20 @@
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 
 namespace Ray.Generators.Analyzers
 {
     /// <summary>
     /// Decides whether MemoryPack can serialize a type, and if not, which type inside it (a type argument, an
-    /// array element, a tuple element, all the way down) is the reason. One instance per compilation caches its
-    /// answers, since a thousand remote methods share a handful of parameter types.
+    /// array element, a tuple element, all the way down) is the reason; and whether an <c>ArrayView&lt;T&gt;</c> hides
+    /// inside it. One instance per compilation caches its answers, since a thousand remote methods share a handful
+    /// of parameter types.
     /// </summary>
     internal sealed class SerializabilityChecker
     {
         private readonly RaySymbols _symbols;
         private readonly ConcurrentDictionary<ITypeSymbol, Verdict> _cache = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentDictionary<ITypeSymbol, Verdict> _arrayViews = new(SymbolEqualityComparer.Default);
 
         public SerializabilityChecker(RaySymbols symbols) => _symbols = symbols;
 
@@ -21,6 +24,19 @@ namespace Ray.Generators.Analyzers
         /// compiler already report those declarations.
         /// </remarks>
         public ITypeSymbol? FindOffender(ITypeSymbol type) => _cache.GetOrAdd(type, Check).Offender;
+
+        /// <summary>
+        /// The <c>ArrayView&lt;T&gt;</c> that <paramref name="type"/> is or holds (in a type argument, an array element,
+        /// or a member that MemoryPack serializes of a <c>[MemoryPackable]</c> type or of one of its union cases), or null
+        /// when it holds none.
+        /// </summary>
+        /// <remarks>
+        /// A view is not data but a window on an object in the store of the process that opened it, so it cannot be
+        /// sent anywhere; <see cref="FindOffender"/> does not look inside <c>[MemoryPackable]</c> types, which MemoryPack's
+        /// own generator checks, but that generator does not know what a view is.
+        /// </remarks>
+        public ITypeSymbol? FindArrayView(ITypeSymbol type)
+            => _arrayViews.GetOrAdd(type, root => new Verdict(SearchArrayView(root, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default)))).Offender;
 
         private Verdict Check(ITypeSymbol type)
         {
@@ -129,6 +145,115 @@ namespace Ray.Generators.Analyzers
                     {
                         return true;
                     }
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>The walk behind <see cref="FindArrayView"/>.</summary>
+        /// <remarks>
+        /// <paramref name="visited"/> stops the walk of a type that holds itself; only the answer for the root is cached,
+        /// since a type met again inside a cycle is answered for this walk only.
+        /// </remarks>
+        private ITypeSymbol? SearchArrayView(ITypeSymbol type, HashSet<ITypeSymbol> visited)
+        {
+            if (!visited.Add(type))
+            {
+                return null;
+            }
+
+            if (type is IArrayTypeSymbol array)
+            {
+                return SearchArrayView(array.ElementType, visited);
+            }
+
+            if (type is not INamedTypeSymbol named)
+            {
+                return null;
+            }
+
+            if (_symbols.IsDefinition(named, _symbols.ArrayView))
+            {
+                return named;
+            }
+
+            for (var current = named; current is not null; current = current.ContainingType)
+            {
+                foreach (var argument in current.TypeArguments)
+                {
+                    if (SearchArrayView(argument, visited) is { } view)
+                    {
+                        return view;
+                    }
+                }
+            }
+
+            if (!HasAttribute(named, _symbols.MemoryPackable))
+            {
+                return null;
+            }
+
+            foreach (var memberType in SerializedMemberTypes(named))
+            {
+                if (SearchArrayView(memberType, visited) is { } view)
+                {
+                    return view;
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>
+        /// The types of what MemoryPack's generator serializes for a <c>[MemoryPackable]</c> type: its public instance
+        /// fields and properties (inherited ones too) and those marked <c>[MemoryPackInclude]</c>, less those marked
+        /// <c>[MemoryPackIgnore]</c>; and the case types its <c>[MemoryPackUnion]</c> attributes name.
+        /// </summary>
+        private IEnumerable<ITypeSymbol> SerializedMemberTypes(INamedTypeSymbol type)
+        {
+            foreach (var attribute in type.GetAttributes())
+            {
+                if (_symbols.Is(attribute.AttributeClass, _symbols.MemoryPackUnion)
+                    && attribute.ConstructorArguments is { Length: 2 } arguments
+                    && arguments[1].Value is ITypeSymbol unionCase)
+                {
+                    yield return unionCase;
+                }
+            }
+
+            for (var current = type; current is not null; current = current.BaseType)
+            {
+                foreach (var member in current.GetMembers())
+                {
+                    var memberType = member switch
+                    {
+                        IFieldSymbol { IsStatic: false, IsConst: false, IsImplicitlyDeclared: false } field => field.Type,
+                        IPropertySymbol { IsStatic: false, IsIndexer: false, GetMethod: not null } property => property.Type,
+                        _ => null,
+                    };
+                    if (memberType is not null
+                        && !HasAttribute(member, _symbols.MemoryPackIgnore)
+                        && (member.DeclaredAccessibility == Accessibility.Public || HasAttribute(member, _symbols.MemoryPackInclude)))
+                    {
+                        yield return memberType;
+                    }
+                }
+            }
+        }
+
+        private bool HasAttribute(ISymbol symbol, INamedTypeSymbol? attribute)
+        {
+            if (attribute is null)
+            {
+                return false;
+            }
+
+            foreach (var data in symbol.GetAttributes())
+            {
+                if (_symbols.Is(data.AttributeClass, attribute))
+                {
+                    return true;
                 }
             }
 

@@ -11,6 +11,8 @@ namespace Ray.Generators.Analyzers
     /// RAY0001: every parameter and result of a <c>[Remote]</c> static method, an actor constructor and a public
     /// actor method crosses a process boundary, so MemoryPack must be able to serialize it. Ray finds out when
     /// the task runs, often on another machine; this analyzer finds out when the code compiles.
+    /// RAY0014: an <c>ArrayView&lt;T&gt;</c> crosses nothing, so it may only be a non-nullable parameter, which the
+    /// runtime opens on the array the caller passed; anywhere else in a parameter or result it is an error.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class SerializationAnalyzer : DiagnosticAnalyzer
@@ -29,7 +31,7 @@ namespace Ray.Generators.Analyzers
 
         /// <inheritdoc/>
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-            ImmutableArray.Create(AnalyzerDescriptors.NotSerializable);
+            ImmutableArray.Create(AnalyzerDescriptors.NotSerializable, AnalyzerDescriptors.ArrayViewOutsideParameter);
 
         /// <inheritdoc/>
         public override void Initialize(AnalysisContext context)
@@ -63,11 +65,28 @@ namespace Ray.Generators.Analyzers
                     continue;
                 }
 
-                if (checker.FindOffender(parameter.Type) is { } offender)
+                var location = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(context.CancellationToken).GetLocation()
+                    ?? parameter.Locations.FirstOrDefault();
+                var subject = $"Parameter '{parameter.Name}'";
+                if (symbols.IsDefinition(parameter.Type, symbols.ArrayView))
                 {
-                    var location = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(context.CancellationToken).GetLocation()
-                        ?? parameter.Locations.FirstOrDefault();
-                    Report(context, location, $"Parameter '{parameter.Name}'", member, parameter.Type, offender);
+                    // Where a view belongs: the runtime opens it on the array the caller passed, for the length of the call.
+                    CheckViewParameter(context, location, subject, member, parameter);
+                }
+                else if (checker.FindArrayView(parameter.Type) is { } view)
+                {
+                    var array = ArrayOf(view);
+                    ReportArrayView(
+                        context,
+                        location,
+                        subject,
+                        member,
+                        $"{DescribeHolder(parameter.Type, view)}, but a view is valid only inside the call that received it",
+                        $"pass the arrays themselves ('{array}') or their ObjectRef<{array}> instead; only a parameter of type '{Readable(view)}' receives a view");
+                }
+                else if (checker.FindOffender(parameter.Type) is { } offender)
+                {
+                    Report(context, location, subject, member, parameter.Type, offender);
                 }
             }
 
@@ -92,11 +111,63 @@ namespace Ray.Generators.Analyzers
                 return;
             }
 
-            if (checker.FindOffender(result) is { } resultOffender)
+            if (checker.FindArrayView(result) is { } resultView)
+            {
+                var array = ArrayOf(resultView);
+                ReportArrayView(
+                    context,
+                    ResultLocation(method, unwrapped, context.CancellationToken),
+                    "The result",
+                    member,
+                    $"{DescribeHolder(result, resultView)}, but a view is valid only inside the call that received it",
+                    SymbolEqualityComparer.Default.Equals(result, resultView)
+                        ? $"return '{array}' instead, which the caller can read without a copy through GetView() on the ObjectRef<{array}> it receives"
+                        : $"return the arrays themselves ('{array}') instead");
+            }
+            else if (checker.FindOffender(result) is { } resultOffender)
             {
                 Report(context, ResultLocation(method, unwrapped, context.CancellationToken), "The result", member, result, resultOffender);
             }
         }
+
+        /// <summary>An <c>ArrayView&lt;T&gt;</c> parameter is fine unless it may be null: the runtime always opens a view on an array.</summary>
+        private static void CheckViewParameter(SymbolAnalysisContext context, Location? location, string subject, string member, IParameterSymbol parameter)
+        {
+            var view = parameter.Type;
+            var array = ArrayOf(view);
+            if (view.NullableAnnotation == NullableAnnotation.Annotated)
+            {
+                ReportArrayView(
+                    context,
+                    location,
+                    subject,
+                    member,
+                    $"is a nullable '{Readable(view)}?', but the runtime opens a view on an array, never on null",
+                    $"declare it '{Readable(view)}' and pass an empty array for no data, or take '{array}?' instead");
+            }
+            else if (parameter.IsOptional)
+            {
+                ReportArrayView(
+                    context,
+                    location,
+                    subject,
+                    member,
+                    "has a default value, but the only default of a view is null, and the runtime opens a view on an array, never on null",
+                    $"remove the default value, or take '{array}?' instead");
+            }
+        }
+
+        private static void ReportArrayView(SymbolAnalysisContext context, Location? location, string subject, string member, string problem, string advice)
+            => context.ReportDiagnostic(Diagnostic.Create(AnalyzerDescriptors.ArrayViewOutsideParameter, location, subject, member, problem, advice));
+
+        /// <summary>"is 'V'" when <paramref name="declared"/> is the view itself, else "has type 'D', which holds a 'V'".</summary>
+        private static string DescribeHolder(ITypeSymbol declared, ITypeSymbol view)
+            => SymbolEqualityComparer.Default.Equals(declared, view)
+                ? $"is '{Readable(view)}'"
+                : $"has type '{Readable(declared)}', which holds a '{Readable(view)}'";
+
+        /// <summary>The array an <c>ArrayView&lt;T&gt;</c> views, as the user writes it: <c>T[]</c>.</summary>
+        private static string ArrayOf(ITypeSymbol view) => Readable(((INamedTypeSymbol)view).TypeArguments[0]) + "[]";
 
         /// <summary>What the method is to Ray ("remote method 'X.M(int)'"), or null when it does not cross a process boundary.</summary>
         private static string? Describe(IMethodSymbol method, RaySymbols symbols)

@@ -51,6 +51,9 @@ namespace Ray.Generators.Model
     /// The C# expression of the default value when it is a constant other than null; null when the default is
     /// <c>null</c> or <c>default</c>, which <c>default(Arg&lt;T&gt;)</c> stands for.
     /// </param>
+    /// <param name="ElementType">
+    /// For <see cref="ParameterKind.ArrayView"/>, the fully qualified <c>E</c> of <c>ArrayView&lt;E&gt;</c>; null otherwise.
+    /// </param>
     internal sealed record ParameterSpec(
         string Name,
         string Identifier,
@@ -58,7 +61,8 @@ namespace Ray.Generators.Model
         ParameterKind Kind,
         int ArgumentIndex,
         bool IsOptional,
-        string? DefaultValue);
+        string? DefaultValue,
+        string? ElementType);
 
     /// <summary>What the stub and the invoker do with a parameter.</summary>
     internal enum ParameterKind
@@ -71,5 +75,11 @@ namespace Ray.Generators.Model
 
         /// <summary>Not in the stub; the invoker passes the task's own token.</summary>
         CancellationToken,
+
+        /// <summary>
+        /// An <c>ArrayView&lt;E&gt;</c>: <c>Arg&lt;E[]&gt;</c> in the stub, so callers pass an array or its future, and
+        /// the invoker opens a view of the array's bytes instead of deserializing a copy.
+        /// </summary>
+        ArrayView,
     }
 }

@@ -63,7 +63,16 @@ internal sealed class FakeRayCore : IRayCore, IDisposable
             throw error;
         }
 
-        var instance = registration.Create(new TaskInvocation(registration.Descriptor, values, TaskCancellationToken));
+        var invocation = new TaskInvocation(registration.Descriptor, values, TaskCancellationToken);
+        object instance;
+        try
+        {
+            instance = registration.Create(invocation);
+        }
+        finally
+        {
+            invocation.CloseViews();
+        }
 
         // The runtime finds an actor's class by this name, so it must be the type's full name with '.' for '+'.
         var typeName = instance.GetType().FullName!.Replace('+', '.');
@@ -131,10 +140,9 @@ internal sealed class FakeRayCore : IRayCore, IDisposable
             return (default, error);
         }
 
+        var invocation = new TaskInvocation(function, values, TaskCancellationToken);
         try
         {
-            var invocation = new TaskInvocation(function, values, TaskCancellationToken);
-
             // Off the test's thread, so user code that awaits never needs the blocked thread back.
             var result = Task.Run(() => invoke(invocation).AsTask()).GetAwaiter().GetResult();
             return (result, null);
@@ -142,6 +150,11 @@ internal sealed class FakeRayCore : IRayCore, IDisposable
         catch (Exception e)
         {
             return (default, new RayTaskException(function.Name, e.GetType().FullName!, e.Message, e.StackTrace ?? string.Empty));
+        }
+        finally
+        {
+            // As the runtime does: the views of the arguments belong to the call.
+            invocation.CloseViews();
         }
     }
 
