@@ -59,6 +59,9 @@ public sealed class RayRuntime : IAsyncDisposable
     /// <summary>The raylet's Unix domain socket (driver only).</summary>
     internal string? RayletSocketPath => _node?.SocketPath;
 
+    /// <summary>The embedded node (driver only).</summary>
+    internal RayletNode? Node => _node;
+
     /// <summary>
     /// Starts an embedded single-node cluster in this process: the raylet on a Unix domain socket and
     /// <see cref="RayOptions.NumWorkers"/> worker processes, pre-started and reused. Returns once every worker

@@ -32,6 +32,27 @@ public sealed class ProcessLifetimeTests
         await AssertAllExitAsync(workers, TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task The_shared_memory_of_a_killed_node_is_deleted_when_the_next_node_starts()
+    {
+        using var killed = StartDriver("store");
+        var (workers, store) = await ReadStartupAsync(killed);
+        Assert.True(store.StartsWith("/dev/shm/", StringComparison.Ordinal) || store.StartsWith(Path.GetTempPath(), StringComparison.Ordinal), store);
+        Assert.True(File.Exists(Path.Combine(store, "objects")), $"The node's store {store} has no shared-memory file.");
+
+        Process.Start("kill", ["-9", killed.Id.ToString()])!.WaitForExit();
+        await killed.WaitForExitAsync().WaitAsync(Timeout);
+        await AssertAllExitAsync(workers, TimeSpan.FromSeconds(10));
+        Assert.True(Directory.Exists(store), "A killed node cannot clean up after itself; the next one must.");
+
+        using var next = StartDriver("dispose");
+        var (_, nextStore) = await ReadStartupAsync(next);
+        Assert.False(Directory.Exists(store), $"{store} of the killed node is still there after another node started.");
+        await next.WaitForExitAsync().WaitAsync(Timeout);
+        Assert.Equal(0, next.ExitCode);
+        Assert.False(Directory.Exists(nextStore), "A node that was disposed left its store behind.");
+    }
+
     private static Process StartDriver(string mode)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Ray.TestDriver.dll");
@@ -47,18 +68,26 @@ public sealed class ProcessLifetimeTests
         return Process.Start(startInfo)!;
     }
 
-    private static async Task<int[]> ReadWorkerPidsAsync(Process driver)
+    private static async Task<int[]> ReadWorkerPidsAsync(Process driver) => (await ReadStartupAsync(driver)).Workers;
+
+    /// <summary>The driver's worker pids and the directory of its object store, from the lines it prints once started.</summary>
+    private static async Task<(int[] Workers, string Store)> ReadStartupAsync(Process driver)
     {
         using var cancellation = new CancellationTokenSource(Timeout);
+        int[]? workers = null;
         while (await driver.StandardOutput.ReadLineAsync(cancellation.Token) is { } line)
         {
             if (line.StartsWith("workers: ", StringComparison.Ordinal))
             {
-                return line["workers: ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+                workers = line["workers: ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+            }
+            else if (line.StartsWith("store: ", StringComparison.Ordinal) && workers is not null)
+            {
+                return (workers, line["store: ".Length..]);
             }
         }
 
-        throw new Xunit.Sdk.XunitException($"The driver exited without printing its workers: {await driver.StandardError.ReadToEndAsync()}");
+        throw new Xunit.Sdk.XunitException($"The driver exited without printing its workers and store: {await driver.StandardError.ReadToEndAsync()}");
     }
 
     private static async Task AssertAllExitAsync(int[] pids, TimeSpan within)

@@ -1,13 +1,23 @@
-// Usage: Ray.TestDriver (wait | dispose)
-// Starts an embedded node, prints "workers: <pid> <pid> ..." and then either waits to be killed or
-// disposes the runtime and prints "disposed".
+// Usage: Ray.TestDriver (wait | dispose | store)
+// Starts an embedded node, prints "workers: <pid> <pid> ...", "store: <directory of its shared memory>" and then
+// either waits to be killed (wait; store, after putting a large object into the store) or disposes the runtime and
+// prints "disposed".
 using Ray;
 
 await using var ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2 });
 var answer = await DriverTasks.Remote.Echo(41);
+var mode = args.Length > 0 ? args[0] : "wait";
+ObjectRef<double[]>? stored = null;
+if (mode == "store")
+{
+    stored = ray.Put(new double[1 << 20]);
+    await DriverTasks.Remote.Length(stored);
+}
+
 Console.WriteLine($"workers: {string.Join(' ', ray.WorkerProcessIds)}");
+Console.WriteLine($"store: {ray.GetObjectStoreStats().MemoryDirectory}");
 Console.WriteLine($"echo: {answer}");
-if (args.Length > 0 && args[0] == "dispose")
+if (mode == "dispose")
 {
     await ray.DisposeAsync();
     Console.WriteLine("disposed");
@@ -15,9 +25,13 @@ if (args.Length > 0 && args[0] == "dispose")
 }
 
 await Task.Delay(Timeout.Infinite);
+GC.KeepAlive(stored);
 
 public static partial class DriverTasks
 {
     [Remote]
     public static int Echo(int value) => value + 1;
+
+    [Remote]
+    public static int Length(ArrayView<double> data) => data.Length;
 }

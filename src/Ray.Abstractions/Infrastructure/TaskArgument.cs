@@ -75,6 +75,29 @@ public readonly struct TaskArgument
         new(default, reference.Id, reference, ownsReference, null);
 
     /// <summary>
+    /// The arguments without the caller's <see cref="ObjectRef"/> instances, for the runtime to keep while the task is
+    /// pending (it counts the objects itself, so the caller's references may be collected meanwhile). Returns
+    /// <paramref name="arguments"/> itself when none holds an instance.
+    /// </summary>
+    internal static TaskArgument[] Detach(TaskArgument[] arguments)
+    {
+        TaskArgument[]? detached = null;
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            var argument = arguments[i];
+            if (argument.ReferenceHandle is null && argument.Contained is null)
+            {
+                continue;
+            }
+
+            detached ??= (TaskArgument[])arguments.Clone();
+            detached[i] = argument.IsReference ? FromReference(argument.Reference) : FromBytes(argument.Value);
+        }
+
+        return detached ?? arguments;
+    }
+
+    /// <summary>
     /// Called once the arguments were submitted (the task now keeps their objects alive): drops the references made
     /// only for this call, so a large argument is freed as soon as the task is done with it.
     /// </summary>

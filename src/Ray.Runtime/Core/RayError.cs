@@ -11,7 +11,7 @@ internal static class RayErrors
 {
     public static ErrorInfo TaskFailed(string functionName, Exception exception, int pid)
     {
-        if (exception is ObjectStoreFullException or ObjectCorruptedException)
+        if (exception is ObjectStoreFullException or ObjectCorruptedException or ObjectNotFoundException)
         {
             // The caller sees the store's own exception, with the sizes or the object involved.
             var error = FromStore(exception);

@@ -53,21 +53,24 @@ internal sealed class ArenaAllocator
     /// <summary>Returns a region, merging it with free neighbours.</summary>
     public void Free(long offset, long size)
     {
-        if (offset < 0 || size <= 0 || offset + size > Capacity || _freeSizes.ContainsKey(offset))
+        var end = offset + size;
+        var previous = _freeOffsets.GetViewBetween(long.MinValue, offset).Max;
+        var hasPrevious = _freeSizes.TryGetValue(previous, out var previousSize) && previous <= offset;
+        var next = _freeOffsets.GetViewBetween(offset, long.MaxValue).Min;
+        var hasNext = _freeSizes.TryGetValue(next, out var nextSize) && next >= offset;
+        if (offset < 0 || size <= 0 || end > Capacity || (hasPrevious && previous + previousSize > offset) || (hasNext && next < end))
         {
-            throw new InvalidOperationException($"Region [{offset}, {offset + size}) was not handed out by this allocator.");
+            throw new InvalidOperationException($"Region [{offset}, {end}) was not handed out by this allocator.");
         }
 
         Used -= size;
-        var end = offset + size;
-        if (_freeSizes.TryGetValue(end, out var nextSize))
+        if (hasNext && next == end)
         {
-            RemoveFree(end, nextSize);
+            RemoveFree(next, nextSize);
             size += nextSize;
         }
 
-        var previous = _freeOffsets.GetViewBetween(long.MinValue, offset - 1).Max;
-        if (previous < offset && _freeSizes.TryGetValue(previous, out var previousSize) && previous + previousSize == offset)
+        if (hasPrevious && previous + previousSize == offset)
         {
             RemoveFree(previous, previousSize);
             offset = previous;

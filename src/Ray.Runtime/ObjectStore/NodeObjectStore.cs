@@ -37,7 +37,7 @@ internal sealed class NodeObjectStore : IDisposable
     private long _peakUsed;
     private long _spillCount;
     private long _restoreCount;
-    private long _lastReclaim = long.MinValue;
+    private long _lastReclaim;
 
     public NodeObjectStore(long capacity, double spillThreshold, string memoryRoot, string spillRoot, long? spillLimit, string nodeId, ILogger logger)
     {

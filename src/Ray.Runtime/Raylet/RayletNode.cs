@@ -164,7 +164,7 @@ internal sealed class RayletNode : IAsyncDisposable
             FunctionId = function.Id,
             FunctionName = function.Name,
             AssemblyName = function.AssemblyName,
-            Arguments = arguments,
+            Arguments = TaskArgument.Detach(arguments),
             References = ProtoArguments.Referenced(arguments, null),
             Resources = resources,
             MaxRetries = options?.MaxRetries ?? function.MaxRetries,

@@ -1,0 +1,140 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Ray.ObjectStore;
+using Xunit;
+
+namespace Ray.Runtime.Tests.ObjectStore;
+
+/// <summary>The node's store on its own, in a directory of the test's: allocation, sealing, pins, spilling and restoring.</summary>
+public sealed class NodeObjectStoreTests : IDisposable
+{
+    private const long Capacity = 1 << 20;
+
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"raygen-store-test-{Guid.NewGuid():n}");
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void A_sealed_object_reads_back_and_its_memory_returns_when_freed()
+    {
+        using var store = Create();
+        var stored = Put(store, ObjectId.New(), 1000, 7);
+        Assert.True(store.TryPin(stored));
+        Assert.True(store.Read(stored).Span.ToArray().All(b => b == 7));
+        store.Unpin(stored);
+
+        store.Free(stored);
+        Assert.Equal(0, store.Used);
+        Assert.Equal(StoredState.Freed, stored.State);
+        Assert.Throws<ObjectNotFoundException>(() => store.TryPin(stored));
+    }
+
+    [Fact]
+    public void A_pinned_object_keeps_its_memory_after_it_is_freed_until_unpinned()
+    {
+        using var store = Create();
+        var stored = Put(store, ObjectId.New(), 1000, 1);
+        store.Pin(stored);
+        store.Free(stored);
+        Assert.True(store.Used > 0);
+        Assert.True(store.Read(stored).Span.ToArray().All(b => b == 1));
+        store.Unpin(stored);
+        Assert.Equal(0, store.Used);
+    }
+
+    [Fact]
+    public void A_region_its_writer_did_not_seal_is_refused_and_returned()
+    {
+        using var store = Create();
+        var region = store.Allocate(1000);
+        store.Arena.Region(region.Offset + StoredObjectLayout.HeaderSize, 1000).Span[..500].Fill(9);
+        var error = Assert.Throws<ObjectCorruptedException>(() => store.Seal(ObjectId.New(), region));
+        Assert.Contains("never sealed", error.Message);
+        Assert.Equal(0, store.Used);
+
+        // A region that was never handed out cannot be sealed either.
+        Assert.Throws<ObjectCorruptedException>(() => store.Seal(ObjectId.New(), new StoreRegion(4096, 100)));
+    }
+
+    [Fact]
+    public void The_least_recently_used_unpinned_objects_spill_and_come_back_on_a_pin()
+    {
+        using var store = Create();
+        var size = (Capacity / 4) - 1024;
+        var oldest = Put(store, ObjectId.New(), size, 1);
+        var pinned = Put(store, ObjectId.New(), size, 2);
+        store.Pin(pinned);
+        var third = Put(store, ObjectId.New(), size, 3);
+
+        // A fourth does not fit under the high-water mark (80%): the oldest unpinned object goes to disk.
+        var fourth = Put(store, ObjectId.New(), size, 4);
+        Assert.Equal(StoredState.Spilled, oldest.State);
+        Assert.Equal(StoredState.Resident, pinned.State);
+        Assert.Equal(1, store.Stats().SpilledObjects);
+        Assert.True(File.Exists(oldest.SpillPath));
+
+        // Reading it brings it back (spilling another one to make room).
+        store.Pin(oldest);
+        Assert.Equal(StoredState.Resident, oldest.State);
+        Assert.True(store.Read(oldest).Span.ToArray().All(b => b == 1));
+        store.Unpin(oldest);
+        Assert.Equal(1, store.Stats().RestoreCount);
+        Assert.Contains(StoredState.Spilled, new[] { third.State, fourth.State });
+
+        // Freeing spilled objects deletes their files.
+        foreach (var stored in new[] { oldest, third, fourth })
+        {
+            store.Free(stored);
+        }
+
+        store.Unpin(pinned);
+        store.Free(pinned);
+        Assert.Equal(0, store.Stats().SpilledBytes);
+        Assert.Equal(0, store.Used);
+        Assert.Empty(Directory.GetFiles(store.SpillDirectory, "*.object"));
+    }
+
+    [Fact]
+    public void With_no_room_on_disk_a_full_store_says_so_with_the_sizes()
+    {
+        using var store = Create(spillLimit: 0);
+        var size = (Capacity / 2) - 1024;
+        Put(store, ObjectId.New(), size, 1);
+        Put(store, ObjectId.New(), size, 2);
+        var error = Assert.Throws<ObjectStoreFullException>(() => store.Allocate(size));
+        Assert.Equal(size, error.RequestedBytes);
+        Assert.Equal(Capacity, error.CapacityBytes);
+        Assert.Contains("ObjectSpillLimit", error.Message);
+        Assert.Contains("2 object(s)", error.Message);
+    }
+
+    [Fact]
+    public void A_new_store_deletes_the_directories_of_stores_whose_node_is_gone()
+    {
+        Directory.CreateDirectory(_root);
+        var abandoned = Path.Combine(_root, "raygen-999999-deadnode");
+        Directory.CreateDirectory(abandoned);
+        File.WriteAllText(Path.Combine(abandoned, "node.lock"), "999999 12345");
+        File.WriteAllText(Path.Combine(abandoned, "objects"), "left behind");
+
+        using var live = Create();
+        using var other = Create();
+        Assert.False(Directory.Exists(abandoned));
+
+        // A running store's directory is locked, so another store leaves it alone.
+        Assert.True(Directory.Exists(live.MemoryDirectory));
+        Assert.True(Directory.Exists(other.MemoryDirectory));
+        live.Dispose();
+        Assert.False(Directory.Exists(live.MemoryDirectory));
+    }
+
+    private static StoredObject Put(NodeObjectStore store, ObjectId id, long size, byte fill)
+    {
+        var region = store.Allocate(size);
+        store.Arena.Region(region.Offset + StoredObjectLayout.HeaderSize, (int)size).Span.Fill(fill);
+        store.Arena.Seal(region.Offset, id, size);
+        return store.Seal(id, region);
+    }
+
+    private NodeObjectStore Create(long? spillLimit = null) =>
+        new(Capacity, 0.8, _root, _root, spillLimit, Guid.NewGuid().ToString("n")[..12], NullLogger.Instance);
+}

@@ -1,0 +1,122 @@
+using MemoryPack;
+
+namespace Ray.Runtime.Tests.ObjectStore;
+
+/// <summary>Remote functions of the object store tests; each runs in a real worker process.</summary>
+public static partial class StoreTasks
+{
+    /// <summary>The sum of the elements, read through a zero-copy view.</summary>
+    [Remote]
+    public static double Sum(ArrayView<double> data)
+    {
+        var sum = 0.0;
+        foreach (var value in data.Span)
+        {
+            sum += value;
+        }
+
+        return sum;
+    }
+
+    /// <summary>The sum of the elements of an array that arrives deserialized (one copy).</summary>
+    [Remote]
+    public static double SumCopy(double[] data) => data.Sum();
+
+    /// <summary>Where the view's elements are mapped from in the worker (null: not a file mapping), and their count.</summary>
+    [Remote]
+    public static unsafe ViewPlace Locate(ArrayView<double> data)
+    {
+        fixed (double* first = data.Span)
+        {
+            return new ViewPlace(ObjectStoreFixture.MappedPath(first), data.Length, Environment.ProcessId);
+        }
+    }
+
+    /// <summary>A large result: <paramref name="length"/> doubles, made in the worker.</summary>
+    [Remote]
+    public static double[] Make(int length, int seed) => ObjectStoreFixture.Doubles(length, seed);
+
+    /// <summary>Puts a large array from inside a task and returns the reference.</summary>
+    [Remote]
+    public static ObjectRef<double[]> PutInside(int length, int seed) => RayRuntime.Current.Put(ObjectStoreFixture.Doubles(length, seed));
+
+    /// <summary>Gets a stored array inside a task through a reference that travelled inside an argument.</summary>
+    [Remote]
+    public static double SumThroughReference(List<ObjectRef<double[]>> references) => references.Sum(r => r.Get().Sum());
+
+    /// <summary>Opens a view inside a task through a reference that travelled inside an argument.</summary>
+    [Remote]
+    public static async Task<double> SumThroughView(List<ObjectRef<double[]>> references)
+    {
+        var sum = 0.0;
+        foreach (var reference in references)
+        {
+            using var view = await reference.GetViewAsync();
+            foreach (var value in view.Span)
+            {
+                sum += value;
+            }
+        }
+
+        return sum;
+    }
+
+    /// <summary>Puts large arrays in a loop until its worker is killed.</summary>
+    [Remote]
+    public static int PutForever(string startedMarker)
+    {
+        var data = new byte[4 << 20];
+        var held = new List<ObjectRef<byte[]>>();
+        while (true)
+        {
+            held.Add(RayRuntime.Current.Put(data));
+            if (held.Count == 4)
+            {
+                File.WriteAllText(startedMarker, Environment.ProcessId.ToString());
+            }
+        }
+    }
+
+    /// <summary>Takes a long time, holding its argument.</summary>
+    [Remote]
+    public static int HoldFor(ArrayView<double> data, int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return data.Length;
+    }
+}
+
+/// <summary>Where a view's memory lies in a worker.</summary>
+[MemoryPackable]
+public partial record ViewPlace(string? MappedFrom, int Length, int ProcessId);
+
+/// <summary>An actor that keeps stored arrays and the references it is given.</summary>
+[Remote]
+public partial class ArrayKeeper
+{
+    private readonly double[] _initial;
+    private List<ObjectRef<double[]>> _kept = [];
+
+    public ArrayKeeper(double[] initial) => _initial = initial;
+
+    public double InitialSum() => _initial.Sum();
+
+    public double SumView(ArrayView<double> data) => StoreTasks.Sum(data);
+
+    public int Keep(List<ObjectRef<double[]>> references)
+    {
+        _kept.AddRange(references);
+        return _kept.Count;
+    }
+
+    public double SumKept() => _kept.Sum(r => r.Get().Sum());
+
+    /// <summary>Drops the kept references and collects garbage, so the worker releases them at once.</summary>
+    public int Forget()
+    {
+        _kept = [];
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return 0;
+    }
+}
