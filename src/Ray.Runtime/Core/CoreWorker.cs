@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using MemoryPack;
-using MemoryPack.Internal;
 using Ray.Infrastructure;
 using Ray.ObjectStore;
 using Ray.Runtime.Protocol;
@@ -94,7 +93,7 @@ internal abstract class CoreWorker : IRayCore
 
     /// <summary>
     /// Serializes a value with MemoryPack: into inline bytes when small, else into a region of the store. An array
-    /// of unmanaged elements is copied into the store directly (one copy); anything else goes through a pooled buffer.
+    /// of unmanaged elements is copied into the store directly (one copy); anything else is serialized first.
     /// </summary>
     public SerializedValue Serialize<T>(T value)
     {
@@ -115,52 +114,30 @@ internal abstract class CoreWorker : IRayCore
             return new SerializedValue(allocation.Payload, allocation, null);
         }
 
-        var writer = ReusableLinkedArrayBufferWriterPool.Rent();
-        try
+        // MemoryPack's own pooled buffer makes the exact-size array most values end up as; a large one is then
+        // copied into the store (an array of unmanaged elements never gets here: it went straight in above).
+        var bytes = MemoryPackSerializer.Serialize(value);
+        var contained = scope.Collected;
+        if (bytes.Length <= MaxInlineObjectSize || Arena is null)
         {
-            MemoryPackSerializer.Serialize(writer, value);
-            var contained = scope.Collected;
-            if (writer.TotalWritten <= MaxInlineObjectSize || Arena is null)
-            {
-                return new SerializedValue(writer.ToArrayAndReset(), null, contained);
-            }
-
-            var allocation = Allocate(writer.TotalWritten);
-            try
-            {
-                var destination = allocation.Payload;
-                foreach (var segment in writer)
-                {
-                    segment.CopyTo(destination);
-                    destination = destination[segment.Length..];
-                }
-            }
-            catch
-            {
-                allocation.Abort();
-                throw;
-            }
-
-            return new SerializedValue(allocation.Payload, allocation, contained);
+            return new SerializedValue(bytes, null, contained);
         }
-        finally
-        {
-            writer.Reset();
-            ReusableLinkedArrayBufferWriterPool.Return(writer);
-        }
+
+        var region = Allocate(bytes.Length);
+        bytes.CopyTo(region.Payload);
+        return new SerializedValue(region.Payload, region, contained);
     }
 
     public ValueTask<T> GetAsync<T>(ObjectRef reference, CancellationToken cancellationToken)
     {
-        var pending = ResolveAsync(reference.Id, cancellationToken);
-        if (pending.IsCompletedSuccessfully && !pending.Result.IsStored)
+        if (TryGetReady(reference.Id, out var ready) && !ready.IsStored)
         {
-            var value = Deserialize<T>(reference.Id, pending.Result);
+            var value = Deserialize<T>(reference.Id, ready);
             GC.KeepAlive(reference);
             return new ValueTask<T>(value);
         }
 
-        return AwaitValueAsync<T>(reference, pending, cancellationToken);
+        return AwaitValueAsync<T>(reference, ResolveAsync(reference.Id, cancellationToken), cancellationToken);
     }
 
     public T Get<T>(ObjectRef reference, TimeSpan? timeout)
@@ -183,14 +160,13 @@ internal abstract class CoreWorker : IRayCore
 
     public ValueTask WaitReadyAsync(ObjectRef reference, CancellationToken cancellationToken)
     {
-        var pending = ResolveAsync(reference.Id, cancellationToken);
-        if (pending.IsCompletedSuccessfully)
+        if (TryGetReady(reference.Id, out var ready))
         {
-            ThrowIfError(pending.Result);
+            ThrowIfError(ready);
             return default;
         }
 
-        return AwaitReadyAsync(reference, pending);
+        return AwaitReadyAsync(reference, ResolveAsync(reference.Id, cancellationToken));
     }
 
     public void WaitReady(ObjectRef reference, TimeSpan? timeout)
@@ -239,6 +215,11 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>A region of the store for a new object of <paramref name="payloadSize"/> bytes.</summary>
     protected abstract StoreAllocation Allocate(long payloadSize);
 
+    /// <summary>The object's payload if it is ready now: the fast path of every get.</summary>
+    protected abstract bool TryGetReady(ObjectId id, out ObjectPayload payload);
+
+    /// <summary>Waits for the object to be ready.</summary>
+    /// <exception cref="ObjectNotFoundException">There is no such object.</exception>
     protected abstract ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken);
 
     /// <summary>Pins a stored object and reads it in place; blocks while it is brought back from disk.</summary>
@@ -291,13 +272,12 @@ internal abstract class CoreWorker : IRayCore
 
     private ObjectPayload Block(ObjectId id, TimeSpan? timeout)
     {
-        var pending = ResolveAsync(id, CancellationToken.None);
-        if (pending.IsCompletedSuccessfully)
+        if (TryGetReady(id, out var ready))
         {
-            return pending.Result;
+            return ready;
         }
 
-        var task = pending.AsTask();
+        var task = ResolveAsync(id, CancellationToken.None).AsTask();
         using (EnterBlocked())
         {
             if (!task.Wait(timeout ?? Timeout.InfiniteTimeSpan))

@@ -121,6 +121,18 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     protected override StoreAllocation Allocate(long payloadSize) => new DriverAllocation(_node.Store, _node.Store.Allocate(payloadSize));
 
+    protected override bool TryGetReady(ObjectId id, out ObjectPayload payload)
+    {
+        if (_node.Objects.TryGet(id, out var entry) && entry.IsReady)
+        {
+            payload = Payload(entry);
+            return true;
+        }
+
+        payload = default;
+        return false;
+    }
+
     protected override ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken)
     {
         if (!_node.Objects.TryGet(id, out var entry))

@@ -85,32 +85,38 @@ internal static class ProtoArguments
     /// </summary>
     public static ObjectId[] Referenced(TaskArgument[] arguments, RepeatedField<ObjectIdProto>? contained)
     {
-        var ids = new List<ObjectId>();
+        var count = contained?.Count ?? 0;
+        foreach (var argument in arguments)
+        {
+            count += (argument.IsReference ? 1 : 0) + (argument.Contained?.Length ?? 0);
+        }
+
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var ids = new ObjectId[count];
+        var next = 0;
         foreach (var argument in arguments)
         {
             if (argument.IsReference)
             {
-                ids.Add(argument.Reference);
+                ids[next++] = argument.Reference;
             }
 
-            if (argument.Contained is { } inner)
+            foreach (var reference in argument.Contained ?? [])
             {
-                foreach (var reference in inner)
-                {
-                    ids.Add(reference.Id);
-                }
+                ids[next++] = reference.Id;
             }
         }
 
-        if (contained is not null)
+        foreach (var id in contained ?? [])
         {
-            foreach (var id in contained)
-            {
-                ids.Add(id.ToObjectId());
-            }
+            ids[next++] = id.ToObjectId();
         }
 
-        return ids.Count == 0 ? [] : [.. ids];
+        return ids;
     }
 
     public static StoreLocation Stored(ObjectId id, StoreRegion region) =>

@@ -27,7 +27,7 @@ internal enum ReferenceKind
 internal sealed class ObjectEntry
 {
     private readonly object _gate = new();
-    private readonly int[] _references = new int[4];
+    private ReferenceCounts _references;
     private List<Action<ObjectEntry>>? _callbacks;
     private TaskCompletionSource? _ready;
     private volatile bool _isReady;
@@ -199,9 +199,9 @@ internal sealed class ObjectEntry
             return false;
         }
 
-        foreach (var count in _references)
+        for (var kind = 0; kind < ReferenceCounts.Length; kind++)
         {
-            if (count != 0)
+            if (_references[kind] != 0)
             {
                 return false;
             }
@@ -210,4 +210,13 @@ internal sealed class ObjectEntry
         _freed = true;
         return true;
     }
+}
+
+/// <summary>One count per <see cref="ReferenceKind"/>, stored inside the entry.</summary>
+[System.Runtime.CompilerServices.InlineArray(Length)]
+internal struct ReferenceCounts
+{
+    public const int Length = 4;
+
+    private int _first;
 }

@@ -225,6 +225,18 @@ internal sealed class WorkerCoreWorker : CoreWorker
         return new WorkerAllocation(arena, new StoreRegion((long)allocated.Offset, payloadSize), _send);
     }
 
+    protected override bool TryGetReady(ObjectId id, out ObjectPayload payload)
+    {
+        if (_objects.TryGetValue(id, out var request) && request.Task.IsCompletedSuccessfully)
+        {
+            payload = request.Task.Result;
+            return true;
+        }
+
+        payload = default;
+        return false;
+    }
+
     protected override ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken)
     {
         var task = Request(id).Task;
