@@ -5,8 +5,8 @@ namespace RayGen.Benchmarks;
 
 /// <summary>A target from ARCHITECTURE.md section 5, checked against a row's median rate.</summary>
 /// <param name="Text">The target as stated.</param>
-/// <param name="Check">Whether a rate meets it, and the rate in the target's terms.</param>
-internal sealed record Target(string Text, Func<double, (bool Met, string Measured)> Check);
+/// <param name="Check">Whether a rate meets it (given the row's rate and its in-process baseline's), and the rate in the target's terms.</param>
+internal sealed record Target(string Text, Func<double, double, (bool Met, string Measured)> Check);
 
 /// <summary>
 /// One row of Ray's microbenchmark: the RayGen operation, the same work in-process with <c>Task.Run</c>, and how
@@ -20,7 +20,14 @@ internal sealed record MicroBenchmark(
     Func<Task> RayGen,
     Func<Task> Baseline,
     string Description,
-    Target? Target = null);
+    Target? Target = null)
+{
+    /// <summary>
+    /// Operations run before timing, at least, besides the warm-up time: rows whose operation allocates hundreds of
+    /// MiB need several before the garbage collector reuses memory instead of taking fresh pages from the system.
+    /// </summary>
+    public int MinWarmUpOperations { get; init; } = 1;
+}
 
 /// <summary>The rows, named as in Ray's <c>release/perf_metrics/microbenchmark.json</c>.</summary>
 internal static class MicroBenchmarks
@@ -50,7 +57,7 @@ internal static class MicroBenchmarks
                 async () => await NoopTasks.Remote.SmallValue(),
                 async () => await Task.Run(NoopTasks.LocalSmallValue),
                 "submit one no-op task and await its result, repeatedly / await Task.Run(no-op), repeatedly",
-                new Target("<= 100 us per sync round trip (>= 10,000 tasks/s)", rate => (1e6 / rate <= 100, $"{(1e6 / rate).ToString("0.0", CultureInfo.InvariantCulture)} us per round trip"))),
+                new Target("<= 100 us per sync round trip (>= 10,000 tasks/s)", (rate, _) => (1e6 / rate <= 100, $"{(1e6 / rate).ToString("0.0", CultureInfo.InvariantCulture)} us per round trip"))),
             new(
                 "single_client_tasks_async",
                 "tasks/s",
@@ -59,7 +66,7 @@ internal static class MicroBenchmarks
                 () => SubmitAndGetBatchAsync(RayRuntime.Current, Batch),
                 () => RunAndAwaitBatchAsync(Batch),
                 $"submit {Batch} no-op tasks, then get all (Ray counts each task) / {Batch} x Task.Run, then await all",
-                new Target(">= 50,000 async no-op tasks/s", rate => (rate >= 50_000, $"{Program.Rate(rate)} tasks/s"))),
+                new Target(">= 50,000 async no-op tasks/s", (rate, _) => (rate >= 50_000, $"{Program.Rate(rate)} tasks/s"))),
             new(
                 "single_client_tasks_and_get_batch",
                 "batches/s",
@@ -115,8 +122,7 @@ internal static class MicroBenchmarks
                 () => WhenAnyDrainAsync(Batch),
                 $"submit {Batch} no-op tasks, then WaitAsync(notReady, numReturns: 1) until none is left, as Ray's loop of ray.wait / the same with Task.WhenAny over Task.Run tasks"),
             .. ActorBenchmarks.All(settings),
-            // Last: the node does not free objects yet, so the millions of puts of this row stay in its table and
-            // would make every later row pay for a larger heap.
+            .. ObjectStoreBenchmarks.All(settings),
             new(
                 "single_client_put_calls",
                 "puts/s",

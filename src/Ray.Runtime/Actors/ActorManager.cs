@@ -464,7 +464,7 @@ internal sealed class ActorManager
         var create = actor.Spec.Clone();
         create.Args.Clear();
         create.Contained.Clear();
-        LocalScheduler.Resolve(actor.ConstructorArguments, create.Args, _objects);
+        LocalScheduler.Resolve(actor.ConstructorArguments, create.Args, _objects, pin: false);
 
         actor.Worker = worker;
         actor.State = ActorState.Alive;
@@ -498,7 +498,7 @@ internal sealed class ActorManager
                 MethodName = call.Spec.MethodName,
                 AssemblyName = call.Spec.AssemblyName,
             };
-            LocalScheduler.Resolve(call.Arguments, execute.Args, _objects);
+            LocalScheduler.Resolve(call.Arguments, execute.Args, _objects, pin: false);
 
             call.Attempts++;
             actor.InFlight[call.Id] = call;

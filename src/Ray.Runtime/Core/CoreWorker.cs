@@ -103,7 +103,7 @@ internal abstract class CoreWorker : IRayCore
             var allocation = Allocate(rawSize);
             try
             {
-                RawArray<T>.Write(value, allocation.Payload.Span, static (source, destination) => source.CopyTo(destination));
+                RawArray<T>.Write(value, allocation.Payload.Span, LargeCopy.Copy);
             }
             catch
             {
@@ -124,7 +124,7 @@ internal abstract class CoreWorker : IRayCore
         }
 
         var region = Allocate(bytes.Length);
-        bytes.CopyTo(region.Payload);
+        LargeCopy.Copy(bytes, region.Payload.Span);
         return new SerializedValue(region.Payload, region, contained);
     }
 
@@ -244,7 +244,11 @@ internal abstract class CoreWorker : IRayCore
         ThrowIfError(payload);
         try
         {
-            return MemoryPackSerializer.Deserialize<T>(payload.Value.Span)!;
+            // A large array of unmanaged elements is copied out on several cores; everything else goes through MemoryPack.
+            return RawArray<T>.ElementSize > 0 && payload.Value.Length >= LargeCopy.ParallelThreshold &&
+                   RawArray<T>.TryRead(payload.Value.Span, LargeCopy.Copy, out var array)
+                ? array
+                : MemoryPackSerializer.Deserialize<T>(payload.Value.Span)!;
         }
         catch (Exception e)
         {

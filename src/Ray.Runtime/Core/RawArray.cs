@@ -17,6 +17,9 @@ internal static class RawArray<T>
     /// <summary>The element size in bytes, or 0 when <typeparamref name="T"/> is not written as a raw array.</summary>
     public static readonly int ElementSize = Probe();
 
+    /// <summary>Makes an array of <typeparamref name="T"/> with the given length, without clearing it.</summary>
+    private static readonly Func<int, Array>? Allocate = ElementSize == 0 ? null : CreateAllocator();
+
     /// <summary>The serialized size of <paramref name="value"/>, which must be a non-null <typeparamref name="T"/> array.</summary>
     public static long SerializedSize(T value) => 4 + ((long)((Array)(object)value!).Length * ElementSize);
 
@@ -27,6 +30,31 @@ internal static class RawArray<T>
         BinaryPrimitives.WriteInt32LittleEndian(destination, array.Length);
         var source = MemoryMarshal.CreateReadOnlySpan(ref MemoryMarshal.GetArrayDataReference(array), destination.Length - 4);
         copy(source, destination[4..]);
+    }
+
+    /// <summary>
+    /// Reads a raw array from <paramref name="payload"/> (as MemoryPack would, but into an uninitialized array, with
+    /// <paramref name="copy"/>); false when the payload is not a raw array of this type's length, or holds null.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> payload, Action<ReadOnlySpan<byte>, Span<byte>> copy, out T value)
+    {
+        value = default!;
+        if (Allocate is null || payload.Length < 4 || BinaryPrimitives.ReadInt32LittleEndian(payload) is var length && length < 0 ||
+            (long)length * ElementSize != payload.Length - 4)
+        {
+            return false;
+        }
+
+        var array = Allocate(length);
+        copy(payload[4..], MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(array), payload.Length - 4));
+        value = (T)(object)array;
+        return true;
+    }
+
+    private static Func<int, Array> CreateAllocator()
+    {
+        var method = typeof(GC).GetMethod(nameof(GC.AllocateUninitializedArray))!.MakeGenericMethod(typeof(T).GetElementType()!);
+        return length => (Array)method.Invoke(null, [length, false])!;
     }
 
     private static int Probe()

@@ -21,6 +21,9 @@ internal sealed class NodeObjectStore : IDisposable
     /// <summary>Collections are forced at most this often, however many objects are put.</summary>
     private const long MinReclaimIntervalMs = 20;
 
+    /// <summary>How long a collection may take before the store spills instead of waiting for the workers' releases.</summary>
+    private static readonly TimeSpan ReclaimTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>Spilling stops while the spill disk has less than this fraction of its size free (as in Ray).</summary>
     private const double DiskReserveFraction = 0.05;
 
@@ -83,9 +86,10 @@ internal sealed class NodeObjectStore : IDisposable
 
     /// <summary>
     /// Frees what garbage holds: forces a collection in the driver (so dropped <see cref="ObjectRef"/>s release their
-    /// objects) and asks the workers to do the same. Set by the node.
+    /// objects) and asks the workers to do the same; the task completes when the workers' releases have arrived.
+    /// Set by the node.
     /// </summary>
-    public Action? CollectGarbage { get; set; }
+    public Func<Task>? CollectGarbage { get; set; }
 
     /// <summary>Takes a region for a new object of <paramref name="payloadSize"/> bytes, making room if it must.</summary>
     /// <exception cref="ObjectStoreFullException">The object is larger than the store, or no room could be made.</exception>
@@ -381,7 +385,8 @@ internal sealed class NodeObjectStore : IDisposable
             return;
         }
 
-        collect();
+        // Objects that are garbage in some process are freed rather than spilled, so wait (a bounded time) for them.
+        collect().Wait(ReclaimTimeout);
     }
 
     /// <summary>Spills least recently used unpinned objects until <paramref name="size"/> more bytes fit under the high-water mark.</summary>

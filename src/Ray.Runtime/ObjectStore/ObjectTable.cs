@@ -134,6 +134,13 @@ internal sealed class ObjectTable(NodeObjectStore? store)
             return;
         }
 
+        if (stored is not null)
+        {
+            // References to it are freed by garbage collectors; telling the driver's how much memory stands behind
+            // them makes it collect as often as the shared memory, not its small managed heap, warrants.
+            GC.AddMemoryPressure(stored.RegionSize);
+        }
+
         if (entry.TryFree())
         {
             Free(entry);
@@ -151,6 +158,7 @@ internal sealed class ObjectTable(NodeObjectStore? store)
             if (entry.Stored is { } stored)
             {
                 store?.Free(stored);
+                GC.RemoveMemoryPressure(stored.RegionSize);
             }
 
             if (entry.Contained is { } contained)

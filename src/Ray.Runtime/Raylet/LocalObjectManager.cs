@@ -13,11 +13,15 @@ namespace Ray.Raylet;
 /// </summary>
 internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore store, Func<IEnumerable<WorkerHandle>> workers, ILogger logger)
 {
+    private readonly object _collectionLock = new();
+    private GarbageCollection? _collection;
+    private ulong _nextCollection;
+
     /// <summary>Whether <paramref name="message"/> is one of this manager's.</summary>
     public static bool Handles(WorkerMessage message) => message.BodyCase is
         WorkerMessage.BodyOneofCase.Put or WorkerMessage.BodyOneofCase.Get or WorkerMessage.BodyOneofCase.Allocate or
         WorkerMessage.BodyOneofCase.AbortAllocation or WorkerMessage.BodyOneofCase.Read or WorkerMessage.BodyOneofCase.ReleaseRead or
-        WorkerMessage.BodyOneofCase.AddReference or WorkerMessage.BodyOneofCase.ReleaseReferences;
+        WorkerMessage.BodyOneofCase.AddReference or WorkerMessage.BodyOneofCase.ReleaseReferences or WorkerMessage.BodyOneofCase.GarbageCollected;
 
     public void Handle(WorkerHandle worker, WorkerMessage message)
     {
@@ -69,6 +73,9 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
                     }
                 }
 
+                break;
+            case WorkerMessage.BodyOneofCase.GarbageCollected:
+                Collected(worker, message.GarbageCollected.RequestId);
                 break;
         }
     }
@@ -138,18 +145,41 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
         });
     }
 
-    /// <summary>The store is short of memory: every worker collects its garbage, so its dropped references arrive.</summary>
-    public void CollectGarbageInWorkers()
+    /// <summary>
+    /// The store is short of memory: every worker collects its garbage, so its dropped references arrive. Completes
+    /// when each has answered (its releases are handled by then) or died; a collection in progress is joined.
+    /// </summary>
+    public Task CollectGarbageInWorkers()
     {
-        foreach (var worker in workers())
+        GarbageCollection collection;
+        lock (_collectionLock)
         {
-            worker.Send(new RayletMessage { CollectGarbage = new CollectGarbage() });
+            if (_collection is { } running)
+            {
+                return running.Done.Task;
+            }
+
+            collection = new GarbageCollection(++_nextCollection, [.. workers()]);
+            if (collection.Waiting.Count == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _collection = collection;
         }
+
+        foreach (var worker in collection.Waiting)
+        {
+            worker.Send(new RayletMessage { CollectGarbage = new CollectGarbage { RequestId = collection.Id } });
+        }
+
+        return collection.Done.Task;
     }
 
     /// <summary>A worker died: what it borrowed, pinned and was writing is given back.</summary>
     public void RemoveWorker(WorkerHandle worker, int? exitCode)
     {
+        Collected(worker, requestId: null);
         var (borrowed, pins, allocations) = worker.Objects.Clear();
         foreach (var stored in pins)
         {
@@ -172,6 +202,23 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
                 "{Worker} exited (code {ExitCode}): released {Borrowed} borrowed object(s), {Pins} pin(s) and {Allocations} unsealed region(s).",
                 worker, exitCode, borrowed.Length, pins.Count, allocations.Length);
         }
+    }
+
+    /// <summary>A worker answered a collection (or died, with no request id); the collection ends when none is left.</summary>
+    private void Collected(WorkerHandle worker, ulong? requestId)
+    {
+        GarbageCollection? finished = null;
+        lock (_collectionLock)
+        {
+            if (_collection is { } collection && (requestId is null || requestId == collection.Id) &&
+                collection.Waiting.Remove(worker) && collection.Waiting.Count == 0)
+            {
+                finished = collection;
+                _collection = null;
+            }
+        }
+
+        finished?.Done.TrySetResult();
     }
 
     private void Put(WorkerHandle worker, PutObject put)
@@ -316,5 +363,15 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
                 Stored = ProtoArguments.Stored(stored.Id, new StoreRegion(stored.Offset, stored.PayloadSize)),
             },
         });
+    }
+
+    /// <summary>One request to every worker to collect garbage, and the workers that have not answered yet.</summary>
+    private sealed class GarbageCollection(ulong id, HashSet<WorkerHandle> waiting)
+    {
+        public ulong Id { get; } = id;
+
+        public HashSet<WorkerHandle> Waiting { get; } = waiting;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -144,8 +144,9 @@ internal sealed class RayletNode : IAsyncDisposable
     /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
     public void AttachDriver(DriverCoreWorker core) => Store.CollectGarbage = () =>
     {
-        ObjectManager.CollectGarbageInWorkers();
+        var workers = ObjectManager.CollectGarbageInWorkers();
         core.CollectGarbage();
+        return workers;
     };
 
     /// <summary>Submits a task from the driver; the return object exists when this returns.</summary>

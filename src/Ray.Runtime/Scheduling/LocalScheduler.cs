@@ -215,6 +215,7 @@ internal sealed class LocalScheduler
                 {
                     lease.Tasks.Remove(task);
                     task.Lease = null;
+                    Unpin(task);
                     if (task.CancelRequested)
                     {
                         Complete(task, RayErrors.Cancelled(task.DisplayName));
@@ -256,6 +257,7 @@ internal sealed class LocalScheduler
             lease.Tasks.Remove(task);
             lease.BacklogMicros = lease.Tasks.Count == 0 ? 0 : lease.BacklogMicros - task.EstimateMicros;
             task.Lease = null;
+            Unpin(task);
             if (lease.Tasks.Count == 0)
             {
                 CloseLease(lease);
@@ -451,30 +453,54 @@ internal sealed class LocalScheduler
             Attempt = task.Attempts,
             RunInline = IsShort(task.FunctionId),
         };
-        Resolve(task.Arguments, execute.Args, _objects);
+        task.PinnedArguments = Resolve(task.Arguments, execute.Args, _objects, pin: true);
         lease.Worker.Send(new RayletMessage { Execute = execute });
     }
 
     /// <summary>
     /// The arguments as a worker receives them: values inline; a future replaced by its value when the object is
-    /// small, or left as a reference to read in place from the store when it is large.
+    /// small. A large object is sent as its location when <paramref name="pin"/> is set and it is in memory (pinned
+    /// until the returned pins are released, so the worker reads it with no round trip); else as a reference the
+    /// worker reads from the store itself.
     /// </summary>
-    internal static void Resolve(TaskArgument[] arguments, RepeatedField<TaskArg> into, ObjectTable objects)
+    internal static List<StoredObject>? Resolve(TaskArgument[] arguments, RepeatedField<TaskArg> into, ObjectTable objects, bool pin)
     {
+        List<StoredObject>? pins = null;
         foreach (var argument in arguments)
         {
             if (!argument.IsReference)
             {
                 into.Add(new TaskArg { Value = ProtoConversions.Wrap(argument.Value) });
             }
-            else if (objects.TryGet(argument.Reference, out var entry) && entry.Stored is null)
+            else if (!objects.TryGet(argument.Reference, out var entry) || entry.Stored is not { } stored)
             {
-                into.Add(new TaskArg { Value = ProtoConversions.Wrap(entry.Value) });
+                into.Add(entry is null
+                    ? new TaskArg { Reference = argument.Reference.ToProto() }
+                    : new TaskArg { Value = ProtoConversions.Wrap(entry.Value) });
+            }
+            else if (pin && objects.Store!.TryPin(stored))
+            {
+                (pins ??= []).Add(stored);
+                into.Add(new TaskArg { Stored = ProtoArguments.Stored(stored.Id, new StoreRegion(stored.Offset, stored.PayloadSize)) });
             }
             else
             {
-                // In the store (or unknown, which the worker's read reports clearly).
                 into.Add(new TaskArg { Reference = argument.Reference.ToProto() });
+            }
+        }
+
+        return pins;
+    }
+
+    /// <summary>Ends the pins a task's run held on its stored arguments.</summary>
+    private void Unpin(TaskRecord task)
+    {
+        if (task.PinnedArguments is { } pins)
+        {
+            task.PinnedArguments = null;
+            foreach (var stored in pins)
+            {
+                _objects.Store!.Unpin(stored);
             }
         }
     }

@@ -65,6 +65,9 @@ internal sealed class TaskRecord
 
     public Lease? Lease { get; set; }
 
+    /// <summary>The stored arguments pinned for the worker running it, released when that run ends.</summary>
+    public List<StoredObject>? PinnedArguments { get; set; }
+
     /// <summary>What the scheduler expected this task to run for when it sent it, in microseconds.</summary>
     public double EstimateMicros { get; set; }
 

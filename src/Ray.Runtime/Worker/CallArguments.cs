@@ -28,13 +28,18 @@ internal sealed class CallArguments : IDisposable
         var stored = false;
         for (var i = 0; i < values.Length; i++)
         {
-            if (args[i].KindCase == TaskArg.KindOneofCase.Reference)
+            switch (args[i].KindCase)
             {
-                stored = true;
-            }
-            else
-            {
-                values[i] = args[i].Value.Memory;
+                case TaskArg.KindOneofCase.Reference:
+                    stored = true;
+                    break;
+                case TaskArg.KindOneofCase.Stored:
+                    // Pinned by the raylet for this call: read in place, nothing to give back.
+                    values[i] = core.ReadPinned(args[i].Stored);
+                    break;
+                default:
+                    values[i] = args[i].Value.Memory;
+                    break;
             }
         }
 

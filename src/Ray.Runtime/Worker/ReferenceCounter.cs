@@ -15,6 +15,7 @@ internal sealed class ReferenceCounter(Action<WorkerMessage> send, Action<Object
 {
     private readonly object _lock = new();
     private readonly Dictionary<ObjectId, int> _counts = [];
+    private readonly Dictionary<ObjectId, long> _pressure = [];
     private readonly ConcurrentQueue<ObjectId> _released = new();
     private int _draining;
 
@@ -36,6 +37,21 @@ internal sealed class ReferenceCounter(Action<WorkerMessage> send, Action<Object
         lock (_lock)
         {
             _counts[id] = _counts.GetValueOrDefault(id) + 1;
+        }
+    }
+
+    /// <summary>
+    /// Tells the garbage collector that a held object stands for <paramref name="bytes"/> of shared memory, until the
+    /// worker lets go of it: references are freed by collections, which should come as often as that memory warrants.
+    /// </summary>
+    public void AddPressure(ObjectId id, long bytes)
+    {
+        lock (_lock)
+        {
+            if (_counts.ContainsKey(id) && _pressure.TryAdd(id, bytes))
+            {
+                GC.AddMemoryPressure(bytes);
+            }
         }
     }
 
@@ -84,6 +100,11 @@ internal sealed class ReferenceCounter(Action<WorkerMessage> send, Action<Object
                 }
 
                 _counts.Remove(id);
+                if (_pressure.Remove(id, out var bytes))
+                {
+                    GC.RemoveMemoryPressure(bytes);
+                }
+
                 dropped(id);
                 (message ??= new ReleaseReferences()).Ids.Add(id.ToProto());
             }

@@ -144,6 +144,11 @@ internal sealed class WorkerCoreWorker : CoreWorker
         stored.SetResult(payload);
         _objects[id] = stored;
         References.Adopt(id);
+        if (payload.IsStored)
+        {
+            References.AddPressure(id, payload.StoredSize);
+        }
+
         _send(new WorkerMessage { Put = put });
         return id;
     }
@@ -163,13 +168,20 @@ internal sealed class WorkerCoreWorker : CoreWorker
         return TaskContext.Current?.Block();
     }
 
-    /// <summary>Collects garbage at the raylet's request, so that the references it held are released now.</summary>
-    public void CollectGarbage()
+    /// <summary>Collects garbage at the raylet's request, releases the references it held, and says so.</summary>
+    public void CollectGarbage(ulong requestId)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         References.Drain();
+        _send(new WorkerMessage { GarbageCollected = new GarbageCollected { RequestId = requestId } });
     }
+
+    /// <summary>Reads in place an object the raylet pinned for this worker (a task's argument sent by location).</summary>
+    /// <exception cref="ObjectCorruptedException">The region does not hold the object intact.</exception>
+    public ReadOnlyMemory<byte> ReadPinned(StoreLocation location) =>
+        (Arena ?? throw new InvalidOperationException("This worker has not mapped the object store yet."))
+            .Read((long)location.Offset, location.Id.ToObjectId(), (long)location.Size);
 
     /// <summary>Pins a stored object and reads it in place (task arguments use this).</summary>
     public ValueTask<StoredRead> ReadAsync(ObjectId id, CancellationToken cancellationToken) => ReadStoredAsync(id, cancellationToken);
@@ -177,7 +189,13 @@ internal sealed class WorkerCoreWorker : CoreWorker
     /// <summary>An object the raylet sent in answer to a request, or a result of a task this worker submitted.</summary>
     public void OnObjectValue(ObjectValue value)
     {
-        if (_objects.TryGetValue(value.Id.ToObjectId(), out var request))
+        var id = value.Id.ToObjectId();
+        if (value.OutcomeCase == ObjectValue.OutcomeOneofCase.StoredSize)
+        {
+            References.AddPressure(id, (long)value.StoredSize);
+        }
+
+        if (_objects.TryGetValue(id, out var request))
         {
             request.TrySetResult(value.OutcomeCase switch
             {

@@ -101,7 +101,7 @@ public static class WorkerHost
                     core.OnRead(message.Read);
                     break;
                 case RayletMessage.BodyOneofCase.CollectGarbage:
-                    ThreadPool.UnsafeQueueUserWorkItem(static c => c.CollectGarbage(), core, preferLocal: false);
+                    ThreadPool.UnsafeQueueUserWorkItem(static state => state.Core.CollectGarbage(state.RequestId), (Core: core, message.CollectGarbage.RequestId), preferLocal: false);
                     break;
                 case RayletMessage.BodyOneofCase.Registered:
                     core.AttachStore(message.Registered);

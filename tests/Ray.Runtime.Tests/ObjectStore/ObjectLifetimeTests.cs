@@ -39,6 +39,28 @@ public sealed class ObjectLifetimeTests(ObjectStoreFixture fixture)
     }
 
     [Fact]
+    public async Task Workers_putting_and_dropping_large_objects_stay_within_the_store()
+    {
+        await fixture.SettledUsedBytesAsync();
+        var before = Ray.GetObjectStoreStats();
+
+        // 4 tasks x 100 x 20 MiB: 8 GiB through a 512 MiB store. The store asks the workers to collect their garbage
+        // and waits for their releases, so dropped objects are freed rather than spilled.
+        var puts = Enumerable.Range(0, 4).Select(_ => StoreTasks.Remote.PutAndDrop(20 << 20, 100)).ToList();
+        Assert.All(await Ray.GetAsync(puts).WaitAsync(Timeout), count => Assert.Equal(100, count));
+
+        var after = Ray.GetObjectStoreStats();
+        Assert.True(after.PeakUsedBytes <= after.CapacityBytes);
+        Assert.Equal(before.SpillCount, after.SpillCount);
+
+        // What idle workers still hold as garbage goes as soon as the room is needed: a put of most of the store fits
+        // without spilling anything.
+        var large = Ray.Put(new byte[400 << 20]);
+        Assert.Equal(before.SpillCount, Ray.GetObjectStoreStats().SpillCount);
+        GC.KeepAlive(large);
+    }
+
+    [Fact]
     public async Task A_dropped_reference_frees_its_object()
     {
         var id = PutAndForget(Ray, ObjectStoreFixture.Doubles(Large));

@@ -38,7 +38,9 @@ public sealed class SpillingTests(ObjectStoreFixture fixture)
             AssertDoubles(values, seed);
         }
 
-        Assert.Equal(Expected(0), await StoreTasks.Remote.Sum(references[0]).GetAsync().AsTask().WaitAsync(Timeout));
+        // A task whose argument is on disk when it is dispatched reads it back itself.
+        var seedOnDisk = references.FindIndex(r => Ray.ListObjects().Single(o => o.Id == r.Id).Location == ObjectLocation.Spilled);
+        Assert.Equal(Expected(seedOnDisk), await StoreTasks.Remote.Sum(references[seedOnDisk]).GetAsync().AsTask().WaitAsync(Timeout));
         using (var view = await references[1].GetViewAsync().AsTask().WaitAsync(Timeout))
         {
             Assert.Equal(1.0, view[0]);

@@ -77,6 +77,19 @@ public static partial class StoreTasks
         }
     }
 
+    /// <summary>Puts <paramref name="count"/> arrays of <paramref name="bytes"/> and drops each at once; returns the count.</summary>
+    [Remote]
+    public static int PutAndDrop(int bytes, int count)
+    {
+        var data = new byte[bytes];
+        for (var i = 0; i < count; i++)
+        {
+            _ = RayRuntime.Current.Put(data);
+        }
+
+        return count;
+    }
+
     /// <summary>Takes a long time, holding its argument.</summary>
     [Remote]
     public static int HoldFor(ArrayView<double> data, int milliseconds)
