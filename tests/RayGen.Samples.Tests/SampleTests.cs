@@ -16,11 +16,26 @@ public sealed class SampleTests(SamplesFixture fixture)
     public void Catalog_lists_every_sample_once()
     {
         Assert.Equal(
-            ["parallel-tasks", "task-dependencies", "aggregation", "counter-actor", "message-actor", "stress-table", "parameter-server"],
+            ["parallel-tasks", "task-dependencies", "aggregation", "counter-actor", "message-actor", "large-objects", "stress-table", "parameter-server"],
             SampleCatalog.All.Select(sample => sample.Name));
         Assert.All(SampleCatalog.All, sample => Assert.False(string.IsNullOrWhiteSpace(sample.SeedSection)));
         Assert.Same(SampleCatalog.All[2], SampleCatalog.Find("AGGREGATION"));
         Assert.Null(SampleCatalog.Find("actors"));
+    }
+
+    [Fact]
+    public async Task Large_objects_are_read_in_place_by_views_and_copied_for_arrays()
+    {
+        var output = new StringWriter();
+        await LargeObjects.RunAsync(output, length: 1 << 20, slices: 4).WaitAsync(Timeout);
+        var text = output.ToString();
+
+        // Both ways compute the same sum; the view tasks allocate nothing while reading, the array tasks a whole copy.
+        Assert.Equal(2, Regex.Matches(text, @"sum of squares = \S+ \(expected \S+: same\)").Count);
+        Assert.Contains("allocated per task while reading: 0 bytes", text);
+        Assert.Contains("allocated per task while reading: 8 MiB", text);
+        Assert.Contains("A view in the driver: 1,048,576 elements, data[12345] = 0.345.", text);
+        Assert.Matches(@"8 MiB in SharedMemory, owned by pid \d+, 1 reference\(s\) in the driver, 0 pending task\(s\), 0 open view\(s\)", text);
     }
 
     [Fact]
