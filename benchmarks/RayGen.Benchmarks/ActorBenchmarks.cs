@@ -209,6 +209,10 @@ internal static class ActorBenchmarks
     private static Task LocalClientsAsync(LocalActor actor, int clients, int perClient) =>
         Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(() => LocalBatchAsync(actor, perClient))));
 
+    /// <summary>
+    /// The workers' own memory: anonymous resident pages (RssAnon) where Linux reports them, which leaves out the pages
+    /// of the shared-memory object store that workers map; else the working set.
+    /// </summary>
     private static long WorkerMemoryBytes(RayRuntime runtime)
     {
         long total = 0;
@@ -216,8 +220,7 @@ internal static class ActorBenchmarks
         {
             try
             {
-                using var process = Process.GetProcessById(pid);
-                total += process.WorkingSet64;
+                total += AnonymousResidentBytes(pid) ?? Process.GetProcessById(pid).WorkingSet64;
             }
             catch (ArgumentException)
             {
@@ -226,6 +229,19 @@ internal static class ActorBenchmarks
         }
 
         return total;
+    }
+
+    private static long? AnonymousResidentBytes(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("RssAnon:", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line["RssAnon:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " s";

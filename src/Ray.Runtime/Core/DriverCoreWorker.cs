@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Ray.Infrastructure;
 using Ray.ObjectStore;
 using Ray.Raylet;
@@ -13,14 +12,14 @@ namespace Ray.Core;
 internal sealed class DriverCoreWorker : CoreWorker
 {
     private readonly RayletNode _node;
-    private readonly ConcurrentQueue<ObjectId> _released = new();
+    private readonly ReleaseQueue _released;
     private readonly int _processId = Environment.ProcessId;
-    private int _draining;
     private volatile bool _disposed;
 
     public DriverCoreWorker(RayletNode node)
     {
         _node = node;
+        _released = new ReleaseQueue(ApplyReleases);
         MaxInlineObjectSize = node.Options.MaxInlineObjectSize;
         Arena = node.Store.Arena;
     }
@@ -95,10 +94,6 @@ internal sealed class DriverCoreWorker : CoreWorker
 
         // Called by finalizers: queue it, and let a pool thread take the table's locks.
         _released.Enqueue(id);
-        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static core => core.DrainReleases(), this, preferLocal: false);
-        }
     }
 
     /// <summary>
@@ -181,19 +176,6 @@ internal sealed class DriverCoreWorker : CoreWorker
         {
             store.Unpin(stored);
             throw;
-        }
-    }
-
-    private void DrainReleases()
-    {
-        while (true)
-        {
-            ApplyReleases();
-            Volatile.Write(ref _draining, 0);
-            if (_released.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
-            {
-                return;
-            }
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Ray.Core;
 using Ray.Runtime.Protocol;
 
@@ -11,13 +10,21 @@ namespace Ray.Worker;
 /// creates itself (a submitted task's result, a put) is implied by the message that creates it. Messages about one
 /// object are sent under one lock, so the raylet sees them in the order the counts changed.
 /// </summary>
-internal sealed class ReferenceCounter(Action<WorkerMessage> send, Action<ObjectId> dropped)
+internal sealed class ReferenceCounter
 {
     private readonly object _lock = new();
     private readonly Dictionary<ObjectId, int> _counts = [];
     private readonly Dictionary<ObjectId, long> _pressure = [];
-    private readonly ConcurrentQueue<ObjectId> _released = new();
-    private int _draining;
+    private readonly Action<WorkerMessage> _send;
+    private readonly Action<ObjectId> _dropped;
+    private readonly ReleaseQueue _released;
+
+    public ReferenceCounter(Action<WorkerMessage> send, Action<ObjectId> dropped)
+    {
+        _send = send;
+        _dropped = dropped;
+        _released = new ReleaseQueue(Drain);
+    }
 
     /// <summary>Objects this worker holds references to.</summary>
     public int Count
@@ -63,7 +70,7 @@ internal sealed class ReferenceCounter(Action<WorkerMessage> send, Action<Object
             var count = _counts.GetValueOrDefault(id);
             if (count == 0)
             {
-                send(new WorkerMessage { AddReference = new AddReference { Id = id.ToProto() } });
+                _send(new WorkerMessage { AddReference = new AddReference { Id = id.ToProto() } });
             }
 
             _counts[id] = count + 1;
@@ -71,14 +78,7 @@ internal sealed class ReferenceCounter(Action<WorkerMessage> send, Action<Object
     }
 
     /// <summary>An instance was collected. Called by finalizers, so it only queues; a pool thread does the rest.</summary>
-    public void Release(ObjectId id)
-    {
-        _released.Enqueue(id);
-        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static counter => counter.DrainLoop(), this, preferLocal: false);
-        }
-    }
+    public void Release(ObjectId id) => _released.Enqueue(id);
 
     /// <summary>Applies the queued releases now and tells the raylet about the objects no longer held.</summary>
     public void Drain()
@@ -105,27 +105,15 @@ internal sealed class ReferenceCounter(Action<WorkerMessage> send, Action<Object
                     GC.RemoveMemoryPressure(bytes);
                 }
 
-                dropped(id);
+                _dropped(id);
                 (message ??= new ReleaseReferences()).Ids.Add(id.ToProto());
             }
 
             if (message is not null)
             {
-                send(new WorkerMessage { ReleaseReferences = message });
+                _send(new WorkerMessage { ReleaseReferences = message });
             }
         }
     }
 
-    private void DrainLoop()
-    {
-        while (true)
-        {
-            Drain();
-            Volatile.Write(ref _draining, 0);
-            if (_released.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
-            {
-                return;
-            }
-        }
-    }
 }

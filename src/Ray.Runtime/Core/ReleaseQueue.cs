@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+
+namespace Ray.Core;
+
+/// <summary>
+/// The objects whose <see cref="ObjectRef"/>s were finalized, waiting to be released. Finalizers only enqueue (the
+/// finalizer thread must never wait for a lock); <paramref name="apply"/> takes them off on the thread pool, one
+/// drain at a time, and may also be called directly by whoever needs the releases applied now.
+/// </summary>
+internal sealed class ReleaseQueue(Action apply)
+{
+    private readonly ConcurrentQueue<ObjectId> _released = new();
+    private int _draining;
+
+    /// <summary>Queues a release and makes sure a drain will see it.</summary>
+    public void Enqueue(ObjectId id)
+    {
+        _released.Enqueue(id);
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static queue => queue.DrainLoop(), this, preferLocal: false);
+        }
+    }
+
+    public bool TryDequeue(out ObjectId id) => _released.TryDequeue(out id);
+
+    private void DrainLoop()
+    {
+        while (true)
+        {
+            apply();
+            Volatile.Write(ref _draining, 0);
+
+            // A release queued after the last look but before the flag was cleared must not be stranded.
+            if (_released.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+}
