@@ -115,7 +115,7 @@ internal abstract class CoreWorker : IRayCore
         }
 
         // MemoryPack's own pooled buffer makes the exact-size array most values end up as; a large one is then
-        // copied into the store (an array of unmanaged elements never gets here: it went straight in above).
+        // copied into the store (a large array of unmanaged elements went straight in above).
         var bytes = MemoryPackSerializer.Serialize(value);
         var contained = scope.Collected;
         if (bytes.Length <= MaxInlineObjectSize || Arena is null)

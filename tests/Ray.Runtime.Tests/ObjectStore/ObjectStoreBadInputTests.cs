@@ -1,4 +1,5 @@
 using Ray.Core;
+using Ray.ObjectStore;
 using Ray.Raylet;
 using Ray.Runtime.Protocol;
 using Xunit;
@@ -125,6 +126,24 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
         Node.ObjectManager.Handle(forger, new WorkerMessage { AbortAllocation = new AbortAllocation { Offset = 0, Size = 1000 } });
         Node.ObjectManager.RemoveWorker(forger, null);
         await AssertStoreServesAsync();
+    }
+
+    [Fact]
+    public async Task Listing_objects_inside_a_task_says_it_is_for_the_driver()
+    {
+        var error = await Assert.ThrowsAsync<RayTaskException>(() => StoreTasks.Remote.ListObjectsInside().GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal(typeof(InvalidOperationException).FullName, error.RemoteExceptionType);
+        Assert.Contains("driver", error.RemoteMessage);
+    }
+
+    [Fact]
+    public void Object_store_options_out_of_range_are_refused_with_the_option_named()
+    {
+        var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        Assert.Contains("ObjectSpillThreshold", Assert.Throws<ArgumentOutOfRangeException>(() => ObjectStoreSettings.Create(new RayOptions { ObjectSpillThreshold = 1.5 }, logger)).Message);
+        Assert.Contains("ObjectStoreMemory", Assert.Throws<ArgumentOutOfRangeException>(() => ObjectStoreSettings.Create(new RayOptions { ObjectStoreMemory = 0 }, logger)).Message);
+        Assert.Contains("MaxInlineObjectSize", Assert.Throws<ArgumentOutOfRangeException>(() => ObjectStoreSettings.Create(new RayOptions { MaxInlineObjectSize = -1 }, logger)).Message);
+        Assert.Contains("ObjectSpillLimit", Assert.Throws<ArgumentOutOfRangeException>(() => ObjectStoreSettings.Create(new RayOptions { ObjectSpillLimit = -1 }, logger)).Message);
     }
 
     private void WriteArena(long offset, byte[] bytes)

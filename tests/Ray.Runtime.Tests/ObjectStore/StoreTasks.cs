@@ -90,6 +90,10 @@ public static partial class StoreTasks
         return count;
     }
 
+    /// <summary>Calls the driver-only listing from inside a task.</summary>
+    [Remote]
+    public static int ListObjectsInside() => RayRuntime.Current.ListObjects().Count;
+
     /// <summary>Takes a long time, holding its argument.</summary>
     [Remote]
     public static int HoldFor(ArrayView<double> data, int milliseconds)
