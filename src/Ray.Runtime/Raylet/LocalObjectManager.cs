@@ -156,7 +156,14 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
         {
             if (_collection is { } running)
             {
-                return running.Done.Task;
+                if (!running.IsStale)
+                {
+                    return running.Done.Task;
+                }
+
+                // A worker that never answered (stuck in a finalizer, say) must not hold every later collection up.
+                logger.LogWarning("{Count} worker(s) did not answer a request to collect garbage within {Seconds} s: {Workers}.", running.Waiting.Count, GarbageCollection.StaleAfter.TotalSeconds, string.Join(", ", running.Waiting));
+                running.Done.TrySetResult();
             }
 
             collection = new GarbageCollection(++_nextCollection, [.. workers()]);
@@ -368,7 +375,14 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
     /// <summary>One request to every worker to collect garbage, and the workers that have not answered yet.</summary>
     private sealed class GarbageCollection(ulong id, HashSet<WorkerHandle> waiting)
     {
+        public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(10);
+
+        private readonly long _started = Environment.TickCount64;
+
         public ulong Id { get; } = id;
+
+        /// <summary>Whether it has waited so long for its workers that a new one should start.</summary>
+        public bool IsStale => Environment.TickCount64 - _started > StaleAfter.TotalMilliseconds;
 
         public HashSet<WorkerHandle> Waiting { get; } = waiting;
 
