@@ -73,9 +73,10 @@ public sealed class TaskInvocation
             throw new RaySerializationException($"Argument '{parameterName}' of {Function.Name} could not be read as ArrayView<{typeof(T).Name}>: {e.Message}", e);
         }
 
-        lock (_arguments)
+        var views = Volatile.Read(ref _views) ?? Interlocked.CompareExchange(ref _views, [], null) ?? _views!;
+        lock (views)
         {
-            (_views ??= []).Add(view);
+            views.Add(view);
         }
 
         return view;
@@ -84,14 +85,12 @@ public sealed class TaskInvocation
     /// <summary>Closes the views this call opened; the runtime calls it when the call has returned.</summary>
     public void CloseViews()
     {
-        List<IDisposable>? views;
-        lock (_arguments)
+        if (Interlocked.Exchange(ref _views, null) is not { } views)
         {
-            views = _views;
-            _views = null;
+            return;
         }
 
-        if (views is not null)
+        lock (views)
         {
             foreach (var view in views)
             {
