@@ -18,8 +18,11 @@ internal sealed class NodeObjectStore : IDisposable
     /// <summary>How long a full store waits for other processes to drop references before it gives up.</summary>
     private static readonly TimeSpan FullRetryWindow = TimeSpan.FromSeconds(2);
 
-    /// <summary>Collections are forced at most this often, however many objects are put.</summary>
-    private const long MinReclaimIntervalMs = 20;
+    /// <summary>
+    /// After a collection that freed nothing (the store is full of objects in use), the next one waits this long, so
+    /// that a large heap is not collected on every put; after one that freed memory, the next may come at once.
+    /// </summary>
+    private const long FruitlessReclaimBackoffMs = 1000;
 
     /// <summary>How long a collection may take before the store spills instead of waiting for the workers' releases.</summary>
     private static readonly TimeSpan ReclaimTimeout = TimeSpan.FromSeconds(1);
@@ -40,7 +43,10 @@ internal sealed class NodeObjectStore : IDisposable
     private long _peakUsed;
     private long _spillCount;
     private long _restoreCount;
-    private long _lastReclaim;
+    private readonly object _reclaimLock = new();
+    private Task? _reclaim;
+    private long _lastFruitlessReclaim = long.MinValue / 2;
+    private long _freedBytes;
 
     public NodeObjectStore(long capacity, double spillThreshold, string memoryRoot, string spillRoot, long? spillLimit, string nodeId, ILogger logger)
     {
@@ -376,17 +382,46 @@ internal sealed class NodeObjectStore : IDisposable
         return false;
     }
 
+    /// <summary>Collects garbage everywhere, or joins a collection in progress, and waits (a bounded time) for it.</summary>
     private void Reclaim()
     {
-        var now = Environment.TickCount64;
-        var last = Interlocked.Read(ref _lastReclaim);
-        if (CollectGarbage is not { } collect || now - last < MinReclaimIntervalMs || Interlocked.CompareExchange(ref _lastReclaim, now, last) != last)
+        Task running;
+        lock (_reclaimLock)
         {
-            return;
+            if (CollectGarbage is not { } collect || Environment.TickCount64 - _lastFruitlessReclaim < FruitlessReclaimBackoffMs)
+            {
+                return;
+            }
+
+            running = _reclaim ??= Task.Run(() => RunReclaim(collect));
         }
 
-        // Objects that are garbage in some process are freed rather than spilled, so wait (a bounded time) for them.
-        collect().Wait(ReclaimTimeout);
+        running.Wait(ReclaimTimeout * 2);
+    }
+
+    private void RunReclaim(Func<Task> collect)
+    {
+        try
+        {
+            var freedBefore = Interlocked.Read(ref _freedBytes);
+
+            // Objects that are garbage in some process are freed rather than spilled, so wait (a bounded time) for them.
+            collect().Wait(ReclaimTimeout);
+            if (Interlocked.Read(ref _freedBytes) == freedBefore)
+            {
+                lock (_reclaimLock)
+                {
+                    _lastFruitlessReclaim = Environment.TickCount64;
+                }
+            }
+        }
+        finally
+        {
+            lock (_reclaimLock)
+            {
+                _reclaim = null;
+            }
+        }
     }
 
     /// <summary>Spills least recently used unpinned objects until <paramref name="size"/> more bytes fit under the high-water mark.</summary>
@@ -571,6 +606,7 @@ internal sealed class NodeObjectStore : IDisposable
     private void ReleaseRegion(StoredObject stored)
     {
         _allocator.Free(stored.Offset, stored.RegionSize);
+        Interlocked.Add(ref _freedBytes, stored.RegionSize);
         stored.Offset = -1;
         stored.State = StoredState.Freed;
     }

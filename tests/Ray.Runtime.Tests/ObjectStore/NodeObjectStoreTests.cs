@@ -108,6 +108,42 @@ public sealed class NodeObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public void Memory_pressure_collects_garbage_first_and_backs_off_when_that_frees_nothing()
+    {
+        using var store = Create();
+        var size = (Capacity / 4) - 1024;
+        var garbage = new Queue<StoredObject>();
+        var collections = 0;
+        store.CollectGarbage = () =>
+        {
+            collections++;
+            while (garbage.TryDequeue(out var stored))
+            {
+                store.Free(stored);
+            }
+
+            return Task.CompletedTask;
+        };
+
+        // Dropped objects are freed by the collection, so nothing spills, however often the store fills up.
+        for (var i = 0; i < 12; i++)
+        {
+            garbage.Enqueue(Put(store, ObjectId.New(), size, 1));
+        }
+
+        Assert.Equal(0, store.Stats().SpillCount);
+        Assert.True(collections >= 3, $"{collections} collections");
+
+        // With every object in use, a collection frees nothing; the next puts spill without collecting again at once.
+        var live = Enumerable.Range(0, 8).Select(_ => Put(store, ObjectId.New(), size, 2)).ToList();
+        var afterFruitless = collections;
+        Put(store, ObjectId.New(), size, 3);
+        Assert.Equal(afterFruitless, collections);
+        Assert.True(store.Stats().SpillCount > 0);
+        GC.KeepAlive(live);
+    }
+
+    [Fact]
     public void A_new_store_deletes_the_directories_of_stores_whose_node_is_gone()
     {
         Directory.CreateDirectory(_root);
