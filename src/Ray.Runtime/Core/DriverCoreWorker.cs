@@ -57,8 +57,10 @@ internal sealed class DriverCoreWorker : CoreWorker
             }
             catch
             {
+                // No reference will be made to the object: let it go at once.
                 objects.ReleaseAll(contained, ReferenceKind.Contained);
                 objects.Fail(entry, RayErrors.System("Put", "the value could not be sealed in the object store"));
+                objects.Release(entry, ReferenceKind.Local);
                 throw;
             }
 

@@ -105,11 +105,12 @@ internal sealed class RayletNode : IAsyncDisposable
             for (var i = skip; i < batch.Messages.Count; i++)
             {
                 var message = batch.Messages[i];
-                if (IsActorMessage(message) || LocalObjectManager.Handles(message))
+                var objectMessage = LocalObjectManager.Handles(message);
+                if (objectMessage || IsActorMessage(message))
                 {
                     scope?.Dispose();
                     scope = null;
-                    if (LocalObjectManager.Handles(message))
+                    if (objectMessage)
                     {
                         ObjectManager.Handle(worker, message);
                     }
