@@ -131,11 +131,21 @@ internal sealed class NodeObjectStore : IDisposable
             return region;
         }
 
-        // Objects held only by garbage in worker processes go once the workers have collected it.
+        // Objects held only by garbage in worker processes go once the workers have collected it: wait for memory to
+        // be freed (each free wakes the waiters), spilling again between waits, for a bounded time.
         var deadline = Environment.TickCount64 + (long)FullRetryWindow.TotalMilliseconds;
-        while (Environment.TickCount64 < deadline)
+        while (Environment.TickCount64 is var now && now < deadline)
         {
-            Thread.Sleep(10);
+            lock (_lock)
+            {
+                if (TryAllocate(payloadSize, Capacity, out region))
+                {
+                    return region;
+                }
+
+                Monitor.Wait(_lock, TimeSpan.FromMilliseconds(Math.Clamp(deadline - now, 1, 100)));
+            }
+
             Spill(size);
             if (TryAllocate(payloadSize, Capacity, out region))
             {
@@ -153,7 +163,7 @@ internal sealed class NodeObjectStore : IDisposable
         {
             if (_pending.Remove(region.Offset, out var payloadSize) && payloadSize == region.PayloadSize)
             {
-                _allocator.Free(region.Offset, region.Size);
+                FreeRegion(region.Offset, region.Size);
             }
         }
     }
@@ -176,7 +186,7 @@ internal sealed class NodeObjectStore : IDisposable
         {
             lock (_lock)
             {
-                _allocator.Free(region.Offset, region.Size);
+                FreeRegion(region.Offset, region.Size);
             }
 
             throw new ObjectCorruptedException(id, problem);
@@ -477,7 +487,7 @@ internal sealed class NodeObjectStore : IDisposable
         {
             if (path is not null && victim.Pins == 0 && !victim.FreeRequested)
             {
-                _allocator.Free(victim.Offset, victim.RegionSize);
+                FreeRegion(victim.Offset, victim.RegionSize);
                 victim.Offset = -1;
                 victim.SpillPath = path;
                 victim.State = StoredState.Spilled;
@@ -605,10 +615,17 @@ internal sealed class NodeObjectStore : IDisposable
 
     private void ReleaseRegion(StoredObject stored)
     {
-        _allocator.Free(stored.Offset, stored.RegionSize);
+        FreeRegion(stored.Offset, stored.RegionSize);
         Interlocked.Add(ref _freedBytes, stored.RegionSize);
         stored.Offset = -1;
         stored.State = StoredState.Freed;
+    }
+
+    /// <summary>Returns a region to the free list (under the lock) and wakes allocations waiting for room.</summary>
+    private void FreeRegion(long offset, long size)
+    {
+        _allocator.Free(offset, size);
+        Monitor.PulseAll(_lock);
     }
 
     /// <summary>How many bytes the spill directory may hold in all: its limit, or what its disk has free beyond the reserve.</summary>
