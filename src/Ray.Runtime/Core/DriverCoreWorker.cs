@@ -106,7 +106,7 @@ internal sealed class DriverCoreWorker : CoreWorker
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        ApplyReleases();
+        _released.Flush();
     }
 
     /// <summary>Stops counting: the node is going away, so late finalizers have nothing to release.</summary>

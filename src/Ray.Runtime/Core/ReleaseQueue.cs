@@ -5,11 +5,13 @@ namespace Ray.Core;
 /// <summary>
 /// The objects whose <see cref="ObjectRef"/>s were finalized, waiting to be released. Finalizers only enqueue (the
 /// finalizer thread must never wait for a lock); <paramref name="apply"/> takes them off on the thread pool, one
-/// drain at a time, and may also be called directly by whoever needs the releases applied now.
+/// drain at a time. <see cref="Flush"/> applies them now, after any drain in progress has finished, so that its
+/// caller sees every release queued before it.
 /// </summary>
 internal sealed class ReleaseQueue(Action apply)
 {
     private readonly ConcurrentQueue<ObjectId> _released = new();
+    private readonly Lock _applying = new();
     private int _draining;
 
     /// <summary>Queues a release and makes sure a drain will see it.</summary>
@@ -24,11 +26,20 @@ internal sealed class ReleaseQueue(Action apply)
 
     public bool TryDequeue(out ObjectId id) => _released.TryDequeue(out id);
 
+    /// <summary>Applies every queued release before returning, including one a pool thread is applying right now.</summary>
+    public void Flush()
+    {
+        lock (_applying)
+        {
+            apply();
+        }
+    }
+
     private void DrainLoop()
     {
         while (true)
         {
-            apply();
+            Flush();
             Volatile.Write(ref _draining, 0);
 
             // A release queued after the last look but before the flag was cleared must not be stranded.

@@ -19,10 +19,13 @@ internal sealed class NodeObjectStore : IDisposable
     private static readonly TimeSpan FullRetryWindow = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// After a collection that freed nothing (the store is full of objects in use), the next one waits this long, so
+    /// After collections that freed nothing (the store is full of objects in use), the next one waits this long, so
     /// that a large heap is not collected on every put; after one that freed memory, the next may come at once.
     /// </summary>
     private const long FruitlessReclaimBackoffMs = 1000;
+
+    /// <summary>How many collections in a row must free nothing before the store backs off.</summary>
+    private const int FruitlessReclaimsBeforeBackoff = 2;
 
     /// <summary>How long a collection may take before the store spills instead of waiting for the workers' releases.</summary>
     private static readonly TimeSpan ReclaimTimeout = TimeSpan.FromSeconds(1);
@@ -46,6 +49,7 @@ internal sealed class NodeObjectStore : IDisposable
     private readonly object _reclaimLock = new();
     private Task? _reclaim;
     private long _lastFruitlessReclaim = long.MinValue / 2;
+    private int _fruitlessReclaims;
     private long _freedBytes;
 
     public NodeObjectStore(long capacity, double spillThreshold, string memoryRoot, string spillRoot, long? spillLimit, string nodeId, ILogger logger)
@@ -417,11 +421,14 @@ internal sealed class NodeObjectStore : IDisposable
 
             // Objects that are garbage in some process are freed rather than spilled, so wait (a bounded time) for them.
             collect().Wait(ReclaimTimeout);
-            if (Interlocked.Read(ref _freedBytes) == freedBefore)
+            var fruitless = Interlocked.Read(ref _freedBytes) == freedBefore;
+            lock (_reclaimLock)
             {
-                lock (_reclaimLock)
+                _fruitlessReclaims = fruitless ? _fruitlessReclaims + 1 : 0;
+                if (_fruitlessReclaims >= FruitlessReclaimsBeforeBackoff)
                 {
                     _lastFruitlessReclaim = Environment.TickCount64;
+                    _fruitlessReclaims = 0;
                 }
             }
         }
