@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ray.Infrastructure;
 using Xunit;
 
@@ -161,7 +160,7 @@ public sealed class ActorTests(RuntimeFixture fixture)
         Assert.Equal(101, await counter.GetValue().GetAsync().AsTask().WaitAsync(Timeout));
 
         var inFlight = counter.SleepThenGet(30_000);
-        KillProcess(pid);
+        TestProcesses.Kill(pid);
         var died = await Assert.ThrowsAsync<ActorDiedException>(() => inFlight.GetAsync().AsTask().WaitAsync(Timeout));
         Assert.Contains("restarting", died.Message);
 
@@ -171,7 +170,7 @@ public sealed class ActorTests(RuntimeFixture fixture)
         Assert.NotEqual(pid, newPid);
 
         // Out of restarts: the next death is final.
-        KillProcess(newPid);
+        TestProcesses.Kill(newPid);
         var final = await Assert.ThrowsAsync<ActorDiedException>(() => WaitUntilDeadAsync(counter));
         Assert.Contains("MaxRestarts = 1", final.Message);
     }
@@ -185,7 +184,7 @@ public sealed class ActorTests(RuntimeFixture fixture)
         var inFlight = counter.SignalThenSleepThenGet(marker, 2_000);
         await TaskTests.WaitForFileAsync(marker);
         File.Delete(marker);
-        KillProcess(pid);
+        TestProcesses.Kill(pid);
         Assert.Equal(7, await inFlight.GetAsync().AsTask().WaitAsync(Timeout));
         Assert.True(File.Exists(marker), "The call ran again on the restarted actor.");
         File.Delete(marker);
@@ -198,7 +197,7 @@ public sealed class ActorTests(RuntimeFixture fixture)
         var counter = Counter.Remote(3);
         var pid = await counter.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
         var busy = counter.SleepThenGet(30_000);
-        KillProcess(pid);
+        TestProcesses.Kill(pid);
         var error = await Assert.ThrowsAsync<ActorDiedException>(() => busy.GetAsync().AsTask().WaitAsync(Timeout));
         Assert.Contains($"pid {pid}", error.Message);
         Assert.Contains("MaxRestarts = 0", error.Message);
@@ -238,6 +237,4 @@ public sealed class ActorTests(RuntimeFixture fixture)
             await Task.Delay(50);
         }
     }
-
-    private static void KillProcess(int pid) => Process.Start("kill", ["-9", pid.ToString()])!.WaitForExit();
 }

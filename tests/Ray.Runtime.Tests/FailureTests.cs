@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit;
 
 namespace Ray.Runtime.Tests;
@@ -58,7 +57,7 @@ public sealed class FailureTests(RuntimeFixture fixture)
             var sleeping = TestTasks.Remote.WithOptions(new TaskOptions { MaxRetries = 0 }).ReportPidThenSleep(pidFile);
             await TaskTests.WaitForFileAsync(pidFile);
             var pid = int.Parse(await ReadWhenWrittenAsync(pidFile));
-            Process.Start("kill", ["-9", pid.ToString()])!.WaitForExit();
+            TestProcesses.Kill(pid);
 
             var error = await Assert.ThrowsAsync<WorkerDiedException>(() => sleeping.GetAsync().AsTask().WaitAsync(Timeout));
             Assert.Equal(pid, error.WorkerProcessId);

@@ -27,7 +27,7 @@ public sealed class ProcessLifetimeTests
         Assert.Equal(2, workers.Length);
         Assert.All(workers, pid => Assert.True(IsRunning(pid)));
 
-        Process.Start("kill", ["-9", driver.Id.ToString()])!.WaitForExit();
+        driver.Kill();
         await driver.WaitForExitAsync().WaitAsync(Timeout);
         await AssertAllExitAsync(workers, TimeSpan.FromSeconds(10));
     }
@@ -40,7 +40,7 @@ public sealed class ProcessLifetimeTests
         Assert.True(store.StartsWith("/dev/shm/", StringComparison.Ordinal) || store.StartsWith(Path.GetTempPath(), StringComparison.Ordinal), store);
         Assert.True(File.Exists(Path.Combine(store, "objects")), $"The node's store {store} has no shared-memory file.");
 
-        Process.Start("kill", ["-9", killed.Id.ToString()])!.WaitForExit();
+        killed.Kill();
         await killed.WaitForExitAsync().WaitAsync(Timeout);
         await AssertAllExitAsync(workers, TimeSpan.FromSeconds(10));
         Assert.True(Directory.Exists(store), "A killed node cannot clean up after itself; the next one must.");
@@ -87,7 +87,7 @@ public sealed class ProcessLifetimeTests
             }
         }
 
-        throw new Xunit.Sdk.XunitException($"The driver exited without printing its workers and store: {await driver.StandardError.ReadToEndAsync()}");
+        throw new Xunit.Sdk.XunitException($"The driver exited without printing its workers and store: {await driver.StandardError.ReadToEndAsync().WaitAsync(Timeout)}");
     }
 
     private static async Task AssertAllExitAsync(int[] pids, TimeSpan within)

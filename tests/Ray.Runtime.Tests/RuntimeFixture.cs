@@ -20,7 +20,7 @@ public sealed class RuntimeFixture : IAsyncLifetime
     public async Task InitializeAsync() =>
         Ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2, WorkerOutput = _output }).WaitAsync(Timeout);
 
-    public async Task DisposeAsync() => await Ray.DisposeAsync();
+    public async Task DisposeAsync() => await Ray.DisposeAsync().AsTask().WaitAsync(Timeout);
 
     private sealed class CapturingWriter : TextWriter
     {

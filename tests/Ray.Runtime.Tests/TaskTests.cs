@@ -82,7 +82,7 @@ public sealed class TaskTests(RuntimeFixture fixture)
         var refs = Enumerable.Range(0, 100).Select(i => TestTasks.Remote.Add(i, 1)).ToList();
         var values = await fixture.Ray.GetAsync(refs).WaitAsync(Timeout);
         Assert.Equal(Enumerable.Range(1, 100), values);
-        Assert.Equal(Enumerable.Range(1, 100), fixture.Ray.Get(refs));
+        Assert.Equal(Enumerable.Range(1, 100), await Task.Run(() => fixture.Ray.Get(refs)).WaitAsync(Timeout));
     }
 
     [Fact]
@@ -108,8 +108,8 @@ public sealed class TaskTests(RuntimeFixture fixture)
         Assert.Equal([slow], atMostOne.Ready);
         Assert.Equal([fast1, fast2], atMostOne.NotReady);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 0).GetAwaiter().GetResult());
-        Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 4).GetAwaiter().GetResult());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 0).WaitAsync(Timeout));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 4).WaitAsync(Timeout));
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class TaskTests(RuntimeFixture fixture)
         Assert.Equal("boom", error.RemoteMessage);
         Assert.Contains("TestTasks.Fail", error.RemoteStackTrace);
         Assert.Contains("boom", error.Message);
-        Assert.Throws<RayTaskException>(() => failed.Get());
+        Assert.Throws<RayTaskException>(() => failed.Get(Timeout));
 
         // A dependent task fails with the same cause without running.
         var dependent = TestTasks.Remote.Add(failed, 1);

@@ -171,7 +171,7 @@ public sealed class ObjectLifetimeTests(ObjectStoreFixture fixture)
     private static (ObjectId, ArrayView<double>) ViewAndForget(RayRuntime ray, double[] data)
     {
         var stored = ray.Put(data);
-        return (stored.Id, stored.GetView());
+        return (stored.Id, stored.GetView(Timeout));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

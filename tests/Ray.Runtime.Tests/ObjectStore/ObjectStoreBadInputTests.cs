@@ -26,10 +26,10 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
     {
         var missing = ObjectRef<double[]>.Create(ObjectId.New(), null);
 
-        var error = Assert.Throws<ObjectNotFoundException>(() => missing.Get());
+        var error = Assert.Throws<ObjectNotFoundException>(() => missing.Get(Timeout));
         Assert.Equal(missing.Id, error.ObjectId);
         Assert.Contains(missing.Id.ToString(), error.Message);
-        Assert.Throws<ObjectNotFoundException>(() => missing.GetView());
+        Assert.Throws<ObjectNotFoundException>(() => missing.GetView(Timeout));
 
         // Inside a task, the same error reaches the caller.
         var inTask = await Assert.ThrowsAsync<ObjectNotFoundException>(
@@ -48,10 +48,10 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
         var offset = OffsetOf(stored.Id);
 
         WriteArena(offset + 8, [0xde, 0xad, 0xbe, 0xef]);
-        var error = Assert.Throws<ObjectCorruptedException>(() => stored.Get());
+        var error = Assert.Throws<ObjectCorruptedException>(() => stored.Get(Timeout));
         Assert.Equal(stored.Id, error.ObjectId);
         Assert.Contains("header", error.Message);
-        Assert.Throws<ObjectCorruptedException>(() => stored.GetView());
+        Assert.Throws<ObjectCorruptedException>(() => stored.GetView(Timeout));
         var inTask = await Assert.ThrowsAsync<ObjectCorruptedException>(() => StoreTasks.Remote.Sum(stored).GetAsync().AsTask().WaitAsync(Timeout));
         Assert.Contains("header", inTask.Message);
 
@@ -59,7 +59,7 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
         var other = Ray.Put(ObjectStoreFixture.Doubles(Large));
         var trailer = OffsetOf(other.Id) + 60 + 4 + (Large * 8L);
         WriteArena(trailer, [0, 0, 0, 0]);
-        Assert.Contains("trailer", Assert.Throws<ObjectCorruptedException>(() => other.Get()).Message);
+        Assert.Contains("trailer", Assert.Throws<ObjectCorruptedException>(() => other.Get(Timeout)).Message);
         await AssertStoreServesAsync();
     }
 
@@ -74,7 +74,7 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
             RandomAccess.SetLength(file, offset + 1000);
             try
             {
-                var error = Assert.Throws<ObjectCorruptedException>(() => stored.Get());
+                var error = Assert.Throws<ObjectCorruptedException>(() => stored.Get(Timeout));
                 Assert.Contains("truncated", error.Message);
                 Assert.Contains(arena, error.Message);
             }
@@ -93,7 +93,7 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
     {
         var (missing, truncated, fillers) = SpillTwo();
         File.Delete(SpillFile(missing.Id));
-        var gone = Assert.Throws<ObjectCorruptedException>(() => missing.Get());
+        var gone = Assert.Throws<ObjectCorruptedException>(() => missing.Get(Timeout));
         Assert.Contains("missing", gone.Message);
 
         using (var file = File.OpenHandle(SpillFile(truncated.Id), FileMode.Open, FileAccess.ReadWrite))
@@ -101,7 +101,7 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
             RandomAccess.SetLength(file, 1000);
         }
 
-        Assert.Contains("truncated", Assert.Throws<ObjectCorruptedException>(() => truncated.Get()).Message);
+        Assert.Contains("truncated", Assert.Throws<ObjectCorruptedException>(() => truncated.Get(Timeout)).Message);
         fillers.Clear();
         await AssertStoreServesAsync();
     }
@@ -117,7 +117,7 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
         });
 
         var forged = ObjectRef<byte[]>.Create(id, null);
-        var error = Assert.Throws<ObjectCorruptedException>(() => forged.Get());
+        var error = Assert.Throws<ObjectCorruptedException>(() => forged.Get(Timeout));
         Assert.Contains("it was not given", error.Message);
 
         // A read of an unknown object, and the release of a pin never taken, are answered or ignored.

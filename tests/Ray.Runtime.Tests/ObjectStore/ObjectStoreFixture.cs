@@ -26,7 +26,7 @@ public sealed class ObjectStoreFixture : IAsyncLifetime
             ObjectSpillLimit = SpillLimit,
         }).WaitAsync(Timeout);
 
-    public async Task DisposeAsync() => await Ray.DisposeAsync();
+    public async Task DisposeAsync() => await Ray.DisposeAsync().AsTask().WaitAsync(Timeout);
 
     /// <summary>
     /// Polls until <paramref name="condition"/> holds, collecting the driver's garbage before each look (dropped

@@ -25,8 +25,8 @@ public sealed class SharedMemoryTests(ObjectStoreFixture fixture)
         Assert.Equal(Environment.ProcessId, objects[large.Id].OwnerProcessId);
         Assert.Equal(1, objects[large.Id].LocalReferences);
 
-        Assert.Equal(ObjectStoreFixture.Doubles(100), small.Get());
-        Assert.Equal(ObjectStoreFixture.Doubles(Large), large.Get());
+        Assert.Equal(ObjectStoreFixture.Doubles(100), small.Get(Timeout));
+        Assert.Equal(ObjectStoreFixture.Doubles(Large), large.Get(Timeout));
         GC.KeepAlive(small);
     }
 
@@ -37,7 +37,7 @@ public sealed class SharedMemoryTests(ObjectStoreFixture fixture)
         var stored = Ray.Put(data);
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        using var view = stored.GetView();
+        using var view = stored.GetView(Timeout);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.True(allocated < 64 * 1024, $"Opening a view of {Large * 8} bytes allocated {allocated} bytes: it copied.");
