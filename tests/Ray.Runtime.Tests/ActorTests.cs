@@ -54,7 +54,6 @@ public sealed class ActorTests(RuntimeFixture fixture)
         var counters = Enumerable.Range(0, 500).Select(i => Counter.Remote(i)).ToList();
         var pids = await fixture.Ray.GetAsync(counters.Select(c => c.ProcessId())).WaitAsync(Timeout);
         Assert.All(pids, pid => Assert.Contains(pid, fixture.Ray.WorkerProcessIds));
-        Assert.True(pids.Distinct().Count() <= fixture.Ray.WorkerProcessIds.Count);
         Assert.Equal(Enumerable.Range(0, 500), await fixture.Ray.GetAsync(counters.Select(c => c.GetValue())).WaitAsync(Timeout));
         counters.ForEach(fixture.Ray.Kill);
     }
