@@ -17,9 +17,7 @@ public sealed class FailureTests(RuntimeFixture fixture)
         Assert.Contains("exit code 7", error.Message);
         Assert.Contains("died", error.Message);
 
-        // The pool replaces the worker, and the node keeps serving.
-        Assert.Equal(5, await TestTasks.Remote.Add(2, 3).GetAsync().AsTask().WaitAsync(Timeout));
-        await WaitForPoolSizeAsync(2);
+        await fixture.AssertThePoolServesAgainAsync(replaced: error.WorkerProcessId);
     }
 
     [Fact]
@@ -45,7 +43,7 @@ public sealed class FailureTests(RuntimeFixture fixture)
             () => TestTasks.Remote.WithOptions(new TaskOptions { MaxRetries = 1 }).ExitProcess(9).GetAsync().AsTask().WaitAsync(Timeout));
         Assert.Equal(2, error.Attempts);
         Assert.Equal(9, error.ExitCode);
-        await WaitForPoolSizeAsync(2);
+        await fixture.AssertThePoolServesAgainAsync(replaced: error.WorkerProcessId);
     }
 
     [Fact]
@@ -62,8 +60,7 @@ public sealed class FailureTests(RuntimeFixture fixture)
             var error = await Assert.ThrowsAsync<WorkerDiedException>(() => sleeping.GetAsync().AsTask().WaitAsync(Timeout));
             Assert.Equal(pid, error.WorkerProcessId);
             Assert.Equal(137, error.ExitCode);
-            await WaitForPoolSizeAsync(2);
-            Assert.Equal(3, await TestTasks.Remote.Add(1, 2).GetAsync().AsTask().WaitAsync(Timeout));
+            await fixture.AssertThePoolServesAgainAsync(replaced: pid);
         }
         finally
         {
@@ -82,16 +79,6 @@ public sealed class FailureTests(RuntimeFixture fixture)
                 return text;
             }
 
-            await Task.Delay(20);
-        }
-    }
-
-    private async Task WaitForPoolSizeAsync(int size)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (fixture.Ray.WorkerProcessIds.Count < size)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The worker pool was not refilled in time.");
             await Task.Delay(20);
         }
     }

@@ -22,6 +22,31 @@ public sealed class RuntimeFixture : IAsyncLifetime
 
     public async Task DisposeAsync() => await Ray.DisposeAsync().AsTask().WaitAsync(Timeout);
 
+    /// <summary>
+    /// After the worker <paramref name="replaced"/> died: waits until the pool has registered a replacement (a started
+    /// process is not yet a worker), then holds one task per worker at once and checks that they ran on exactly the
+    /// registered workers, so the replacement took one.
+    /// </summary>
+    public async Task AssertThePoolServesAgainAsync(int replaced)
+    {
+        var pool = Ray.Node!.Pool;
+        var deadline = DateTime.UtcNow + Timeout;
+        int[] workers;
+        while ((workers = [.. pool.Registered.Where(w => !w.IsDedicated).Select(w => w.ProcessId)]).Length < pool.Size)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Only {workers.Length} of {pool.Size} workers were registered {Timeout.TotalSeconds} s after pid {replaced} died.");
+            await Task.Delay(20);
+        }
+
+        Assert.DoesNotContain(replaced, workers);
+        using var gate = new Gate();
+        var tasks = workers.Select(_ => TestTasks.Remote.Hold(gate.Path)).ToList();
+        await gate.WaitForStartedAsync(tasks.Count);
+        Assert.Equal(workers.Order(), gate.ProcessIds.Order());
+        gate.ReleaseAll(tasks.Count);
+        await Ray.GetAsync(tasks).WaitAsync(Timeout);
+    }
+
     private sealed class CapturingWriter : TextWriter
     {
         private readonly StringBuilder _text = new();

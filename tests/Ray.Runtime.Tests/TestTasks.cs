@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MemoryPack;
 
 namespace Ray.Runtime.Tests;
@@ -24,11 +23,19 @@ public static partial class TestTasks
     [Remote]
     public static int ProcessId() => Environment.ProcessId;
 
+    /// <summary>Holds its CPU until the test releases it through <paramref name="gate"/> (see <see cref="Gate"/>); returns its number.</summary>
     [Remote]
-    public static int Sleep(int milliseconds)
+    public static int Hold(string gate) => Gate.Enter(gate);
+
+    [Remote(NumCpus = 2)]
+    public static int HoldWholeNode(string gate) => Gate.Enter(gate);
+
+    /// <summary>Leaves <paramref name="marker"/> behind if it ever runs.</summary>
+    [Remote]
+    public static int MarkIfRun(string marker)
     {
-        Thread.Sleep(milliseconds);
-        return milliseconds;
+        File.WriteAllText(marker, "ran");
+        return 1;
     }
 
     [Remote]
@@ -111,18 +118,6 @@ public static partial class TestTasks
         return line;
     }
 
-    /// <summary>Returns when it ran, to observe how many tasks overlapped.</summary>
-    [Remote]
-    public static Interval Timed(int milliseconds)
-    {
-        var start = Stopwatch.GetTimestamp();
-        Thread.Sleep(milliseconds);
-        return new Interval(Environment.ProcessId, start, Stopwatch.GetTimestamp());
-    }
-
-    [Remote(NumCpus = 2)]
-    public static Interval TimedWholeNode(int milliseconds) => Timed(milliseconds);
-
     [Remote]
     public static ObjectRef<int> PutInside(int value) => RayRuntime.Current.Put(value);
 
@@ -133,7 +128,3 @@ public static partial class TestTasks
 /// <summary>A user type crossing the process boundary.</summary>
 [MemoryPackable]
 public partial record Point(int X, int Y);
-
-/// <summary>When a task ran, in <see cref="Stopwatch"/> ticks (the same clock in every process of a machine).</summary>
-[MemoryPackable]
-public partial record Interval(int ProcessId, long Start, long End);

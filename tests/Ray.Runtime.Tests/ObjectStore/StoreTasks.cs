@@ -94,11 +94,11 @@ public static partial class StoreTasks
     [Remote]
     public static int ListObjectsInside() => RayRuntime.Current.ListObjects().Count;
 
-    /// <summary>Takes a long time, holding its argument.</summary>
+    /// <summary>Holds its argument until the test releases it through <paramref name="gate"/> (see <see cref="Gate"/>).</summary>
     [Remote]
-    public static int HoldFor(ArrayView<double> data, int milliseconds)
+    public static int HoldUntilReleased(ArrayView<double> data, string gate)
     {
-        Thread.Sleep(milliseconds);
+        Gate.Enter(gate);
         return data.Length;
     }
 }
