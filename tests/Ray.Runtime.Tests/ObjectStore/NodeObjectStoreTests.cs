@@ -56,6 +56,29 @@ public sealed class NodeObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_truncated_segment_fails_reads_clearly_and_spares_the_objects_before_it()
+    {
+        // A store of this test's own: the node's live one is mapped by every worker, and nothing may touch a mapping
+        // past the end of its file.
+        using var store = Create();
+        var before = Put(store, ObjectId.New(), 100_000, 2);
+        var cut = Put(store, ObjectId.New(), 100_000, 3);
+        using (var file = File.OpenHandle(store.Arena.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            RandomAccess.SetLength(file, cut.Offset + 1000);
+            var error = Assert.Throws<ObjectCorruptedException>(() => store.Read(cut));
+            Assert.Equal(cut.Id, error.ObjectId);
+            Assert.Contains("truncated", error.Message);
+            Assert.Contains(store.Arena.Path, error.Message);
+            Assert.True(store.Read(before).Span.ToArray().All(b => b == 2));
+
+            // Growing the file back brings zeros, not the lost bytes: the object reads as damaged, never as data.
+            RandomAccess.SetLength(file, store.Arena.Capacity);
+            Assert.Contains("trailer", Assert.Throws<ObjectCorruptedException>(() => store.Read(cut)).Message);
+        }
+    }
+
+    [Fact]
     public void The_least_recently_used_unpinned_objects_spill_and_come_back_on_a_pin()
     {
         using var store = Create();
