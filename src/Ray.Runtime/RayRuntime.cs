@@ -67,10 +67,12 @@ public sealed class RayRuntime : IAsyncDisposable
     /// <see cref="RayOptions.NumWorkers"/> worker processes, pre-started and reused. Returns once every worker
     /// has registered.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; checked before anything starts.</exception>
     /// <exception cref="RayException">A worker could not be started; the message says why.</exception>
     public static async Task<RayRuntime> InitAsync(RayOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RayOptions();
+        OptionsValidation.Validate(options);
         if (s_current is not null)
         {
             throw new InvalidOperationException("RayGen is already initialized in this process; dispose the current runtime first.");
