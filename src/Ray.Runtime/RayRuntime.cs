@@ -20,6 +20,7 @@ namespace Ray;
 public sealed class RayRuntime : IAsyncDisposable
 {
     private static RayRuntime? s_current;
+    private static int s_starting;
 
     private readonly RayletNode? _node;
     private readonly ILoggerFactory? _ownedLoggerFactory;
@@ -73,6 +74,25 @@ public sealed class RayRuntime : IAsyncDisposable
     {
         options ??= new RayOptions();
         OptionsValidation.Validate(options);
+
+        // One start at a time: two at once would both see no runtime, and the node of the one that lost would keep running.
+        if (Interlocked.CompareExchange(ref s_starting, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("RayGen is already being initialized in this process by another InitAsync call; await that one instead.");
+        }
+
+        try
+        {
+            return await StartAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref s_starting, 0);
+        }
+    }
+
+    private static async Task<RayRuntime> StartAsync(RayOptions options, CancellationToken cancellationToken)
+    {
         if (s_current is not null)
         {
             throw new InvalidOperationException("RayGen is already initialized in this process; dispose the current runtime first.");
