@@ -164,8 +164,10 @@ public sealed class RayRuntime : IAsyncDisposable
     /// Waits until <paramref name="numReturns"/> of <paramref name="references"/> are ready or
     /// <paramref name="timeout"/> passes, and splits them into ready and not ready, each in input order.
     /// A failed task counts as ready: its error is thrown when its reference is awaited. As in Ray, at most
-    /// <paramref name="numReturns"/> references are returned as ready; <c>timeout: TimeSpan.Zero</c> polls.
+    /// <paramref name="numReturns"/> references are returned as ready; <c>timeout: TimeSpan.Zero</c> polls. As in Ray, an
+    /// empty list returns at once with nothing in either part, and a reference listed twice is refused.
     /// </summary>
+    /// <exception cref="ArgumentException">A reference is listed more than once.</exception>
     public async Task<WaitResult<TRef>> WaitAsync<TRef>(
         IReadOnlyList<TRef> references,
         int numReturns = 1,
@@ -174,6 +176,20 @@ public sealed class RayRuntime : IAsyncDisposable
         where TRef : ObjectRef
     {
         ArgumentNullException.ThrowIfNull(references);
+        if (references.Count == 0)
+        {
+            return new WaitResult<TRef>([], []);
+        }
+
+        var distinct = new HashSet<ObjectId>(references.Count);
+        foreach (var reference in references)
+        {
+            if (!distinct.Add(reference.Id))
+            {
+                throw new ArgumentException($"WaitAsync takes each reference once, but {reference.Id} is listed more than once.", nameof(references));
+            }
+        }
+
         if (numReturns < 1 || numReturns > references.Count)
         {
             throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 1 and the number of references ({references.Count}).");
