@@ -129,6 +129,7 @@ public sealed class RayRuntime : IAsyncDisposable
     /// <exception cref="ObjectStoreFullException">The value is large and the object store has no room for it.</exception>
     public ObjectRef<T> Put<T>(T value)
     {
+        ThrowIfDisposed();
         try
         {
             return Core.Put(value);
@@ -295,7 +296,8 @@ public sealed class RayRuntime : IAsyncDisposable
 
     /// <summary>
     /// Stops the node: workers are asked to exit, and killed if they do not within a few seconds. Open
-    /// <see cref="ArrayView{T}"/>s are closed and the shared-memory object store is deleted.
+    /// <see cref="ArrayView{T}"/>s are closed and the shared-memory object store is deleted. From then on, calls on this
+    /// runtime and on the references it made throw <see cref="ObjectDisposedException"/>, gets in flight included.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -333,8 +335,20 @@ public sealed class RayRuntime : IAsyncDisposable
                 o.TimestampFormat = "HH:mm:ss.fff ";
             }));
 
-    private RayletNode RequireNode() => _node ?? throw new InvalidOperationException(
-        "The object table lives in the driver: call this on the driver's runtime, not inside a task or actor.");
+    private RayletNode RequireNode()
+    {
+        ThrowIfDisposed();
+        return _node ?? throw new InvalidOperationException(
+            "The object table lives in the driver: call this on the driver's runtime, not inside a task or actor.");
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed != 0)
+        {
+            throw DriverCoreWorker.Disposed();
+        }
+    }
 
     private void Install()
     {

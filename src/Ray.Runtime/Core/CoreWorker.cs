@@ -284,9 +284,17 @@ internal abstract class CoreWorker : IRayCore
         var task = ResolveAsync(id, CancellationToken.None).AsTask();
         using (EnterBlocked())
         {
-            if (!task.Wait(timeout ?? Timeout.InfiniteTimeSpan))
+            try
             {
-                throw new GetTimeoutException(id, Describe(id), timeout!.Value);
+                if (!task.Wait(timeout ?? Timeout.InfiniteTimeSpan))
+                {
+                    throw new GetTimeoutException(id, Describe(id), timeout!.Value);
+                }
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+            {
+                // The wait itself failed (the runtime was disposed meanwhile): throw what an awaited get throws.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException!);
             }
         }
 

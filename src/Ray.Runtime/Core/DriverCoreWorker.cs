@@ -7,13 +7,15 @@ namespace Ray.Core;
 /// <summary>
 /// The driver's core worker: the node runs in the same process, so calls go straight to it. References held by
 /// the driver's <see cref="ObjectRef"/>s are counted on the objects themselves; a collected reference is released
-/// off the finalizer thread, on the thread pool.
+/// off the finalizer thread, on the thread pool. Once the runtime is disposed, every call, through the runtime or a
+/// reference it made, throws <see cref="ObjectDisposedException"/>, and so do the waits in flight.
 /// </summary>
 internal sealed class DriverCoreWorker : CoreWorker
 {
     private readonly RayletNode _node;
     private readonly ReleaseQueue _released;
     private readonly int _processId = Environment.ProcessId;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _disposed;
 
     public DriverCoreWorker(RayletNode node)
@@ -25,25 +27,25 @@ internal sealed class DriverCoreWorker : CoreWorker
     }
 
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments) =>
-        _node.Submit(function, options, arguments);
+        Live().Submit(function, options, arguments);
 
     public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments) =>
-        _node.CreateActor(actorClass, constructor, options, arguments);
+        Live().CreateActor(actorClass, constructor, options, arguments);
 
     public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
-        _node.SubmitActorTask(actor, actorClass, method, arguments);
+        Live().SubmitActorTask(actor, actorClass, method, arguments);
 
-    public override void KillActor(ActorId actor) => _node.Actors.Kill(actor);
+    public override void KillActor(ActorId actor) => Live().Actors.Kill(actor);
 
     public override ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken) =>
-        _node.Actors.Lookup(name) is { } found
+        Live().Actors.Lookup(name) is { } found
             ? new ValueTask<(ActorId, string)>(found)
             : ValueTask.FromException<(ActorId, string)>(new ArgumentException(Actors.ActorSpecs.UnknownName(name), nameof(name)));
 
     public override ObjectId Put(SerializedValue value)
     {
         var id = ObjectId.New();
-        var objects = _node.Objects;
+        var objects = Live().Objects;
         var entry = objects.Create(id, _processId, ReferenceKind.Local);
         var contained = ProtoArguments.Ids(value.Contained);
         objects.AddReferences(contained, ReferenceKind.Contained);
@@ -74,10 +76,12 @@ internal sealed class DriverCoreWorker : CoreWorker
         return id;
     }
 
-    public override void Cancel(ObjectId id) => _node.Scheduler.Cancel(id);
+    public override void Cancel(ObjectId id) => Live().Scheduler.Cancel(id);
 
     public override Task WhenReady(ObjectId id) =>
-        _node.Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
+        !Live().Objects.TryGet(id, out var entry) ? Task.FromException(new ObjectNotFoundException(id))
+        : entry.IsReady ? Task.CompletedTask
+        : Task.WhenAny(entry.WhenReady(), _stopped.Task);
 
     public override void AddReference(ObjectId id)
     {
@@ -109,18 +113,22 @@ internal sealed class DriverCoreWorker : CoreWorker
         _released.Flush();
     }
 
-    /// <summary>Stops counting: the node is going away, so late finalizers have nothing to release.</summary>
+    /// <summary>
+    /// Stops counting (the node is going away, so late finalizers have nothing to release), refuses every later call
+    /// and ends the waits in flight.
+    /// </summary>
     public void Shutdown()
     {
         _disposed = true;
+        _stopped.TrySetResult();
         CloseViews();
     }
 
-    protected override StoreAllocation Allocate(long payloadSize) => new DriverAllocation(_node.Store, _node.Store.Allocate(payloadSize));
+    protected override StoreAllocation Allocate(long payloadSize) => new DriverAllocation(Live().Store, _node.Store.Allocate(payloadSize));
 
     protected override bool TryGetReady(ObjectId id, out ObjectPayload payload)
     {
-        if (_node.Objects.TryGet(id, out var entry) && entry.IsReady)
+        if (Live().Objects.TryGet(id, out var entry) && entry.IsReady)
         {
             payload = Payload(entry);
             return true;
@@ -132,7 +140,7 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     protected override ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken)
     {
-        if (!_node.Objects.TryGet(id, out var entry))
+        if (!Live().Objects.TryGet(id, out var entry))
         {
             throw new ObjectNotFoundException(id);
         }
@@ -141,7 +149,8 @@ internal sealed class DriverCoreWorker : CoreWorker
 
         async ValueTask<ObjectPayload> AwaitAsync()
         {
-            await entry.WhenReady().WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAny(entry.WhenReady(), _stopped.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+            ThrowIfDisposed();
             return Payload(entry);
         }
     }
@@ -165,7 +174,23 @@ internal sealed class DriverCoreWorker : CoreWorker
     private static ObjectPayload Payload(ObjectEntry entry) => new(entry.Value, entry.Error, entry.Stored?.PayloadSize ?? -1);
 
     private StoredObject StoredOf(ObjectId id) =>
-        _node.Objects.TryGet(id, out var entry) && entry.Stored is { } stored ? stored : throw new ObjectNotFoundException(id);
+        Live().Objects.TryGet(id, out var entry) && entry.Stored is { } stored ? stored : throw new ObjectNotFoundException(id);
+
+    /// <summary>The node, while the runtime is not disposed.</summary>
+    /// <exception cref="ObjectDisposedException">The runtime was disposed.</exception>
+    private RayletNode Live()
+    {
+        ThrowIfDisposed();
+        return _node;
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw Disposed();
+        }
+    }
 
     private StoredRead Read(StoredObject stored)
     {
@@ -188,6 +213,11 @@ internal sealed class DriverCoreWorker : CoreWorker
             _node.Objects.Release(id, ReferenceKind.Local);
         }
     }
+
+    /// <summary>What calls on a disposed runtime, or on the references it made, throw.</summary>
+    internal static ObjectDisposedException Disposed() => new(
+        nameof(RayRuntime),
+        "This RayGen runtime was disposed: its node, objects and tasks are gone. Start a new one with RayRuntime.InitAsync().");
 
     private sealed class DriverAllocation(NodeObjectStore store, StoreRegion region) : StoreAllocation(store.Arena, region)
     {
