@@ -53,7 +53,8 @@ public sealed class ProcessLifetimeTests
         Assert.False(Directory.Exists(nextStore), "A node that was disposed left its store behind.");
     }
 
-    private static Process StartDriver(string mode)
+    /// <summary>Starts Ray.TestDriver in <paramref name="mode"/> with its output redirected.</summary>
+    internal static Process StartDriver(string mode)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Ray.TestDriver.dll");
         var startInfo = new ProcessStartInfo(FindDotnet())

@@ -1,8 +1,13 @@
 // Usage: Ray.TestDriver (wait | dispose | store)
 // Starts an embedded node, prints "workers: <pid> <pid> ...", "store: <directory of its shared memory>" and then
 // either waits to be killed (wait; store, after putting a large object into the store) or disposes the runtime and
-// prints "disposed".
+// prints "disposed". The misuse scenarios of Scenarios.cs run instead when MODE names one.
 using Ray;
+
+if (args.Length > 0 && await Scenarios.TryRunAsync(args[0]))
+{
+    return;
+}
 
 await using var ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2 });
 var answer = await DriverTasks.Remote.Echo(41);

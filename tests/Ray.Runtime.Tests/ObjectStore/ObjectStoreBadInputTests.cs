@@ -1,5 +1,4 @@
 using Ray.Core;
-using Ray.ObjectStore;
 using Ray.Raylet;
 using Ray.Runtime.Protocol;
 using Xunit;
@@ -109,16 +108,6 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
         var error = await Assert.ThrowsAsync<RayTaskException>(() => StoreTasks.Remote.ListObjectsInside().GetAsync().AsTask().WaitAsync(Timeout));
         Assert.Equal(typeof(InvalidOperationException).FullName, error.RemoteExceptionType);
         Assert.Contains("driver", error.RemoteMessage);
-    }
-
-    [Fact]
-    public void Object_store_options_out_of_range_are_refused_with_the_option_named()
-    {
-        var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-        Assert.Contains("ObjectSpillThreshold", Assert.Throws<ArgumentOutOfRangeException>(() => ObjectStoreSettings.Create(new RayOptions { ObjectSpillThreshold = 1.5 }, logger)).Message);
-        Assert.Contains("ObjectStoreMemory", Assert.Throws<ArgumentOutOfRangeException>(() => ObjectStoreSettings.Create(new RayOptions { ObjectStoreMemory = 0 }, logger)).Message);
-        Assert.Contains("MaxInlineObjectSize", Assert.Throws<ArgumentOutOfRangeException>(() => ObjectStoreSettings.Create(new RayOptions { MaxInlineObjectSize = -1 }, logger)).Message);
-        Assert.Contains("ObjectSpillLimit", Assert.Throws<ArgumentOutOfRangeException>(() => ObjectStoreSettings.Create(new RayOptions { ObjectSpillLimit = -1 }, logger)).Message);
     }
 
     private void WriteArena(long offset, byte[] bytes)
