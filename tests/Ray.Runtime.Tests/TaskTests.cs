@@ -85,6 +85,40 @@ public sealed class TaskTests(RuntimeFixture fixture)
         Assert.Equal(Enumerable.Range(1, 100), await Task.Run(() => fixture.Ray.Get(refs)).WaitAsync(Timeout));
     }
 
+    /// <summary>
+    /// Eight driver threads at once, each submitting chains of tasks, putting small and large objects, and getting
+    /// and waiting on them, blocking and awaiting: every value comes back to the thread that asked for it.
+    /// </summary>
+    [Fact]
+    public async Task Many_driver_threads_submit_put_and_get_at_once()
+    {
+        const int threads = 8;
+        const int rounds = 40;
+        var ray = fixture.Ray;
+        using var start = new Barrier(threads);
+        var clients = Enumerable.Range(0, threads).Select(thread => Task.Factory.StartNew(
+            async () =>
+            {
+                start.SignalAndWait(Timeout);
+                for (var round = 0; round < rounds; round++)
+                {
+                    var sum = TestTasks.Remote.Add(thread * 1000, round);
+                    var twice = TestTasks.Remote.Add(sum, ray.Put(round));
+                    var large = ray.Put(Enumerable.Repeat((byte)thread, 200_000).ToArray());
+                    Assert.Equal((thread * 1000) + (2 * round), twice.Get(Timeout));
+                    Assert.Equal(thread * 1000 + round, await sum.GetAsync().AsTask().WaitAsync(Timeout));
+                    var (ready, _) = await ray.WaitAsync([sum, twice], numReturns: 2).WaitAsync(Timeout);
+                    Assert.Equal(2, ready.Count);
+                    var bytes = large.Get(Timeout);
+                    Assert.True(bytes.Length == 200_000 && bytes.All(b => b == thread), $"Thread {thread} read another thread's object.");
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap()).ToList();
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
     [Fact]
     public async Task WaitAsync_splits_ready_and_not_ready_in_input_order()
     {

@@ -118,6 +118,25 @@ public static partial class TestTasks
         return line;
     }
 
+    /// <summary>
+    /// Records each attempt as a file in <paramref name="attempts"/> and throws on the first <paramref name="failures"/>
+    /// of them; returns the number of the attempt that succeeded.
+    /// </summary>
+    [Remote]
+    public static int FailTimes(string attempts, int failures)
+    {
+        var attempt = Directory.GetFiles(attempts).Length + 1;
+        File.WriteAllText(Path.Combine(attempts, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)), string.Empty);
+        return attempt <= failures ? throw new InvalidOperationException($"attempt {attempt} fails") : attempt;
+    }
+
+    /// <summary><see cref="FailTimes"/> with retries of exceptions on by default.</summary>
+    [Remote(MaxRetries = 2, RetryExceptions = true)]
+    public static int FailTimesRetried(string attempts, int failures) => FailTimes(attempts, failures);
+
+    [Remote]
+    public static Unwritable MakeUnwritable() => new();
+
     [Remote]
     public static ObjectRef<int> PutInside(int value) => RayRuntime.Current.Put(value);
 
@@ -128,3 +147,14 @@ public static partial class TestTasks
 /// <summary>A user type crossing the process boundary.</summary>
 [MemoryPackable]
 public partial record Point(int X, int Y);
+
+/// <summary>A serializable type whose value cannot be read, so that writing it fails at run time.</summary>
+[MemoryPackable]
+public partial class Unwritable
+{
+    public int Value
+    {
+        get => throw new InvalidOperationException("this value cannot be read");
+        set => _ = value;
+    }
+}
