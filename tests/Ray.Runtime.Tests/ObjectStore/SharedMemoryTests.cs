@@ -30,6 +30,35 @@ public sealed class SharedMemoryTests(ObjectStoreFixture fixture)
         GC.KeepAlive(small);
     }
 
+    /// <summary>
+    /// At most <see cref="RayOptions.MaxInlineObjectSize"/> (100 KiB) serialized bytes travel inline; one byte more goes
+    /// to shared memory. A byte array serializes as a 4-byte length and its bytes. The same limit holds for a put, a
+    /// task's result (serialized in the worker) and an argument given by value.
+    /// </summary>
+    [Fact]
+    public async Task The_inline_limit_is_exactly_MaxInlineObjectSize()
+    {
+        const int limit = 100 * 1024;
+        Assert.Equal(limit, Ray.Node!.Options.MaxInlineObjectSize);
+        var atLimit = new byte[limit - 4];
+        var overLimit = new byte[limit - 3];
+
+        var puts = (AtLimit: Ray.Put(atLimit), OverLimit: Ray.Put(overLimit));
+        var results = (AtLimit: StoreTasks.Remote.MakeBytes(limit - 4), OverLimit: StoreTasks.Remote.MakeBytes(limit - 3));
+        await Ray.GetAsync([results.AtLimit, results.OverLimit]).WaitAsync(Timeout);
+        var objects = Ray.ListObjects().ToDictionary(o => o.Id);
+        foreach (var (atLimitId, overLimitId) in new[] { (puts.AtLimit.Id, puts.OverLimit.Id), (results.AtLimit.Id, results.OverLimit.Id) })
+        {
+            Assert.Equal((ObjectLocation.Inline, limit), (objects[atLimitId].Location, objects[atLimitId].SizeBytes));
+            Assert.Equal((ObjectLocation.SharedMemory, limit + 1L), (objects[overLimitId].Location, objects[overLimitId].SizeBytes));
+        }
+
+        var store = Ray.GetObjectStoreStats().MemoryDirectory;
+        Assert.DoesNotContain(store, await StoreTasks.Remote.LocateBytes(atLimit).GetAsync().AsTask().WaitAsync(Timeout) ?? "not a file mapping");
+        Assert.StartsWith(store, await StoreTasks.Remote.LocateBytes(overLimit).GetAsync().AsTask().WaitAsync(Timeout));
+        GC.KeepAlive(puts);
+    }
+
     [Fact]
     public unsafe void A_view_in_the_driver_reads_the_shared_memory_in_place()
     {

@@ -32,6 +32,19 @@ public static partial class StoreTasks
         }
     }
 
+    /// <summary>Where a byte array argument is mapped from in the worker (null: not a file mapping).</summary>
+    [Remote]
+    public static unsafe string? LocateBytes(ArrayView<byte> data)
+    {
+        fixed (byte* first = data.Span)
+        {
+            return ObjectStoreFixture.MappedPath(first);
+        }
+    }
+
+    [Remote]
+    public static byte[] MakeBytes(int length) => new byte[length];
+
     /// <summary>A large result: <paramref name="length"/> doubles, made in the worker.</summary>
     [Remote]
     public static double[] Make(int length, int seed) => ObjectStoreFixture.Doubles(length, seed);
