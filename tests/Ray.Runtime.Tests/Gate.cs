@@ -55,12 +55,17 @@ internal sealed class Gate : IDisposable
     }
 
     /// <summary>Waits until at least <paramref name="count"/> tasks have entered.</summary>
+    /// <exception cref="TimeoutException">They did not within the wait limit.</exception>
     public async Task WaitForStartedAsync(int count)
     {
         var deadline = DateTime.UtcNow + WaitLimit;
         while (Started < count)
         {
-            Xunit.Assert.True(DateTime.UtcNow < deadline, $"Only {Started} of {count} tasks entered {Path} within {WaitLimit.TotalSeconds} s.");
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Only {Started} of {count} tasks entered {Path} within {WaitLimit.TotalSeconds} s.");
+            }
+
             await Task.Delay(10);
         }
     }
