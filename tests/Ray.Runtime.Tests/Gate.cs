@@ -84,23 +84,34 @@ internal sealed class Gate : IDisposable
 
     public void Dispose() => Directory.Delete(Path, recursive: true);
 
-    /// <summary>Takes the lowest free number: the file is written aside and moved into place, which fails if the name is taken.</summary>
+    /// <summary>
+    /// Takes the lowest free number by creating <c>claim-k</c>, which fails if it exists (File.Move does not guarantee
+    /// that), then makes <c>started-k</c> appear whole: written aside and moved to the name that is now its alone.
+    /// </summary>
     private static int Claim(string gate)
     {
-        var written = IOPath.Combine(gate, $"entering-{Guid.NewGuid():n}");
-        File.WriteAllText(written, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        for (var number = 1; ; number++)
+        var number = 1;
+        while (true)
         {
             try
             {
-                File.Move(written, IOPath.Combine(gate, $"started-{number}"), overwrite: false);
-                return number;
+                using (new FileStream(IOPath.Combine(gate, $"claim-{number}"), FileMode.CreateNew))
+                {
+                }
+
+                break;
             }
-            catch (IOException) when (File.Exists(IOPath.Combine(gate, $"started-{number}")))
+            catch (IOException) when (File.Exists(IOPath.Combine(gate, $"claim-{number}")))
             {
                 // Taken by a task that entered earlier.
+                number++;
             }
         }
+
+        var written = IOPath.Combine(gate, $"entering-{number}");
+        File.WriteAllText(written, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        File.Move(written, IOPath.Combine(gate, $"started-{number}"));
+        return number;
     }
 
     private static void ThrowIfLate(DateTime deadline, string release)
