@@ -196,6 +196,8 @@ public sealed class RayRuntime : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 1 and the number of references ({references.Count}).");
         }
 
+        var stopping = Core is DriverCoreWorker driver ? driver.Stopping : CancellationToken.None;
+        using var linked = cancellationToken.CanBeCanceled && stopping.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping) : null;
         var ready = new Task[references.Count];
         var remaining = numReturns;
         var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -220,11 +222,15 @@ public sealed class RayRuntime : IAsyncDisposable
         {
             try
             {
-                await enough.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+                await enough.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, linked?.Token ?? (stopping.CanBeCanceled ? stopping : cancellationToken)).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
                 // Not enough were ready in time: return what is ready now, as Ray does.
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                throw DriverCoreWorker.Disposed();
             }
         }
 

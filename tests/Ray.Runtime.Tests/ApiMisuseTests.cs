@@ -100,14 +100,14 @@ public sealed class ApiMisuseTests(RuntimeFixture fixture)
 
     /// <summary>
     /// After DisposeAsync every call on the runtime, and on the references it made, throws ObjectDisposedException
-    /// at once (a get in flight included) instead of hanging, of reading memory that is gone, or of quietly working
+    /// at once (a get and a wait in flight included) instead of hanging, of reading memory that is gone, or of quietly working
     /// on a node that no longer runs; a new runtime can then start.
     /// </summary>
     [Fact]
     public async Task After_DisposeAsync_calls_fail_at_once_and_a_new_runtime_can_start()
     {
         var steps = await RunScenarioAsync("after-dispose");
-        foreach (var step in new[] { "awaiting", "put small", "put large", "get small", "get large", "view large", "get pending", "wait", "cancel", "list", "stats" })
+        foreach (var step in new[] { "awaiting", "waiting", "put small", "put large", "get small", "get large", "view large", "get pending", "wait", "cancel", "list", "stats" })
         {
             Assert.True(steps[step].StartsWith("ObjectDisposedException: ", StringComparison.Ordinal), $"{step}: {steps[step]}");
             Assert.Contains("RayRuntime.InitAsync", steps[step]);

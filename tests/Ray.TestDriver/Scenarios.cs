@@ -63,9 +63,11 @@ internal static class Scenarios
         var large = ray.Put(new double[1 << 20]);
         var pending = ScenarioTasks.Remote.WaitForCancellation();
         var awaiting = pending.GetAsync().AsTask();
+        var waiting = ray.WaitAsync([pending]);
         await ray.DisposeAsync();
 
         await StepAsync("awaiting", async () => await awaiting);
+        await StepAsync("waiting", async () => (await waiting).Ready.Count);
         await StepAsync("put small", () => ray.Put(2));
         await StepAsync("put large", () => ray.Put(new double[1 << 20]));
         await StepAsync("submit", () => ScenarioTasks.Remote.Echo(1));

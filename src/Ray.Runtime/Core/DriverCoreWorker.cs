@@ -15,7 +15,7 @@ internal sealed class DriverCoreWorker : CoreWorker
     private readonly RayletNode _node;
     private readonly ReleaseQueue _released;
     private readonly int _processId = Environment.ProcessId;
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
     private volatile bool _disposed;
 
     public DriverCoreWorker(RayletNode node)
@@ -79,9 +79,7 @@ internal sealed class DriverCoreWorker : CoreWorker
     public override void Cancel(ObjectId id) => Live().Scheduler.Cancel(id);
 
     public override Task WhenReady(ObjectId id) =>
-        !Live().Objects.TryGet(id, out var entry) ? Task.FromException(new ObjectNotFoundException(id))
-        : entry.IsReady ? Task.CompletedTask
-        : Task.WhenAny(entry.WhenReady(), _stopped.Task);
+        Live().Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
 
     public override void AddReference(ObjectId id)
     {
@@ -113,6 +111,9 @@ internal sealed class DriverCoreWorker : CoreWorker
         _released.Flush();
     }
 
+    /// <summary>Cancelled when the runtime is disposed, to end the waits in flight.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
     /// <summary>
     /// Stops counting (the node is going away, so late finalizers have nothing to release), refuses every later call
     /// and ends the waits in flight.
@@ -120,7 +121,7 @@ internal sealed class DriverCoreWorker : CoreWorker
     public void Shutdown()
     {
         _disposed = true;
-        _stopped.TrySetResult();
+        _stopping.Cancel();
         CloseViews();
     }
 
@@ -149,8 +150,17 @@ internal sealed class DriverCoreWorker : CoreWorker
 
         async ValueTask<ObjectPayload> AwaitAsync()
         {
-            await Task.WhenAny(entry.WhenReady(), _stopped.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
-            ThrowIfDisposed();
+            // A token, not a task: waits register and unregister with it in constant time, however many are in flight.
+            var ready = entry.WhenReady();
+            try
+            {
+                await (cancellationToken.CanBeCanceled ? ready.WaitAsync(cancellationToken) : ready).WaitAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                throw Disposed();
+            }
+
             return Payload(entry);
         }
     }
