@@ -17,6 +17,13 @@ public sealed record RayOptions
     /// <summary>Worker processes to pre-start. Default: <see cref="NumCpus"/> rounded up.</summary>
     public int? NumWorkers { get; init; }
 
+    /// <summary>
+    /// The most worker processes the node starts to host actors. Actors never share a process with tasks, so a task
+    /// that crashes its worker cannot take an actor with it; many actors share each actor worker, which the node starts
+    /// as actors are created. Default: one per CPU. An actor with <c>DedicatedProcess</c> gets a process of its own.
+    /// </summary>
+    public int? NumActorWorkers { get; init; }
+
     /// <summary>The application directory whose assemblies workers load. Default: the driver's base directory.</summary>
     public string? AppDirectory { get; init; }
 
@@ -26,11 +33,28 @@ public sealed record RayOptions
     /// <summary>Extra environment variables for worker processes.</summary>
     public IReadOnlyDictionary<string, string>? WorkerEnvironment { get; init; }
 
-    /// <summary>Where the lines workers print go, each prefixed with <c>(pid=N)</c>. Default: the console.</summary>
+    /// <summary>
+    /// Where the lines workers print to stdout go, each prefixed with <c>(pid=N)</c> as in Ray. A partial line (a
+    /// <c>Console.Write</c> without a newline) is ended when its task ends, so it is never glued to another task's line.
+    /// Default: <see cref="Console.Out"/>.
+    /// </summary>
     public TextWriter? WorkerOutput { get; init; }
 
-    /// <summary>Logs of the runtime. Default: warnings and errors to the console.</summary>
+    /// <summary>Where the lines workers print to stderr go, prefixed like <see cref="WorkerOutput"/>'s. Default: <see cref="Console.Error"/>.</summary>
+    public TextWriter? WorkerErrorOutput { get; init; }
+
+    /// <summary>
+    /// Logs of the runtime, under categories that start with <c>Ray.</c> (see the README for the list). Default:
+    /// warnings and errors to the console.
+    /// </summary>
     public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// The lowest level at which the embedded node's framework logs (Kestrel, ASP.NET Core hosting, gRPC) reach
+    /// <see cref="LoggerFactory"/>. Default <see cref="LogLevel.None"/>: off, so that RayGen's own messages are not
+    /// drowned in HTTP/2 request lines. Set it to diagnose a transport problem.
+    /// </summary>
+    public LogLevel FrameworkLogLevel { get; init; } = LogLevel.None;
 
     /// <summary>How long <see cref="RayRuntime.InitAsync"/> waits for the workers to start. Default 60 s.</summary>
     public TimeSpan WorkerStartTimeout { get; init; } = TimeSpan.FromSeconds(60);

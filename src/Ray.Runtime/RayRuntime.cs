@@ -40,10 +40,13 @@ public sealed class RayRuntime : IAsyncDisposable
     /// <summary>Whether this process is the driver (it hosts the node) rather than a worker.</summary>
     public bool IsDriver => _node is not null;
 
-    /// <summary>The process ids of the node's worker processes (driver only; empty in a worker).</summary>
-    public IReadOnlyCollection<int> WorkerProcessIds => _node?.Pool.SharedProcessIds ?? [];
+    /// <summary>The process ids of the node's task worker processes (driver only; empty in a worker).</summary>
+    public IReadOnlyCollection<int> WorkerProcessIds => _node?.Pool.TaskProcessIds ?? [];
 
-    /// <summary>The process ids of every worker process of the node, those dedicated to one actor included.</summary>
+    /// <summary>The process ids of the node's processes that host actors (driver only; empty in a worker).</summary>
+    public IReadOnlyCollection<int> ActorWorkerProcessIds => _node?.Pool.ActorProcessIds ?? [];
+
+    /// <summary>The process ids of every worker process of the node, task and actor workers alike.</summary>
     public IReadOnlyCollection<int> AllWorkerProcessIds => _node?.Pool.ProcessIds ?? [];
 
     /// <summary>The resources of the node, by name (<c>CPU</c>, <c>GPU</c>, custom).</summary>
@@ -118,24 +121,93 @@ public sealed class RayRuntime : IAsyncDisposable
     }
 
     /// <summary>Waits for all <paramref name="references"/> and returns their values in order; the first failure is rethrown.</summary>
-    public async Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> references, CancellationToken cancellationToken = default)
+    public Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> references, CancellationToken cancellationToken = default) =>
+        GetAsync(references, null, cancellationToken);
+
+    /// <summary>
+    /// Waits for all <paramref name="references"/> and returns their values in order, or throws
+    /// <see cref="GetTimeoutException"/> naming the first that was not ready after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> references, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(references);
-        var list = references as IReadOnlyList<ObjectRef<T>> ?? references.ToArray();
+        var list = List(references);
         var values = new T[list.Count];
+        var deadline = Deadline.Start(timeout);
         for (var i = 0; i < values.Length; i++)
         {
-            values[i] = await list[i].GetAsync(cancellationToken).ConfigureAwait(false);
+            var pending = list[i].GetAsync(cancellationToken);
+            values[i] = pending.IsCompleted ? pending.Result : await deadline.WaitAsync(this, list[i], pending.AsTask()).ConfigureAwait(false);
         }
 
         return values;
     }
 
-    /// <summary>Blocks until all <paramref name="references"/> are ready and returns their values in order.</summary>
-    public T[] Get<T>(IEnumerable<ObjectRef<T>> references)
+    /// <summary>
+    /// Waits for all <paramref name="references"/> of remote calls that return no value (<c>void</c> or <c>Task</c>);
+    /// the first failure is rethrown.
+    /// </summary>
+    public Task GetAsync(IEnumerable<ObjectRef> references, CancellationToken cancellationToken = default) =>
+        GetAsync(references, null, cancellationToken);
+
+    /// <summary>
+    /// Waits for all <paramref name="references"/> of remote calls that return no value, or throws
+    /// <see cref="GetTimeoutException"/> naming the first that was not ready after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task GetAsync(IEnumerable<ObjectRef> references, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(references);
-        return references.Select(r => r.Get()).ToArray();
+        var list = List(references);
+        var deadline = Deadline.Start(timeout);
+        foreach (var reference in list)
+        {
+            var pending = reference.WaitAsync(cancellationToken);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                await deadline.WaitAsync(this, reference, pending.AsTask()).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Blocks until all <paramref name="references"/> are ready and returns their values in order.</summary>
+    public T[] Get<T>(IEnumerable<ObjectRef<T>> references) => Get(references, null);
+
+    /// <summary>
+    /// Blocks until all <paramref name="references"/> are ready and returns their values in order, or throws
+    /// <see cref="GetTimeoutException"/> naming the first that was not ready after <paramref name="timeout"/>.
+    /// </summary>
+    public T[] Get<T>(IEnumerable<ObjectRef<T>> references, TimeSpan? timeout)
+    {
+        var list = List(references);
+        var values = new T[list.Count];
+        var deadline = Deadline.Start(timeout);
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = deadline.Remaining is { } remaining ? list[i].Get(remaining) : list[i].Get();
+        }
+
+        return values;
+    }
+
+    /// <summary>Blocks until all <paramref name="references"/> of remote calls that return no value are ready.</summary>
+    public void Get(IEnumerable<ObjectRef> references) => Get(references, null);
+
+    /// <summary>
+    /// Blocks until all <paramref name="references"/> of remote calls that return no value are ready, or throws
+    /// <see cref="GetTimeoutException"/> naming the first that was not ready after <paramref name="timeout"/>.
+    /// </summary>
+    public void Get(IEnumerable<ObjectRef> references, TimeSpan? timeout)
+    {
+        var deadline = Deadline.Start(timeout);
+        foreach (var reference in List(references))
+        {
+            if (deadline.Remaining is { } remaining)
+            {
+                reference.Wait(remaining);
+            }
+            else
+            {
+                reference.Wait();
+            }
+        }
     }
 
     /// <summary>
@@ -200,13 +272,18 @@ public sealed class RayRuntime : IAsyncDisposable
     }
 
     /// <summary>
-    /// Cancels the task that produces <paramref name="reference"/>: a task that has not started never runs; a
-    /// running task's <see cref="CancellationToken"/> fires. Awaiting the reference then throws <see cref="TaskCancelledException"/>.
+    /// Cancels the task or actor call that produces <paramref name="reference"/>. One that has not started never runs, and
+    /// awaiting the reference throws <see cref="TaskCancelledException"/>. One that is running only has its
+    /// <see cref="CancellationToken"/> fired: code that never looks at its token runs on, and its result is kept if it
+    /// finishes. With <paramref name="force"/> (Ray's <c>force=True</c>), a running task is stopped by ending its worker
+    /// process, which is replaced; other tasks that process held run again without losing an attempt. An actor call is
+    /// never forced, since its process hosts other actors: only its token fires (use <see cref="Kill{TActor}"/> to stop
+    /// an actor).
     /// </summary>
-    public void Cancel(ObjectRef reference)
+    public void Cancel(ObjectRef reference, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        Core.Cancel(reference.Id);
+        Core.Cancel(reference.Id, force);
     }
 
     /// <summary>
@@ -295,6 +372,13 @@ public sealed class RayRuntime : IAsyncDisposable
                 o.TimestampFormat = "HH:mm:ss.fff ";
             }));
 
+    private static IReadOnlyList<TRef> List<TRef>(IEnumerable<TRef> references)
+        where TRef : ObjectRef
+    {
+        ArgumentNullException.ThrowIfNull(references);
+        return references as IReadOnlyList<TRef> ?? references.ToArray();
+    }
+
     private RayletNode RequireNode() => _node ?? throw new InvalidOperationException(
         "The object table lives in the driver: call this on the driver's runtime, not inside a task or actor.");
 
@@ -310,20 +394,7 @@ public sealed class RayRuntime : IAsyncDisposable
         Interlocked.CompareExchange(ref s_current, null, this);
     }
 
-    private void OnProcessExit(object? sender, EventArgs e)
-    {
-        // The driver is exiting without DisposeAsync: take the workers down with it, and the shared memory.
-        _node?.Store.Dispose();
-        foreach (var pid in AllWorkerProcessIds)
-        {
-            try
-            {
-                System.Diagnostics.Process.GetProcessById(pid).Kill();
-            }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-                // Already gone.
-            }
-        }
-    }
+    private void OnProcessExit(object? sender, EventArgs e) =>
+        // The driver is exiting without DisposeAsync: take the workers down with it, and the node's files.
+        _node?.Abandon();
 }

@@ -11,14 +11,18 @@ public sealed class RuntimeFixture : IAsyncLifetime
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private readonly CapturingWriter _output = new();
+    private readonly CapturingWriter _errors = new();
 
     public RayRuntime Ray { get; private set; } = null!;
 
-    /// <summary>Every line worker processes printed so far.</summary>
+    /// <summary>Every line worker processes printed to stdout so far.</summary>
     public string WorkerOutput => _output.Text;
 
+    /// <summary>Every line worker processes printed to stderr so far.</summary>
+    public string WorkerErrors => _errors.Text;
+
     public async Task InitializeAsync() =>
-        Ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2, WorkerOutput = _output }).WaitAsync(Timeout);
+        Ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2, WorkerOutput = _output, WorkerErrorOutput = _errors }).WaitAsync(Timeout);
 
     public async Task DisposeAsync() => await Ray.DisposeAsync();
 

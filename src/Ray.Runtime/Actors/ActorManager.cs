@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Ray.Core;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.ObjectStore;
 using Ray.Raylet;
 using Ray.Runtime.Protocol;
@@ -9,10 +10,10 @@ using Ray.Scheduling;
 namespace Ray.Actors;
 
 /// <summary>
-/// The node's actor directory and router: places each actor on a worker (many share one process; a
-/// dedicated one gets its own), forwards calls in submission order once their arguments are ready, keeps
-/// named actors, and restarts actors whose worker died while restarts remain. Objects are completed only
-/// after the lock is released.
+/// The node's actor directory and router: places each actor on an actor worker (many share one process, and no
+/// task runs there; a dedicated actor gets a process of its own), forwards calls in submission order once their
+/// arguments are ready, keeps named actors, and restarts actors whose worker died while restarts remain. Objects are
+/// completed only after the lock is released.
 /// </summary>
 internal sealed class ActorManager
 {
@@ -23,31 +24,34 @@ internal sealed class ActorManager
     private readonly Dictionary<ActorId, ActorRecord> _actors = [];
     private readonly Dictionary<string, ActorRecord> _named = new(StringComparer.Ordinal);
     private readonly Dictionary<WorkerHandle, HashSet<ActorRecord>> _workers = [];
+    private readonly Dictionary<ObjectId, ActorRecord> _callActors = [];
     private readonly Queue<ActorRecord> _waitingForDedicated = new();
+    private readonly Queue<ActorRecord> _waitingForActorWorker = new();
     private readonly List<ActorRecord> _waitingForResources = [];
-    private Action? _startDedicatedWorker;
+    private readonly int _maxActorWorkers;
+    private Func<WorkerKind, bool> _startWorker = static _ => false;
+    private Action<WorkerHandle> _retireWorker = static _ => { };
+    private int _actorWorkersStarting;
+    private int _failedActorWorkerStarts;
     private long _nextSequence;
 
-    public ActorManager(ObjectTable objects, NodeResources resources, ILogger logger)
+    public ActorManager(ObjectTable objects, NodeResources resources, int maxActorWorkers, ILogger logger)
     {
         _objects = objects;
         _resources = resources;
+        _maxActorWorkers = Math.Max(1, maxActorWorkers);
         _logger = logger;
         _resources.ReleasedByTask += PlaceWaitingForResources;
     }
 
-    /// <summary>Starts a worker process of its own for an actor that asks for one.</summary>
-    public void UseDedicatedWorkers(Action start) => _startDedicatedWorker = start;
-
-    public int Count
+    /// <summary>
+    /// How the manager gets processes for actors: <paramref name="start"/> starts an actor worker or a dedicated one
+    /// (false if it could not), <paramref name="retire"/> ends a dedicated worker whose actor was killed.
+    /// </summary>
+    public void UseWorkers(Func<WorkerKind, bool> start, Action<WorkerHandle> retire)
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _actors.Count(a => a.Value.State != ActorState.Dead);
-            }
-        }
+        _startWorker = start;
+        _retireWorker = retire;
     }
 
     /// <summary>Creates an actor. A name already taken by a live actor fails at once.</summary>
@@ -135,6 +139,7 @@ internal sealed class ActorManager
                 call.PendingArguments = arguments.Count(a => a.IsReference) + 1;
                 call.Sequence = ++_nextSequence;
                 actor.Pending.Enqueue(call);
+                _callActors[id] = actor;
             }
         }
 
@@ -194,6 +199,62 @@ internal sealed class ActorManager
         Settle(call, result);
     }
 
+    /// <summary>
+    /// Cancels an actor call: one not sent to the actor yet is dropped and fails with <see cref="TaskCancelledException"/>;
+    /// a running one has its method's <see cref="CancellationToken"/> fired. False when no pending call makes <paramref name="id"/>.
+    /// </summary>
+    public bool Cancel(ObjectId id)
+    {
+        ActorCall? dropped = null;
+        var completions = new List<(ActorCall, TaskResult)>();
+        lock (_lock)
+        {
+            if (!_callActors.TryGetValue(id, out var actor))
+            {
+                return false;
+            }
+
+            if (actor.InFlight.ContainsKey(id))
+            {
+                actor.Worker?.Send(new RayletMessage { Cancel = new CancelTask { TaskId = id.ToProto(), ActorId = actor.Id.Value.ToProto() } });
+                return true;
+            }
+
+            var kept = new Queue<ActorCall>(actor.Pending.Count);
+            while (actor.Pending.TryDequeue(out var call))
+            {
+                if (call.Id == id)
+                {
+                    dropped = call;
+                }
+                else
+                {
+                    kept.Enqueue(call);
+                }
+            }
+
+            while (kept.TryDequeue(out var call))
+            {
+                actor.Pending.Enqueue(call);
+            }
+
+            if (dropped is not null)
+            {
+                // Later calls of the same caller no longer wait behind it.
+                Pump(actor, completions);
+            }
+        }
+
+        if (dropped is not null)
+        {
+            completions.Add((dropped, TaskResult.Failure(RayErrors.Cancelled(dropped.Spec.MethodName))));
+        }
+
+        Complete(completions);
+
+        return true;
+    }
+
     /// <summary>Stops an actor; its calls fail with <see cref="ActorDiedException"/>.</summary>
     public bool Kill(ActorId id)
     {
@@ -223,22 +284,80 @@ internal sealed class ActorManager
 
     public void AddWorker(WorkerHandle worker)
     {
+        if (worker.Kind == WorkerKind.Task)
+        {
+            return;
+        }
+
         var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             _workers[worker] = [];
-            if (worker.IsDedicated)
+            _failedActorWorkerStarts = 0;
+            var waiting = worker.Kind == WorkerKind.Dedicated ? _waitingForDedicated : _waitingForActorWorker;
+            if (worker.Kind == WorkerKind.Actor)
             {
-                if (_waitingForDedicated.TryDequeue(out var actor) && actor.State == ActorState.Placing)
+                _actorWorkersStarting = Math.Max(0, _actorWorkersStarting - 1);
+            }
+
+            if (worker.Kind == WorkerKind.Dedicated)
+            {
+                while (waiting.TryDequeue(out var actor))
                 {
-                    Place(actor, worker, completions);
+                    if (actor.State == ActorState.Placing)
+                    {
+                        Place(actor, worker, completions);
+                        break;
+                    }
                 }
             }
             else
             {
-                foreach (var waiting in _actors.Values.Where(a => a.State == ActorState.Placing && !a.Spec.DedicatedProcess).ToArray())
+                var placing = waiting.ToArray();
+                waiting.Clear();
+                foreach (var actor in placing)
                 {
-                    TryPlace(waiting, completions);
+                    if (actor.State == ActorState.Placing)
+                    {
+                        TryPlace(actor, completions);
+                    }
+                }
+            }
+        }
+
+        Complete(completions);
+    }
+
+    /// <summary>
+    /// A process started for actors exited before it registered. Its actors wait for another one; after a few failures
+    /// in a row they fail with the reason instead of starting processes in a loop.
+    /// </summary>
+    public void OnWorkerStartFailed(WorkerKind kind, string reason)
+    {
+        var completions = new List<(ActorCall, TaskResult)>();
+        lock (_lock)
+        {
+            var waiting = kind == WorkerKind.Dedicated ? _waitingForDedicated : _waitingForActorWorker;
+            if (kind == WorkerKind.Actor)
+            {
+                _actorWorkersStarting = Math.Max(0, _actorWorkersStarting - 1);
+            }
+
+            if (++_failedActorWorkerStarts < 3)
+            {
+                if (waiting.Count > 0 && _startWorker(kind) && kind == WorkerKind.Actor)
+                {
+                    _actorWorkersStarting++;
+                }
+
+                return;
+            }
+
+            while (waiting.TryDequeue(out var actor))
+            {
+                if (actor.State == ActorState.Placing)
+                {
+                    Kill(actor, ActorDied(actor, $"no worker process could be started for it: {reason}"), completions);
                 }
             }
         }
@@ -269,7 +388,7 @@ internal sealed class ActorManager
                 if (actor.Restarts < actor.Spec.MaxRestarts)
                 {
                     actor.Restarts++;
-                    _logger.LogWarning("Actor {Class} {Id}: {How}; restarting ({Restart} of {Max}).", actor.ClassName, actor.Id, how, actor.Restarts, actor.Spec.MaxRestarts);
+                    _logger.ActorRestarting(actor.ClassName, actor.Id, how, actor.Restarts, actor.Spec.MaxRestarts);
                     RequeueOrFailInFlight(actor, ActorDied(actor, $"{how} while the call ran; the actor is restarting"), completions);
                     actor.State = ActorState.Placing;
                     TryPlace(actor, completions);
@@ -309,6 +428,11 @@ internal sealed class ActorManager
     /// <summary>Stores a call's result and lets go of its arguments.</summary>
     private void Settle(ActorCall call, TaskResult result)
     {
+        lock (_lock)
+        {
+            _callActors.Remove(call.Id);
+        }
+
         result.CompleteIn(_objects, call.Result);
         _objects.ReleaseAll(call.References, ReferenceKind.Task);
     }
@@ -391,6 +515,8 @@ internal sealed class ActorManager
 
             if (entry.Error is { } error)
             {
+                // The failure travels on in this call's result.
+                entry.ErrorObserved = true;
                 return error;
             }
         }
@@ -420,23 +546,51 @@ internal sealed class ActorManager
         if (actor.Spec.DedicatedProcess)
         {
             _waitingForDedicated.Enqueue(actor);
-            _startDedicatedWorker?.Invoke();
+            _startWorker(WorkerKind.Dedicated);
             return;
         }
 
+        // Actors share actor workers, never task workers. Up to the node's limit, a new actor starts a new actor
+        // worker while every running one already hosts actors, so actors spread over processes (and crash domains).
         WorkerHandle? best = null;
+        var actorWorkers = 0;
         foreach (var (worker, actors) in _workers)
         {
-            if (!worker.IsDedicated && (best is null || actors.Count < _workers[best].Count))
+            if (worker.Kind == WorkerKind.Actor)
             {
-                best = worker;
+                actorWorkers++;
+                if (best is null || actors.Count < _workers[best].Count)
+                {
+                    best = worker;
+                }
             }
         }
 
-        if (best is not null)
+        var wantsAnother = best is null || _workers[best].Count > 0;
+        if (wantsAnother && actorWorkers + _actorWorkersStarting < _maxActorWorkers && _startWorker(WorkerKind.Actor))
         {
-            Place(actor, best, completions);
+            _actorWorkersStarting++;
+            if (best is null)
+            {
+                _waitingForActorWorker.Enqueue(actor);
+                return;
+            }
         }
+
+        if (best is null)
+        {
+            if (_actorWorkersStarting == 0)
+            {
+                Kill(actor, ActorDied(actor, "no worker process could be started for it (the node is stopping, or the worker binary could not be run)"), completions);
+                return;
+            }
+
+            // A worker is starting; the actor is placed when it registers.
+            _waitingForActorWorker.Enqueue(actor);
+            return;
+        }
+
+        Place(actor, best, completions);
     }
 
     private void PlaceWaitingForResources()
@@ -553,6 +707,12 @@ internal sealed class ActorManager
             if (_workers.TryGetValue(worker, out var actors))
             {
                 actors.Remove(actor);
+            }
+
+            if (worker.Kind == WorkerKind.Dedicated)
+            {
+                // The process existed for this actor alone.
+                _retireWorker(worker);
             }
         }
 

@@ -50,8 +50,8 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Stores a serialized value (sealing its region, if it has one) as a new object held by one reference of the caller.</summary>
     public abstract ObjectId Put(SerializedValue value);
 
-    /// <summary>Asks the task that produces <paramref name="id"/> to stop.</summary>
-    public abstract void Cancel(ObjectId id);
+    /// <summary>Asks the task or actor call that produces <paramref name="id"/> to stop; <paramref name="force"/> ends a task's worker.</summary>
+    public abstract void Cancel(ObjectId id, bool force);
 
     /// <summary>Completes (without throwing) once the object is ready.</summary>
     public abstract Task WhenReady(ObjectId id);
@@ -162,7 +162,7 @@ internal abstract class CoreWorker : IRayCore
     {
         if (TryGetReady(reference.Id, out var ready))
         {
-            ThrowIfError(ready);
+            ThrowIfError(reference.Id, ready);
             return default;
         }
 
@@ -171,7 +171,7 @@ internal abstract class CoreWorker : IRayCore
 
     public void WaitReady(ObjectRef reference, TimeSpan? timeout)
     {
-        ThrowIfError(Block(reference.Id, timeout));
+        ThrowIfError(reference.Id, Block(reference.Id, timeout));
         GC.KeepAlive(reference);
     }
 
@@ -179,7 +179,7 @@ internal abstract class CoreWorker : IRayCore
         where T : unmanaged
     {
         var payload = Block(reference.Id, timeout);
-        ThrowIfError(payload);
+        ThrowIfError(reference.Id, payload);
         var view = payload.IsStored ? OpenView<T>(reference.Id, ReadStored(reference.Id)) : ArrayView<T>.Create(reference.Id, payload.Value, null);
         GC.KeepAlive(reference);
         return view;
@@ -194,7 +194,7 @@ internal abstract class CoreWorker : IRayCore
             payload = await ResolveAsync(reference.Id, cancellationToken).ConfigureAwait(false);
         }
 
-        ThrowIfError(payload);
+        ThrowIfError(reference.Id, payload);
         return payload.IsStored
             ? OpenView<T>(reference.Id, await ReadStoredAsync(reference.Id, cancellationToken).ConfigureAwait(false))
             : ArrayView<T>.Create(reference.Id, payload.Value, null);
@@ -228,20 +228,30 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Pins a stored object and reads it in place.</summary>
     protected abstract ValueTask<StoredRead> ReadStoredAsync(ObjectId id, CancellationToken cancellationToken);
 
+    /// <summary>A sentence on the state of the task that produces <paramref name="id"/>, for timeouts.</summary>
+    public string DescribePending(ObjectId id) => Describe(id);
+
     /// <summary>A sentence on the state of the task that produces <paramref name="id"/>.</summary>
     protected abstract string Describe(ObjectId id);
 
-    private static void ThrowIfError(ObjectPayload payload)
+    /// <summary>
+    /// An object's error reached user code (it was thrown at a get or an await): it is handled, so it is not reported
+    /// as an unhandled error when its last reference goes.
+    /// </summary>
+    protected abstract void OnErrorObserved(ObjectId id);
+
+    private void ThrowIfError(ObjectId id, ObjectPayload payload)
     {
         if (payload.Error is { } error)
         {
+            OnErrorObserved(id);
             throw RayErrors.ToException(error);
         }
     }
 
-    private static T Deserialize<T>(ObjectId id, ObjectPayload payload)
+    private T Deserialize<T>(ObjectId id, ObjectPayload payload)
     {
-        ThrowIfError(payload);
+        ThrowIfError(id, payload);
         try
         {
             // A large array of unmanaged elements is copied out on several cores; everything else goes through MemoryPack.
@@ -301,7 +311,7 @@ internal abstract class CoreWorker : IRayCore
             payload = await pending.ConfigureAwait(false);
         }
 
-        ThrowIfError(payload);
+        ThrowIfError(reference.Id, payload);
         if (!payload.IsStored)
         {
             return Deserialize<T>(reference.Id, payload);
@@ -319,7 +329,7 @@ internal abstract class CoreWorker : IRayCore
             payload = await pending.ConfigureAwait(false);
         }
 
-        ThrowIfError(payload);
+        ThrowIfError(reference.Id, payload);
         GC.KeepAlive(reference);
     }
 

@@ -60,6 +60,7 @@ internal sealed class DriverCoreWorker : CoreWorker
                 // No reference will be made to the object: let it go at once.
                 objects.ReleaseAll(contained, ReferenceKind.Contained);
                 objects.Fail(entry, RayErrors.System("Put", "the value could not be sealed in the object store"));
+                entry.ErrorObserved = true;
                 objects.Release(entry, ReferenceKind.Local);
                 throw;
             }
@@ -74,7 +75,7 @@ internal sealed class DriverCoreWorker : CoreWorker
         return id;
     }
 
-    public override void Cancel(ObjectId id) => _node.Scheduler.Cancel(id);
+    public override void Cancel(ObjectId id, bool force) => _node.Cancel(id, force);
 
     public override Task WhenReady(ObjectId id) =>
         _node.Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
@@ -161,6 +162,8 @@ internal sealed class DriverCoreWorker : CoreWorker
     }
 
     protected override string Describe(ObjectId id) => _node.Scheduler.Describe(id);
+
+    protected override void OnErrorObserved(ObjectId id) => _node.Objects.MarkErrorObserved(id);
 
     private static ObjectPayload Payload(ObjectEntry entry) => new(entry.Value, entry.Error, entry.Stored?.PayloadSize ?? -1);
 

@@ -55,6 +55,12 @@ internal sealed class ObjectEntry
     /// <summary>The failure stored instead of a value.</summary>
     public ErrorInfo? Error { get; private set; }
 
+    /// <summary>
+    /// Whether the failure reached someone: user code that got or awaited the object, or a task that took it as an
+    /// argument (and failed with it). A failure no one saw is logged when the object is freed.
+    /// </summary>
+    public bool ErrorObserved { get; set; }
+
     /// <summary>The objects the value holds references to; each is counted as <see cref="ReferenceKind.Contained"/>.</summary>
     public ObjectId[]? Contained { get; private set; }
 

@@ -54,4 +54,9 @@ public sealed record ObjectInfo
 
     /// <summary>Everything that keeps the object alive.</summary>
     public int ReferenceCount => LocalReferences + BorrowingWorkers + TaskReferences + ContainedIn;
+
+    /// <summary>One line, as <c>ray memory</c> prints an object: id, size, where, owner, and what holds it.</summary>
+    public override string ToString() =>
+        $"{Id} {Core.ByteSize.Format(SizeBytes)} {Location} owner pid {OwnerProcessId}: {LocalReferences} local, {BorrowingWorkers} borrowing worker(s), " +
+        $"{TaskReferences} task(s), in {ContainedIn} object(s), {Pins} pin(s)";
 }

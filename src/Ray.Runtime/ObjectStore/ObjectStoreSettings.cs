@@ -13,7 +13,7 @@ internal static class ObjectStoreSettings
 
     /// <summary>Checks the options and creates the store, deleting what killed nodes left behind first.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An object store option is out of range.</exception>
-    public static NodeObjectStore Create(RayOptions options, ILogger logger)
+    public static NodeObjectStore Create(RayOptions options, ILogger logger, string? nodeId = null)
     {
         var capacity = options.ObjectStoreMemory ?? (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * DefaultMemoryFraction);
         if (capacity < StoredObjectLayout.Alignment)
@@ -40,7 +40,7 @@ internal static class ObjectStoreSettings
         var spillRoot = options.ObjectSpillDirectory ?? Path.GetTempPath();
         Directory.CreateDirectory(memoryRoot);
         Directory.CreateDirectory(spillRoot);
-        var nodeId = Guid.NewGuid().ToString("n")[..12];
+        nodeId ??= Guid.NewGuid().ToString("n")[..12];
         var store = new NodeObjectStore(capacity, options.ObjectSpillThreshold, memoryRoot, spillRoot, options.ObjectSpillLimit, nodeId, logger);
         logger.LogDebug(
             "Object store: {Capacity} bytes of shared memory in {Memory}, spilling above {HighWater} bytes to {Spill}.",

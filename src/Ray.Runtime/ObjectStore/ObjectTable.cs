@@ -18,6 +18,18 @@ internal sealed class ObjectTable(NodeObjectStore? store)
 
     public NodeObjectStore? Store => store;
 
+    /// <summary>Called when an object that holds a failure no one saw is freed (a fire-and-forget call failed).</summary>
+    public Action<ObjectEntry>? UnhandledError { get; set; }
+
+    /// <summary>The failure of <paramref name="id"/> reached user code or a dependent task.</summary>
+    public void MarkErrorObserved(ObjectId id)
+    {
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            entry.ErrorObserved = true;
+        }
+    }
+
     /// <summary>Creates an entry held by one reference of <paramref name="holder"/>; an existing entry gains that reference.</summary>
     public ObjectEntry Create(ObjectId id, int ownerProcessId, ReferenceKind holder)
     {
@@ -155,6 +167,11 @@ internal sealed class ObjectTable(NodeObjectStore? store)
         while (pending.TryPop(out var entry))
         {
             _entries.TryRemove(new KeyValuePair<ObjectId, ObjectEntry>(entry.Id, entry));
+            if (entry.Error is { Kind: not ErrorKind.Cancelled } && !entry.ErrorObserved)
+            {
+                UnhandledError?.Invoke(entry);
+            }
+
             if (entry.Stored is { } stored)
             {
                 store?.Free(stored);

@@ -21,7 +21,8 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
     public static bool Handles(WorkerMessage message) => message.BodyCase is
         WorkerMessage.BodyOneofCase.Put or WorkerMessage.BodyOneofCase.Get or WorkerMessage.BodyOneofCase.Allocate or
         WorkerMessage.BodyOneofCase.AbortAllocation or WorkerMessage.BodyOneofCase.Read or WorkerMessage.BodyOneofCase.ReleaseRead or
-        WorkerMessage.BodyOneofCase.AddReference or WorkerMessage.BodyOneofCase.ReleaseReferences or WorkerMessage.BodyOneofCase.GarbageCollected;
+        WorkerMessage.BodyOneofCase.AddReference or WorkerMessage.BodyOneofCase.ReleaseReferences or WorkerMessage.BodyOneofCase.GarbageCollected or
+        WorkerMessage.BodyOneofCase.ErrorObserved;
 
     public void Handle(WorkerHandle worker, WorkerMessage message)
     {
@@ -76,6 +77,9 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
                 break;
             case WorkerMessage.BodyOneofCase.GarbageCollected:
                 Collected(worker, message.GarbageCollected.RequestId);
+                break;
+            case WorkerMessage.BodyOneofCase.ErrorObserved:
+                objects.MarkErrorObserved(message.ErrorObserved.Id.ToObjectId());
                 break;
         }
     }

@@ -5,7 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Ray.Actors;
 using Ray.Core;
+using Ray.Hosting;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.ObjectStore;
 using Ray.Runtime.Protocol;
 using Ray.Scheduling;
@@ -19,22 +21,30 @@ namespace Ray.Raylet;
 internal sealed class RayletNode : IAsyncDisposable
 {
     private readonly ILogger _logger;
+    private readonly NodeDirectory _session;
+    private readonly string[] _directories;
     private WebApplication? _server;
 
-    private RayletNode(RayOptions options, WorkerLaunch launch, string socketPath, NodeObjectStore store, ILoggerFactory loggerFactory)
+    private RayletNode(string nodeId, RayOptions options, WorkerLaunch launch, string socketPath, NodeDirectory session, string[] directories, NodeObjectStore store, ILoggerFactory loggerFactory)
     {
+        NodeId = nodeId;
         Options = options;
+        _session = session;
+        _directories = directories;
         SocketPath = socketPath;
         AppDirectory = launch.AppDirectory;
         _logger = loggerFactory.CreateLogger("Ray.Raylet");
         Store = store;
         Objects = new ObjectTable(store);
+        var unhandled = loggerFactory.CreateLogger(LogCategories.UnhandledErrors);
+        Objects.UnhandledError = entry => unhandled.UnhandledError(entry.Error!.FunctionName, RayErrors.ToException(entry.Error).Message);
         var resources = new NodeResources(ResourceSet.Create(options.NumCpus ?? Environment.ProcessorCount, options.NumGpus, options.Resources));
-        Scheduler = new LocalScheduler(resources, Objects, loggerFactory.CreateLogger("Ray.Scheduler"));
-        Actors = new ActorManager(Objects, resources, loggerFactory.CreateLogger("Ray.Actors"));
-        Pool = new WorkerPool(WorkerCount(options), launch, options.WorkerOutput ?? Console.Out, loggerFactory.CreateLogger("Ray.WorkerPool"));
+        Pool = new WorkerPool(WorkerCount(options), launch, new WorkerOutput(options.WorkerOutput ?? Console.Out, options.WorkerErrorOutput ?? Console.Error), loggerFactory.CreateLogger("Ray.WorkerPool"));
+        Scheduler = new LocalScheduler(resources, Objects, Pool.Kill, loggerFactory.CreateLogger("Ray.Scheduler"));
+        Actors = new ActorManager(Objects, resources, options.NumActorWorkers ?? WorkerCount(options), loggerFactory.CreateLogger("Ray.Actors"));
         ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger("Ray.ObjectManager"));
-        Actors.UseDedicatedWorkers(Pool.StartDedicated);
+        Actors.UseWorkers(Pool.StartActorWorker, Pool.Retire);
+        Pool.ActorWorkerStartFailed += Actors.OnWorkerStartFailed;
         Pool.WorkerRegistered += Scheduler.AddWorker;
         Pool.WorkerRegistered += Actors.AddWorker;
         Pool.WorkerDied += Scheduler.RemoveWorker;
@@ -44,7 +54,10 @@ internal sealed class RayletNode : IAsyncDisposable
 
     public RayOptions Options { get; }
 
-    public string NodeId { get; } = Guid.NewGuid().ToString("n");
+    /// <summary>The raylet's own log (category <c>Ray.Raylet</c>), for its gRPC services too.</summary>
+    public ILogger Logger => _logger;
+
+    public string NodeId { get; }
 
     public string SocketPath { get; }
 
@@ -66,16 +79,37 @@ internal sealed class RayletNode : IAsyncDisposable
     public static async Task<RayletNode> StartAsync(RayOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var launch = WorkerLocator.Resolve(options);
-        var socketPath = Path.Combine(Path.GetTempPath(), $"raygen-{Environment.ProcessId}-{Guid.NewGuid():n}"[..40] + ".sock");
-        var store = ObjectStoreSettings.Create(options, loggerFactory.CreateLogger("Ray.ObjectStore"));
+        var nodeId = Guid.NewGuid().ToString("n");
+        var shortId = nodeId[..12];
+
+        // The node's own files (its socket) live in a directory it keeps locked, like its shared memory, so that a
+        // node that was killed leaves nothing behind: its orphaned workers or the next node delete the lot.
+        var sessionRoot = Path.GetTempPath();
+        NodeDirectory.DeleteStale(sessionRoot, loggerFactory.CreateLogger("Ray.ObjectStore"));
+        var session = NodeDirectory.Create(sessionRoot, shortId, string.Empty);
+        var socketPath = Path.Combine(session.Path, "raylet.sock");
+        NodeObjectStore store;
         RayletNode node;
         try
         {
-            node = new RayletNode(options, launch with { Arguments = [.. launch.Arguments, "--raylet-socket", socketPath] }, socketPath, store, loggerFactory);
+            store = ObjectStoreSettings.Create(options, loggerFactory.CreateLogger("Ray.ObjectStore"), shortId);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+
+        try
+        {
+            var directories = new[] { session.Path, store.MemoryDirectory, store.SpillDirectory }.Distinct().ToArray();
+            launch = launch with { Arguments = [.. launch.Arguments, "--raylet-socket", socketPath] };
+            node = new RayletNode(nodeId, options, launch, socketPath, session, directories, store, loggerFactory);
         }
         catch
         {
             store.Dispose();
+            session.Dispose();
             throw;
         }
 
@@ -84,6 +118,7 @@ internal sealed class RayletNode : IAsyncDisposable
             await node.StartServerAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
             node.Pool.Start();
             await node.Pool.WaitForWorkersAsync(options.WorkerStartTimeout, cancellationToken).ConfigureAwait(false);
+            node._logger.NodeStarted(nodeId, node.Pool.Size, node.Scheduler.Total.ToString(), ByteSize.Format(store.Capacity), store.MemoryDirectory);
             return node;
         }
         catch
@@ -140,6 +175,7 @@ internal sealed class RayletNode : IAsyncDisposable
         ObjectStorePath = Store.Arena.Path,
         ObjectStoreCapacity = (ulong)Store.Arena.Capacity,
         MaxInlineObjectSize = Options.MaxInlineObjectSize,
+        NodeDirectories = { _directories },
     };
 
     /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
@@ -187,14 +223,29 @@ internal sealed class RayletNode : IAsyncDisposable
         }
 
         Store.Dispose();
+        _session.Dispose();
+    }
 
-        try
+    /// <summary>
+    /// The process is exiting without <see cref="DisposeAsync"/>: there is no time to stop workers cooperatively, so
+    /// they are killed, and the node's shared memory and files are deleted.
+    /// </summary>
+    public void Abandon()
+    {
+        Pool.Kill();
+        Store.Dispose();
+        _session.Dispose();
+    }
+
+    /// <summary>
+    /// Cancels the task or actor call that produces <paramref name="id"/>. With <paramref name="force"/>, a running task's
+    /// worker is ended (and replaced); an actor call is never forced, since its process hosts other actors too.
+    /// </summary>
+    public void Cancel(ObjectId id, bool force)
+    {
+        if (!Scheduler.Cancel(id, force))
         {
-            File.Delete(SocketPath);
-        }
-        catch (IOException)
-        {
-            // Best effort: the socket file lives in the temp directory.
+            Actors.Cancel(id);
         }
     }
 
@@ -218,6 +269,9 @@ internal sealed class RayletNode : IAsyncDisposable
     {
         WorkerMessage.BodyOneofCase.CreateActor or WorkerMessage.BodyOneofCase.SubmitActorTask or WorkerMessage.BodyOneofCase.ActorReady
             or WorkerMessage.BodyOneofCase.KillActor or WorkerMessage.BodyOneofCase.LookupActor => true,
+
+        // A cancellation may be an actor call's, and the actor manager's lock must never be taken inside the scheduler's.
+        WorkerMessage.BodyOneofCase.Cancel => true,
         WorkerMessage.BodyOneofCase.Finished => message.Finished.ActorId is not null,
         _ => false,
     };
@@ -241,11 +295,8 @@ internal sealed class RayletNode : IAsyncDisposable
             case WorkerMessage.BodyOneofCase.Unblocked:
                 Scheduler.OnTaskBlocked(worker, message.Unblocked.LeaseId, blocked: false);
                 break;
-            case WorkerMessage.BodyOneofCase.Cancel:
-                Scheduler.Cancel(message.Cancel.TaskId.ToObjectId());
-                break;
             default:
-                _logger.LogWarning("Ignored a {Kind} message from {Worker}.", message.BodyCase, worker);
+                _logger.IgnoredMessage(message.BodyCase.ToString(), worker.ToString());
                 break;
         }
     }
@@ -266,6 +317,9 @@ internal sealed class RayletNode : IAsyncDisposable
                 break;
             case WorkerMessage.BodyOneofCase.KillActor:
                 Actors.Kill(new ActorId(message.KillActor.ActorId.ToObjectId()));
+                break;
+            case WorkerMessage.BodyOneofCase.Cancel:
+                Cancel(message.Cancel.TaskId.ToObjectId(), message.Cancel.Force);
                 break;
             case WorkerMessage.BodyOneofCase.CreateActor:
                 try
@@ -336,9 +390,7 @@ internal sealed class RayletNode : IAsyncDisposable
     private async Task StartServerAsync(ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        EmbeddedHost.Configure(builder, loggerFactory, Options.FrameworkLogLevel);
         builder.Services.AddSingleton(this);
         builder.Services.AddGrpc(o =>
         {
@@ -357,6 +409,6 @@ internal sealed class RayletNode : IAsyncDisposable
         _server = builder.Build();
         _server.MapGrpcService<RayletService>();
         await _server.StartAsync(cancellationToken).ConfigureAwait(false);
-        _logger.LogDebug("Raylet listening on {Socket} with resources {Resources}.", SocketPath, Scheduler.Total.ToString());
+        _logger.LogDebug("Raylet listening on {Socket}.", SocketPath);
     }
 }

@@ -11,8 +11,10 @@ namespace Ray.Raylet;
 /// nested submissions, puts and object requests. Anything malformed ends that connection with a status that
 /// says what was wrong; the raylet itself keeps running.
 /// </summary>
-internal sealed class RayletService(RayletNode node, ILogger<RayletService> logger) : global::Ray.Runtime.Protocol.Raylet.RayletBase
+internal sealed class RayletService(RayletNode node) : global::Ray.Runtime.Protocol.Raylet.RayletBase
 {
+    private readonly ILogger _logger = node.Logger;
+
     public override async Task Connect(
         IAsyncStreamReader<WorkerBatch> requestStream,
         IServerStreamWriter<RayletBatch> responseStream,
@@ -33,7 +35,7 @@ internal sealed class RayletService(RayletNode node, ILogger<RayletService> logg
         var registration = first.Messages[0].Register;
         if (RuntimeVersion.Mismatch(registration.ProtocolVersion, registration.RuntimeVersion) is { } mismatch)
         {
-            logger.LogError("Rejected worker pid {Pid}: {Reason}", registration.Pid, mismatch);
+            _logger.LogError("Rejected worker pid {Pid}: {Reason}", registration.Pid, mismatch);
             throw new RpcException(new Status(StatusCode.FailedPrecondition, mismatch));
         }
 
@@ -44,24 +46,20 @@ internal sealed class RayletService(RayletNode node, ILogger<RayletService> logg
                 $"Process {registration.Pid} was not started by this raylet, so it cannot register as its worker."));
         }
 
-        var worker = new WorkerHandle(registration.Pid, registration.WorkerIndex, process.IsDedicated);
+        var worker = new WorkerHandle(registration.Pid, registration.WorkerIndex, process.Kind);
         worker.Send(new RayletMessage
         {
             Registered = node.Registration(),
         });
         worker.Outbound.Start(batch => responseStream.WriteAsync(batch, cancellationToken));
         node.Pool.OnRegistered(worker);
+        using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reading = ReadAsync(worker, first, requestStream, stopReading.Token);
         try
         {
-            node.HandleBatch(worker, first, skip: 1);
-            while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
-            {
-                node.HandleBatch(worker, requestStream.Current, skip: 0);
-            }
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or RpcException)
-        {
-            logger.LogDebug(e, "Connection of {Worker} ended.", worker);
+            // The raylet ends a worker's connection by completing its outbound queue (the node is stopping, or it
+            // gave up on the worker): returning then ends the response stream, which tells the worker to exit.
+            await Task.WhenAny(reading, worker.Outbound.Completion).ConfigureAwait(false);
         }
         finally
         {
@@ -75,6 +73,30 @@ internal sealed class RayletService(RayletNode node, ILogger<RayletService> logg
             {
                 // The worker went away while results were being written; its tasks are retried elsewhere.
             }
+
+            await stopReading.CancelAsync().ConfigureAwait(false);
+            await reading.ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadAsync(WorkerHandle worker, WorkerBatch first, IAsyncStreamReader<WorkerBatch> requestStream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            node.HandleBatch(worker, first, skip: 1);
+            while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                node.HandleBatch(worker, requestStream.Current, skip: 0);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The raylet ended the connection itself.
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or RpcException or InvalidOperationException)
+        {
+            // The worker's process ended; the pool reports why.
+            _logger.LogDebug("Connection of {Worker} ended: {Reason}", worker, e.Message);
         }
     }
 }

@@ -1,32 +1,34 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Ray.Logging;
 
 namespace Ray.Raylet;
 
 /// <summary>
-/// Keeps the node's pre-started, reused worker processes alive: starts them, hands registrations to the
-/// scheduler, and replaces a worker that dies. Workers that keep failing before they register are reported
-/// instead of being restarted in a tight loop.
+/// Keeps the node's worker processes alive: the pre-started, reused task workers (replaced when one dies), and the
+/// actor workers it starts when the actor manager asks (<see cref="StartActorWorker"/>). Registrations and deaths go
+/// to the scheduler and the actor manager. Workers that keep failing before they register are reported instead of
+/// being restarted in a tight loop.
 /// </summary>
 internal sealed class WorkerPool : IAsyncDisposable
 {
     private const int MaxConsecutiveStartFailures = 3;
 
     private readonly WorkerLaunch _launch;
-    private readonly TextWriter _output;
+    private readonly WorkerOutput _output;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<int, WorkerProcess> _byPid = new();
     private readonly ConcurrentDictionary<int, WorkerHandle> _registered = new();
     private readonly TaskCompletionSource _allRegistered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _size;
     private int _consecutiveStartFailures;
-    private int _dedicatedStarted;
+    private int _nextIndex;
     private volatile bool _stopping;
 
-    public WorkerPool(int size, WorkerLaunch launch, TextWriter output, ILogger logger)
+    public WorkerPool(int size, WorkerLaunch launch, WorkerOutput output, ILogger logger)
     {
         _size = size;
+        _nextIndex = size;
         _launch = launch;
         _output = output;
         _logger = logger;
@@ -37,6 +39,9 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     public event Action<WorkerHandle, int?>? WorkerDied;
 
+    /// <summary>A process started for actors exited before it registered, with what it wrote.</summary>
+    public event Action<WorkerKind, string>? ActorWorkerStartFailed;
+
     public int Size => _size;
 
     /// <summary>The workers registered now, dedicated ones included.</summary>
@@ -45,14 +50,17 @@ internal sealed class WorkerPool : IAsyncDisposable
     /// <summary>The pids of the pool's live worker processes, dedicated ones included.</summary>
     public IReadOnlyCollection<int> ProcessIds => _byPid.Keys.ToArray();
 
-    /// <summary>The pids of the shared (task) workers.</summary>
-    public IReadOnlyCollection<int> SharedProcessIds => _byPid.Values.Where(p => !p.IsDedicated).Select(p => p.ProcessId).ToArray();
+    /// <summary>The pids of the task workers.</summary>
+    public IReadOnlyCollection<int> TaskProcessIds => ProcessIdsOf(WorkerKind.Task);
+
+    /// <summary>The pids of the processes that host actors (shared actor workers and dedicated ones).</summary>
+    public IReadOnlyCollection<int> ActorProcessIds => _byPid.Values.Where(p => p.Kind != WorkerKind.Task).Select(p => p.ProcessId).ToArray();
 
     public void Start()
     {
         for (var i = 0; i < _size; i++)
         {
-            StartWorker(i, isDedicated: false);
+            StartWorker(i, WorkerKind.Task);
         }
     }
 
@@ -73,12 +81,20 @@ internal sealed class WorkerPool : IAsyncDisposable
 
     public WorkerProcess? Find(int processId) => _byPid.GetValueOrDefault(processId);
 
-    /// <summary>Starts a worker process for one actor; it registers like any other and is not replaced when it dies.</summary>
-    public void StartDedicated()
+    /// <summary>
+    /// Starts a process for actors (<see cref="WorkerKind.Actor"/>, shared by many) or for one actor
+    /// (<see cref="WorkerKind.Dedicated"/>); it registers like any other and is not replaced when it dies (its actors
+    /// restart elsewhere). False when the node is stopping or the process could not be started.
+    /// </summary>
+    public bool StartActorWorker(WorkerKind kind) => !_stopping && StartWorker(Interlocked.Increment(ref _nextIndex), kind);
+
+    /// <summary>Ends a worker process that is no longer needed (a dedicated actor's, after the actor was killed).</summary>
+    public void Retire(WorkerHandle handle)
     {
-        if (!_stopping)
+        handle.Outbound.Complete();
+        if (_byPid.TryGetValue(handle.ProcessId, out var process))
         {
-            StartWorker(_size + Interlocked.Increment(ref _dedicatedStarted), isDedicated: true);
+            _ = KillIfStillRunningAsync(process);
         }
     }
 
@@ -86,7 +102,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     {
         _registered[handle.ProcessId] = handle;
         Interlocked.Exchange(ref _consecutiveStartFailures, 0);
-        if (_registered.Values.Count(h => !h.IsDedicated) >= _size)
+        if (_registered.Values.Count(h => h.Kind == WorkerKind.Task) >= _size)
         {
             _allRegistered.TrySetResult();
         }
@@ -103,6 +119,9 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
+    /// <summary>Marks the pool as stopping: workers that exit from now on are not replaced.</summary>
+    public void BeginStopping() => _stopping = true;
+
     public async ValueTask DisposeAsync()
     {
         _stopping = true;
@@ -112,9 +131,10 @@ internal sealed class WorkerPool : IAsyncDisposable
             handle.Outbound.Complete();
         }
 
-        // Workers exit by themselves when their stream ends; anything still running after that is killed.
+        // Workers exit by themselves when their stream ends (within milliseconds); one still running after that is
+        // stuck in user code, and is killed.
         var exited = Task.WhenAll(processes.Select(p => p.Exited));
-        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false) != exited)
+        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false) != exited)
         {
             foreach (var process in processes)
             {
@@ -130,24 +150,46 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
-    private void StartWorker(int index, bool isDedicated)
+    /// <summary>Kills one worker process now (a task on it was cancelled with force); a task worker is replaced.</summary>
+    public void Kill(WorkerHandle handle)
+    {
+        if (_byPid.TryGetValue(handle.ProcessId, out var process))
+        {
+            process.Kill();
+        }
+    }
+
+    /// <summary>Kills every worker process now (the node's process is exiting); none is replaced.</summary>
+    public void Kill()
+    {
+        _stopping = true;
+        foreach (var process in _byPid.Values)
+        {
+            process.Kill();
+        }
+    }
+
+    private IReadOnlyCollection<int> ProcessIdsOf(WorkerKind kind) => _byPid.Values.Where(p => p.Kind == kind).Select(p => p.ProcessId).ToArray();
+
+    private bool StartWorker(int index, WorkerKind kind)
     {
         WorkerProcess process;
         try
         {
-            process = WorkerProcess.Start(_launch, index, isDedicated, _output);
+            process = WorkerProcess.Start(_launch, index, kind, _output);
         }
         catch (Exception e)
         {
             var error = new RayException($"Could not start worker process '{_launch.HostPath}': {e.Message}", e);
             _allRegistered.TrySetException(error);
             _logger.LogError(e, "Could not start a worker process.");
-            return;
+            return false;
         }
 
         _byPid[process.ProcessId] = process;
-        _logger.LogDebug("Started worker {Index} with pid {Pid}.", index, process.ProcessId);
+        _logger.WorkerStarted(kind.ToString().ToLowerInvariant(), index, process.ProcessId);
         _ = MonitorAsync(process);
+        return true;
     }
 
     private async Task MonitorAsync(WorkerProcess process)
@@ -163,6 +205,9 @@ internal sealed class WorkerPool : IAsyncDisposable
 
         if (_stopping)
         {
+            // Workers that exit with the node (a Ctrl+C reaches the whole process group, too) are not replaced.
+            _logger.WorkerExitedWhileStopping(process.Index, process.ProcessId, exitCode);
+            process.Dispose();
             return;
         }
 
@@ -174,6 +219,14 @@ internal sealed class WorkerPool : IAsyncDisposable
                 $"Worker process pid {process.ProcessId} exited with code {exitCode} before it registered with the raylet." +
                 (reason.Length > 0 ? $" It wrote:{Environment.NewLine}{reason}" : string.Empty));
             _allRegistered.TrySetException(error);
+            if (process.Kind != WorkerKind.Task)
+            {
+                // The actor manager decides whether to try again: it knows which actors wait.
+                process.Dispose();
+                ActorWorkerStartFailed?.Invoke(process.Kind, error.Message);
+                return;
+            }
+
             if (failures >= MaxConsecutiveStartFailures)
             {
                 _logger.LogError("Workers keep failing to start; not starting more. Last failure: {Message}", error.Message);
@@ -182,17 +235,15 @@ internal sealed class WorkerPool : IAsyncDisposable
 
             await Task.Delay(TimeSpan.FromMilliseconds(200 * failures)).ConfigureAwait(false);
         }
-        else
+        else if (process.Kind == WorkerKind.Task)
         {
-            _logger.LogWarning(
-                "Worker {Index} (pid {Pid}) exited with code {ExitCode}; starting a replacement.",
-                process.Index, process.ProcessId, exitCode.ToString(CultureInfo.InvariantCulture));
+            _logger.WorkerReplaced(process.Index, process.ProcessId, exitCode);
         }
 
         process.Dispose();
-        if (!_stopping && !process.IsDedicated)
+        if (!_stopping && process.Kind == WorkerKind.Task)
         {
-            StartWorker(process.Index, isDedicated: false);
+            StartWorker(process.Index, WorkerKind.Task);
         }
     }
 

@@ -3,18 +3,18 @@ using System.Diagnostics;
 namespace Ray.Raylet;
 
 /// <summary>
-/// One Ray.Worker operating-system process: started with the raylet's socket, its stdout and stderr
-/// forwarded to the driver's console prefixed with its pid (as Ray does), and its exit observed.
+/// One Ray.Worker operating-system process: started with the raylet's socket, its stdout and stderr forwarded line
+/// by line (<see cref="WorkerOutput"/>), and its exit observed.
 /// </summary>
 internal sealed class WorkerProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly TextWriter _output;
+    private readonly WorkerOutput _output;
     private readonly Queue<string> _recentErrors = new();
 
-    private WorkerProcess(Process process, int index, bool isDedicated, TextWriter output)
+    private WorkerProcess(Process process, int index, WorkerKind kind, WorkerOutput output)
     {
-        IsDedicated = isDedicated;
+        Kind = kind;
         _process = process;
         _output = output;
         Index = index;
@@ -24,8 +24,8 @@ internal sealed class WorkerProcess : IDisposable
 
     public int Index { get; }
 
-    /// <summary>Whether the process was started for one actor.</summary>
-    public bool IsDedicated { get; }
+    /// <summary>What the process is for.</summary>
+    public WorkerKind Kind { get; }
 
     public int ProcessId { get; }
 
@@ -44,7 +44,7 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    public static WorkerProcess Start(WorkerLaunch launch, int index, bool isDedicated, TextWriter output)
+    public static WorkerProcess Start(WorkerLaunch launch, int index, WorkerKind kind, WorkerOutput output)
     {
         var startInfo = new ProcessStartInfo(launch.HostPath)
         {
@@ -68,7 +68,7 @@ internal sealed class WorkerProcess : IDisposable
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         process.Start();
-        var worker = new WorkerProcess(process, index, isDedicated, output);
+        var worker = new WorkerProcess(process, index, kind, output);
         process.OutputDataReceived += (_, e) => worker.Forward(e.Data, isError: false);
         process.ErrorDataReceived += (_, e) => worker.Forward(e.Data, isError: true);
         process.BeginOutputReadLine();
@@ -115,9 +115,26 @@ internal sealed class WorkerProcess : IDisposable
             }
         }
 
-        _output.WriteLine($"(pid={ProcessId}) {line}");
+        _output.Write(ProcessId, line, isError);
     }
 }
 
 /// <summary>How to start a worker: the host executable, its arguments and environment.</summary>
 internal sealed record WorkerLaunch(string HostPath, IReadOnlyList<string> Arguments, string AppDirectory, IReadOnlyDictionary<string, string> Environment);
+
+/// <summary>
+/// Where worker output goes: each line prefixed with the worker's pid (and the node's address, once output crosses
+/// nodes), as Ray prints it, stdout lines to <see cref="Out"/> and stderr lines to <see cref="Error"/>.
+/// </summary>
+internal sealed record WorkerOutput(TextWriter Out, TextWriter Error, string? NodeAddress = null)
+{
+    public void Write(int processId, string line, bool isError)
+    {
+        var prefix = NodeAddress is null ? $"(pid={processId}) " : $"(pid={processId}, ip={NodeAddress}) ";
+        var writer = isError ? Error : Out;
+        lock (writer)
+        {
+            writer.WriteLine(prefix + line);
+        }
+    }
+}

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Google.Protobuf.Collections;
 using Microsoft.Extensions.Logging;
 using Ray.Core;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.ObjectStore;
 using Ray.Raylet;
 using Ray.Runtime.Protocol;
@@ -42,12 +44,14 @@ internal sealed class LocalScheduler
     private readonly Dictionary<ObjectId, TaskRecord> _tasks = [];
     private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
     private readonly NodeResources _resources;
+    private readonly Action<WorkerHandle> _killWorker;
     private ulong _nextLeaseId;
     private int _batchDepth;
     private bool _scheduleRequested;
 
-    public LocalScheduler(NodeResources resources, ObjectTable objects, ILogger logger)
+    public LocalScheduler(NodeResources resources, ObjectTable objects, Action<WorkerHandle> killWorker, ILogger logger)
     {
+        _killWorker = killWorker;
         _resources = resources;
         _objects = objects;
         _logger = logger;
@@ -144,8 +148,12 @@ internal sealed class LocalScheduler
         OnArgumentReady(task);
     }
 
-    /// <summary>Asks a task to stop: dropped if it has not started, its token fired if it runs.</summary>
-    public bool Cancel(ObjectId taskId)
+    /// <summary>
+    /// Asks a task to stop: dropped if it has not started, its token fired if it runs; with <paramref name="force"/>, a
+    /// running task's worker is ended (the pool replaces it, and the other tasks it held run again without losing an
+    /// attempt). False when no pending task makes <paramref name="taskId"/>.
+    /// </summary>
+    public bool Cancel(ObjectId taskId, bool force)
     {
         lock (_lock)
         {
@@ -158,6 +166,16 @@ internal sealed class LocalScheduler
             if (task.State is TaskState.PendingArgs or TaskState.Queued)
             {
                 Complete(task, RayErrors.Cancelled(task.DisplayName));
+            }
+            else if (task.State == TaskState.Running && force)
+            {
+                var worker = task.Lease!.Worker;
+                if (!worker.ForceKilled)
+                {
+                    worker.ForceKilled = true;
+                    _logger.TaskForceCancelled(task.DisplayName, worker.ProcessId);
+                    _killWorker(worker);
+                }
             }
             else if (task.State == TaskState.Running)
             {
@@ -188,9 +206,9 @@ internal sealed class LocalScheduler
 
     public void AddWorker(WorkerHandle worker)
     {
-        if (worker.IsDedicated)
+        if (worker.Kind != WorkerKind.Task)
         {
-            // A process started for one actor runs that actor only.
+            // Actors have processes of their own: a task never runs beside them.
             return;
         }
 
@@ -220,11 +238,15 @@ internal sealed class LocalScheduler
                     {
                         Complete(task, RayErrors.Cancelled(task.DisplayName));
                     }
+                    else if (worker.ForceKilled)
+                    {
+                        // Ended to cancel another task: this one did nothing wrong and keeps its attempts.
+                        task.Attempts--;
+                        Enqueue(task);
+                    }
                     else if (task.Attempts <= task.MaxRetries)
                     {
-                        _logger.LogWarning(
-                            "Worker pid {Pid} died (exit code {ExitCode}) while running {Task}; retrying (attempt {Attempt} of {MaxAttempts}).",
-                            worker.ProcessId, exitCode?.ToString() ?? "unknown", task.DisplayName, task.Attempts + 1, task.MaxRetries + 1);
+                        _logger.TaskRetriedAfterWorkerDied(worker.ProcessId, exitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown", task.DisplayName, task.Attempts + 1, task.MaxRetries + 1);
                         Enqueue(task);
                     }
                     else
@@ -264,8 +286,9 @@ internal sealed class LocalScheduler
             }
 
             RecordExecutionTime(task.FunctionId, finished.ExecutionMicros);
-            if (result.Error is { Kind: ErrorKind.TaskFailed } && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
+            if (result.Error is { Kind: ErrorKind.TaskFailed } error && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
             {
+                _logger.TaskRetriedAfterException(task.DisplayName, error.ExceptionType, error.Message, task.Attempts + 1, task.MaxRetries + 1);
                 Enqueue(task);
             }
             else
@@ -322,6 +345,8 @@ internal sealed class LocalScheduler
         {
             if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && entry.Error is { } error)
             {
+                // The failure travels on in this task's result.
+                entry.ErrorObserved = true;
                 return error;
             }
         }

@@ -153,7 +153,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
         return id;
     }
 
-    public override void Cancel(ObjectId id) => _send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto() } });
+    public override void Cancel(ObjectId id, bool force) => _send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto(), Force = force } });
 
     public override Task WhenReady(ObjectId id) => Request(id).Task;
 
@@ -312,6 +312,8 @@ internal sealed class WorkerCoreWorker : CoreWorker
     }
 
     protected override string Describe(ObjectId id) => "the worker asked its raylet for it and it is not ready yet";
+
+    protected override void OnErrorObserved(ObjectId id) => _send(new WorkerMessage { ErrorObserved = new ObjectErrorObserved { Id = id.ToProto() } });
 
     private ulong NextRequest() => (ulong)Interlocked.Increment(ref _nextRequest);
 
