@@ -27,7 +27,7 @@ internal sealed class RayletNode : IAsyncDisposable
 
     private RayletNode(string nodeId, RayOptions options, WorkerLaunch launch, string socketPath, NodeDirectory session, string[] directories, NodeObjectStore store, ILoggerFactory loggerFactory)
     {
-        NodeId = nodeId;
+        NodeGuid = Guid.ParseExact(nodeId, "n");
         Options = options;
         _session = session;
         _directories = directories;
@@ -57,7 +57,10 @@ internal sealed class RayletNode : IAsyncDisposable
     /// <summary>The raylet's own log (category <c>Ray.Raylet</c>), for its gRPC services too.</summary>
     public ILogger Logger => _logger;
 
-    public string NodeId { get; }
+    public string NodeId => NodeGuid.ToString("n");
+
+    /// <summary>The node's id, as owner addresses carry it.</summary>
+    public Guid NodeGuid { get; }
 
     public string SocketPath { get; }
 
@@ -176,6 +179,7 @@ internal sealed class RayletNode : IAsyncDisposable
         ObjectStoreCapacity = (ulong)Store.Arena.Capacity,
         MaxInlineObjectSize = Options.MaxInlineObjectSize,
         NodeDirectories = { _directories },
+        JobId = JobId.Embedded.Value,
     };
 
     /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
@@ -187,7 +191,7 @@ internal sealed class RayletNode : IAsyncDisposable
     };
 
     /// <summary>Submits a task from the driver; the return object exists when this returns.</summary>
-    public ObjectId Submit(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
+    public void Submit(ObjectId id, RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
         var resources = ResourceSet.Create(
             options?.NumCpus ?? function.NumCpus,
@@ -195,7 +199,6 @@ internal sealed class RayletNode : IAsyncDisposable
             options?.Resources);
         var name = options?.Name;
         Scheduler.EnsureFeasible(name ?? function.Name, resources);
-        var id = ObjectId.New();
         Scheduler.Submit(new TaskRecord
         {
             Id = id,
@@ -210,7 +213,6 @@ internal sealed class RayletNode : IAsyncDisposable
             Name = name,
             Result = Objects.Create(id, Environment.ProcessId, ReferenceKind.Local),
         });
-        return id;
     }
 
     public async ValueTask DisposeAsync()
@@ -250,20 +252,12 @@ internal sealed class RayletNode : IAsyncDisposable
     }
 
     /// <summary>Creates an actor from the driver; the handle is usable at once.</summary>
-    public ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
-    {
-        var id = ActorId.New();
+    public void CreateActor(ActorId id, ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments) =>
         Actors.Create(ActorSpecs.Create(id, actorClass, constructor, options, arguments));
-        return id;
-    }
 
     /// <summary>Submits an actor call from the driver.</summary>
-    public ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
-    {
-        var id = ObjectId.New();
+    public void SubmitActorTask(ObjectId id, ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
         Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments), Objects.Create(id, Environment.ProcessId, ReferenceKind.Local));
-        return id;
-    }
 
     private static bool IsActorMessage(WorkerMessage message) => message.BodyCase switch
     {

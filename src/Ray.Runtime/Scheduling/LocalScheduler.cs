@@ -536,6 +536,11 @@ internal sealed class LocalScheduler
     {
         task.State = TaskState.Finished;
         _tasks.Remove(task.Id);
+        if (result.Error is null)
+        {
+            task.Result.Lineage = task;
+        }
+
         _completions.Enqueue((task, result));
     }
 

@@ -35,6 +35,12 @@ internal sealed class WorkerCoreWorker : CoreWorker
     /// <summary>Maps the node's shared-memory store, as the raylet described it at registration.</summary>
     public void AttachStore(WorkerRegistered registered)
     {
+        Ids = new IdGenerator(new JobId(registered.JobId));
+        if (registered.NodeId.Length > 0 && Guid.TryParseExact(registered.NodeId, "n", out var node))
+        {
+            LocalOwner = new OwnerAddress(node, Environment.ProcessId);
+        }
+
         MaxInlineObjectSize = (int)Math.Min(int.MaxValue, registered.MaxInlineObjectSize);
         if (registered.ObjectStorePath.Length > 0)
         {
@@ -44,7 +50,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
     {
-        var id = ActorId.New();
+        var id = Ids.NextActor();
         _send(new WorkerMessage { CreateActor = ActorSpecs.Create(id, actorClass, constructor, options, arguments) });
         GC.KeepAlive(arguments);
         return id;
@@ -52,7 +58,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
     {
-        var id = ObjectId.New();
+        var id = Ids.NextReturn();
         Expect(id);
         References.Adopt(id);
         _send(new WorkerMessage { SubmitActorTask = ActorSpecs.Call(id, actor, actorClass, method, arguments) });
@@ -92,7 +98,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
-        var id = ObjectId.New();
+        var id = Ids.NextReturn();
         var submit = new SubmitTask
         {
             ReturnId = id.ToProto(),
@@ -124,7 +130,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override ObjectId Put(SerializedValue value)
     {
-        var id = ObjectId.New();
+        var id = Ids.NextPut();
         var put = new PutObject { Id = id.ToProto() };
         ObjectPayload payload;
         if (value.Allocation is { } allocation)
@@ -157,7 +163,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override Task WhenReady(ObjectId id) => Request(id).Task;
 
-    public override void AddReference(ObjectId id) => References.Add(id);
+    public override void AddReference(ObjectId id, OwnerAddress owner) => References.Add(id, owner);
 
     public override void ReleaseReference(ObjectId id) => References.Release(id);
 
