@@ -2,6 +2,7 @@ using MemoryPack;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Ray.Core;
+using Ray.Hosting;
 using Ray.Infrastructure;
 using Ray.Raylet;
 
@@ -81,13 +82,19 @@ public sealed class RayRuntime : IAsyncDisposable
 
         var ownedLoggerFactory = options.LoggerFactory is null ? CreateDefaultLoggerFactory() : null;
         var loggerFactory = options.LoggerFactory ?? ownedLoggerFactory!;
-        RayletNode node;
+        RayletNode? node = null;
         try
         {
-            node = await RayletNode.StartAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
+            node = await RayletNode.StartAsync(NodeOptions.FromDriver(options), loggerFactory, cancellationToken).ConfigureAwait(false);
+            await node.StartJobAsync(JobId.Embedded, Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
+            if (node is not null)
+            {
+                await node.DisposeAsync().ConfigureAwait(false);
+            }
+
             ownedLoggerFactory?.Dispose();
             throw;
         }

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Ray.Core;
+using Ray.Hosting;
 using Ray.Infrastructure;
 using Ray.Raylet;
 using Ray.Runtime.Protocol;
@@ -57,7 +58,7 @@ public sealed class BadInputTests(RuntimeFixture fixture)
     [Fact]
     public void A_missing_worker_binary_is_reported()
     {
-        var error = Assert.Throws<RayException>(() => WorkerLocator.Resolve(new RayOptions { WorkerPath = "/nonexistent/Ray.Worker.dll" }));
+        var error = Assert.Throws<RayException>(() => WorkerLocator.Resolve(NodeOptions.FromDriver(new RayOptions { WorkerPath = "/nonexistent/Ray.Worker.dll" })));
         Assert.Contains("/nonexistent/Ray.Worker.dll", error.Message);
         Assert.Contains("does not exist", error.Message);
     }

@@ -23,8 +23,14 @@ internal static class LogCategories
 /// <summary>RayGen's log messages that may come often, compiled once (<see cref="LoggerMessageAttribute"/>).</summary>
 internal static partial class RayLog
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Node {NodeId} started with {Workers} worker process(es); resources {Resources}; object store {Capacity} in {Directory}.")]
-    public static partial void NodeStarted(this ILogger logger, string nodeId, int workers, string resources, string capacity, string directory);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Node {NodeId} started: resources {Resources}; object store {Capacity} in {Directory}.")]
+    public static partial void NodeStarted(this ILogger logger, string nodeId, string resources, string capacity, string directory);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Job {Job} started on node {NodeId} with {Workers} worker process(es), its code from {AppDirectory}.")]
+    public static partial void JobStarted(this ILogger logger, JobId job, string nodeId, int workers, string appDirectory);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Job {Job} ended on node {NodeId}: {Reason}.")]
+    public static partial void JobEnded(this ILogger logger, JobId job, string nodeId, string reason);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Worker {Index} (pid {Pid}) exited with code {ExitCode}; starting a replacement.")]
     public static partial void WorkerReplaced(this ILogger logger, int index, int pid, int exitCode);

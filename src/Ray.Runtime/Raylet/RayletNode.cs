@@ -15,34 +15,37 @@ using Ray.Scheduling;
 namespace Ray.Raylet;
 
 /// <summary>
-/// One node, embedded in the driver process: the raylet's gRPC server on a Unix domain socket, the object
-/// table, the scheduler and the worker pool. A multi-node cluster runs the same pieces per machine.
+/// One node: the raylet's gRPC server on a Unix domain socket (its workers, and drivers on this machine), the object
+/// table, the scheduler, the actor manager and the worker pool, for any number of jobs. An embedded node runs it in the
+/// driver's process for the driver's one job; <c>raygen start</c> runs it as a process of its own.
 /// </summary>
 internal sealed class RayletNode : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly NodeDirectory _session;
     private readonly string[] _directories;
+    private readonly WorkerBinary _workers;
     private WebApplication? _server;
 
-    private RayletNode(string nodeId, RayOptions options, WorkerLaunch launch, string socketPath, NodeDirectory session, string[] directories, NodeObjectStore store, ILoggerFactory loggerFactory)
+    private RayletNode(string nodeId, NodeOptions options, WorkerBinary workers, string socketPath, NodeDirectory session, string[] directories, NodeObjectStore store, ILoggerFactory loggerFactory)
     {
         NodeGuid = Guid.ParseExact(nodeId, "n");
         Options = options;
+        _workers = workers;
         _session = session;
         _directories = directories;
         SocketPath = socketPath;
-        AppDirectory = launch.AppDirectory;
-        _logger = loggerFactory.CreateLogger("Ray.Raylet");
+        _logger = loggerFactory.CreateLogger(LogCategories.Raylet);
         Store = store;
         Objects = new ObjectTable(store);
         var unhandled = loggerFactory.CreateLogger(LogCategories.UnhandledErrors);
         Objects.UnhandledError = entry => unhandled.UnhandledError(entry.Error!.FunctionName, RayErrors.ToException(entry.Error).Message);
-        var resources = new NodeResources(ResourceSet.Create(options.NumCpus ?? Environment.ProcessorCount, options.NumGpus, options.Resources));
-        Pool = new WorkerPool(WorkerCount(options), launch, new WorkerOutput(options.WorkerOutput ?? Console.Out, options.WorkerErrorOutput ?? Console.Error), loggerFactory.CreateLogger("Ray.WorkerPool"));
-        Scheduler = new LocalScheduler(resources, Objects, Pool.Kill, loggerFactory.CreateLogger("Ray.Scheduler"));
-        Actors = new ActorManager(Objects, resources, options.NumActorWorkers ?? WorkerCount(options), loggerFactory.CreateLogger("Ray.Actors"));
-        ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger("Ray.ObjectManager"));
+        var resources = new NodeResources(ResourceSet.Create(options.Cpus, options.NumGpus, options.Resources));
+        var output = new WorkerOutput(options.WorkerOutput ?? Console.Out, options.WorkerErrorOutput ?? Console.Error);
+        Pool = new WorkerPool(options.TaskWorkers, output, loggerFactory.CreateLogger(LogCategories.WorkerPool));
+        Scheduler = new LocalScheduler(resources, Objects, Pool.Kill, loggerFactory.CreateLogger(LogCategories.Scheduler));
+        Actors = new ActorManager(Objects, resources, options.NumActorWorkers ?? options.TaskWorkers, loggerFactory.CreateLogger(LogCategories.Actors));
+        ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger(LogCategories.ObjectManager));
         Actors.UseWorkers(Pool.StartActorWorker, Pool.Retire);
         Pool.ActorWorkerStartFailed += Actors.OnWorkerStartFailed;
         Pool.WorkerRegistered += Scheduler.AddWorker;
@@ -52,7 +55,7 @@ internal sealed class RayletNode : IAsyncDisposable
         Pool.WorkerDied += ObjectManager.RemoveWorker;
     }
 
-    public RayOptions Options { get; }
+    public NodeOptions Options { get; }
 
     /// <summary>The raylet's own log (category <c>Ray.Raylet</c>), for its gRPC services too.</summary>
     public ILogger Logger => _logger;
@@ -63,8 +66,6 @@ internal sealed class RayletNode : IAsyncDisposable
     public Guid NodeGuid { get; }
 
     public string SocketPath { get; }
-
-    public string AppDirectory { get; }
 
     public ObjectTable Objects { get; }
 
@@ -79,23 +80,24 @@ internal sealed class RayletNode : IAsyncDisposable
 
     public WorkerPool Pool { get; }
 
-    public static async Task<RayletNode> StartAsync(RayOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    /// <summary>Starts a node: its store, its socket server; no job runs until <see cref="StartJobAsync"/>.</summary>
+    public static async Task<RayletNode> StartAsync(NodeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var launch = WorkerLocator.Resolve(options);
+        var workers = WorkerLocator.Resolve(options);
         var nodeId = Guid.NewGuid().ToString("n");
         var shortId = nodeId[..12];
 
         // The node's own files (its socket) live in a directory it keeps locked, like its shared memory, so that a
         // node that was killed leaves nothing behind: its orphaned workers or the next node delete the lot.
         var sessionRoot = Path.GetTempPath();
-        NodeDirectory.DeleteStale(sessionRoot, loggerFactory.CreateLogger("Ray.ObjectStore"));
+        NodeDirectory.DeleteStale(sessionRoot, loggerFactory.CreateLogger(LogCategories.ObjectStore));
         var session = NodeDirectory.Create(sessionRoot, shortId, string.Empty);
         var socketPath = Path.Combine(session.Path, "raylet.sock");
         NodeObjectStore store;
         RayletNode node;
         try
         {
-            store = ObjectStoreSettings.Create(options, loggerFactory.CreateLogger("Ray.ObjectStore"), shortId);
+            store = ObjectStoreSettings.Create(options, loggerFactory.CreateLogger(LogCategories.ObjectStore), shortId);
         }
         catch
         {
@@ -106,8 +108,7 @@ internal sealed class RayletNode : IAsyncDisposable
         try
         {
             var directories = new[] { session.Path, store.MemoryDirectory, store.SpillDirectory }.Distinct().ToArray();
-            launch = launch with { Arguments = [.. launch.Arguments, "--raylet-socket", socketPath] };
-            node = new RayletNode(nodeId, options, launch, socketPath, session, directories, store, loggerFactory);
+            node = new RayletNode(nodeId, options, workers, socketPath, session, directories, store, loggerFactory);
         }
         catch
         {
@@ -119,15 +120,27 @@ internal sealed class RayletNode : IAsyncDisposable
         try
         {
             await node.StartServerAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
-            node.Pool.Start();
-            await node.Pool.WaitForWorkersAsync(options.WorkerStartTimeout, cancellationToken).ConfigureAwait(false);
-            node._logger.NodeStarted(nodeId, node.Pool.Size, node.Scheduler.Total.ToString(), ByteSize.Format(store.Capacity), store.MemoryDirectory);
+            node._logger.NodeStarted(nodeId, node.Scheduler.Total.ToString(), ByteSize.Format(store.Capacity), store.MemoryDirectory);
             return node;
         }
         catch
         {
             await node.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts a job's workers, which load its code from <paramref name="appDirectory"/>, and waits until its first task
+    /// workers registered.
+    /// </summary>
+    /// <exception cref="RayException">A worker could not be started; the message says why.</exception>
+    public async Task StartJobAsync(JobId job, string appDirectory, CancellationToken cancellationToken)
+    {
+        if (Pool.StartJob(job, _workers.ForJob(appDirectory, SocketPath)))
+        {
+            await Pool.WaitForWorkersAsync(job, Options.WorkerStartTimeout, cancellationToken).ConfigureAwait(false);
+            _logger.JobStarted(job, NodeId, Pool.Size, appDirectory);
         }
     }
 
@@ -170,16 +183,16 @@ internal sealed class RayletNode : IAsyncDisposable
         }
     }
 
-    /// <summary>What a worker learns when it registers: where the job's code and the node's object store are.</summary>
-    public WorkerRegistered Registration() => new()
+    /// <summary>What a worker learns when it registers: its job, where the job's code and the node's object store are.</summary>
+    public WorkerRegistered Registration(WorkerProcess worker) => new()
     {
-        AppDirectory = AppDirectory,
+        AppDirectory = worker.AppDirectory,
         NodeId = NodeId,
         ObjectStorePath = Store.Arena.Path,
         ObjectStoreCapacity = (ulong)Store.Arena.Capacity,
         MaxInlineObjectSize = Options.MaxInlineObjectSize,
         NodeDirectories = { _directories },
-        JobId = JobId.Embedded.Value,
+        JobId = worker.Job.Value,
     };
 
     /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
@@ -343,9 +356,6 @@ internal sealed class RayletNode : IAsyncDisposable
                 break;
         }
     }
-
-    private static int WorkerCount(RayOptions options) =>
-        options.NumWorkers ?? Math.Max(1, (int)Math.Ceiling(options.NumCpus ?? Environment.ProcessorCount));
 
     private void SubmitFromWorker(WorkerHandle worker, SubmitTask submit)
     {

@@ -46,10 +46,10 @@ internal sealed class RayletService(RayletNode node) : global::Ray.Runtime.Proto
                 $"Process {registration.Pid} was not started by this raylet, so it cannot register as its worker."));
         }
 
-        var worker = new WorkerHandle(registration.Pid, registration.WorkerIndex, process.Kind);
+        var worker = new WorkerHandle(registration.Pid, registration.WorkerIndex, process.Kind, process.Job);
         worker.Send(new RayletMessage
         {
-            Registered = node.Registration(),
+            Registered = node.Registration(process),
         });
         worker.Outbound.Start(batch => responseStream.WriteAsync(batch, cancellationToken));
         node.Pool.OnRegistered(worker);

@@ -7,8 +7,9 @@ namespace Ray.Raylet;
 /// <summary>The raylet's side of one registered worker: its outbound batch queue and the leases it holds.</summary>
 internal sealed class WorkerHandle
 {
-    public WorkerHandle(int processId, int index, WorkerKind kind)
+    public WorkerHandle(int processId, int index, WorkerKind kind, JobId job)
     {
+        Job = job;
         ProcessId = processId;
         Index = index;
         Kind = kind;
@@ -21,6 +22,9 @@ internal sealed class WorkerHandle
     }
 
     public int ProcessId { get; }
+
+    /// <summary>The job the worker runs for (the job of the driver, for a driver's connection).</summary>
+    public JobId Job { get; }
 
     public int Index { get; }
 

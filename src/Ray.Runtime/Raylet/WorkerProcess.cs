@@ -12,8 +12,10 @@ internal sealed class WorkerProcess : IDisposable
     private readonly WorkerOutput _output;
     private readonly Queue<string> _recentErrors = new();
 
-    private WorkerProcess(Process process, int index, WorkerKind kind, WorkerOutput output)
+    private WorkerProcess(Process process, JobId job, string appDirectory, int index, WorkerKind kind, WorkerOutput output)
     {
+        Job = job;
+        AppDirectory = appDirectory;
         Kind = kind;
         _process = process;
         _output = output;
@@ -23,6 +25,12 @@ internal sealed class WorkerProcess : IDisposable
     }
 
     public int Index { get; }
+
+    /// <summary>The job whose code the worker loads.</summary>
+    public JobId Job { get; }
+
+    /// <summary>Where the job's assemblies are on this node.</summary>
+    public string AppDirectory { get; }
 
     /// <summary>What the process is for.</summary>
     public WorkerKind Kind { get; }
@@ -44,7 +52,7 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    public static WorkerProcess Start(WorkerLaunch launch, int index, WorkerKind kind, WorkerOutput output)
+    public static WorkerProcess Start(WorkerLaunch launch, JobId job, int index, WorkerKind kind, WorkerOutput output)
     {
         var startInfo = new ProcessStartInfo(launch.HostPath)
         {
@@ -68,7 +76,7 @@ internal sealed class WorkerProcess : IDisposable
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         process.Start();
-        var worker = new WorkerProcess(process, index, kind, output);
+        var worker = new WorkerProcess(process, job, launch.AppDirectory, index, kind, output);
         process.OutputDataReceived += (_, e) => worker.Forward(e.Data, isError: false);
         process.ErrorDataReceived += (_, e) => worker.Forward(e.Data, isError: true);
         process.BeginOutputReadLine();
