@@ -252,6 +252,23 @@ internal sealed class ActorManager
         return true;
     }
 
+    /// <summary>A job ended: its actors are killed and never restarted, and their names are free again.</summary>
+    public void EndJob(JobId job)
+    {
+        var completions = new List<(ActorCall, TaskResult)>();
+        lock (_lock)
+        {
+            foreach (var actor in _actors.Values.Where(a => a.Id.Job == job && a.State != ActorState.Dead).ToArray())
+            {
+                Kill(actor, ActorDied(actor, $"its job {job} ended"), completions);
+            }
+
+            _jobs.Remove(job);
+        }
+
+        Complete(completions);
+    }
+
     /// <summary>Stops an actor; its calls fail with <see cref="ActorDiedException"/>.</summary>
     public bool Kill(ActorId id)
     {
@@ -281,7 +298,7 @@ internal sealed class ActorManager
 
     public void AddWorker(WorkerHandle worker)
     {
-        if (worker.Kind == WorkerKind.Task)
+        if (worker.Kind is not (WorkerKind.Actor or WorkerKind.Dedicated))
         {
             return;
         }

@@ -57,6 +57,10 @@ internal static class RayErrors
 
     public static ErrorInfo Cancelled(string functionName) => new() { Kind = ErrorKind.Cancelled, FunctionName = functionName };
 
+    /// <summary>The task's job ended (its driver went away) before the task finished.</summary>
+    public static ErrorInfo JobEnded(string functionName, JobId job) =>
+        new() { Kind = ErrorKind.Cancelled, FunctionName = functionName, Message = $"job {job} ended" };
+
     public static ErrorInfo Infeasible(string functionName, string message) => new()
     {
         Kind = ErrorKind.Infeasible,

@@ -9,6 +9,39 @@ namespace Ray.Hosting;
 /// </summary>
 internal sealed record NodeOptions
 {
+    /// <summary>The GCS port of a head node, as in Ray (6379 there; 6380 here, so both can run on one machine).</summary>
+    public const int DefaultPort = 6380;
+
+    /// <summary>Whether the node runs the cluster's GCS (<c>raygen start --head</c>; an embedded node too).</summary>
+    public bool IsHead { get; init; } = true;
+
+    /// <summary>The head's GCS, <c>host:port</c>, for a node that joins a cluster (<c>raygen start --address</c>).</summary>
+    public string? GcsAddress { get; init; }
+
+    /// <summary>
+    /// Whether the node listens on TCP (<see cref="NodeIpAddress"/>:<see cref="Port"/>) for drivers and other nodes. An
+    /// embedded node does not: its driver is in its process and no node joins it.
+    /// </summary>
+    public bool ListenOnNetwork { get; init; }
+
+    /// <summary>The address the node binds to and announces. Default loopback: a node is not reachable from other machines unless told.</summary>
+    public string NodeIpAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>The TCP port: the head's GCS and raylet share it (default <see cref="DefaultPort"/>); another node's raylet takes any free port when 0.</summary>
+    public int Port { get; init; }
+
+    /// <summary>The cluster's token, required on every call from other processes. An embedded node makes one of its own.</summary>
+    public string? AuthToken { get; init; }
+
+    /// <summary>Mutual TLS between nodes, drivers and the CLI, when set.</summary>
+    public TlsFiles? Tls { get; init; }
+
+    /// <summary>How long the GCS waits for a node's reports before it declares the node dead.</summary>
+    public TimeSpan HealthCheckTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where the node keeps what outlives a job: downloaded packages. Default: a directory under the temporary directory.</summary>
+    public string? CacheDirectory { get; init; }
+
     /// <summary>CPUs the node offers to tasks and actors. Default: the machine's core count.</summary>
     public double? NumCpus { get; init; }
 
@@ -88,3 +121,6 @@ internal sealed record NodeOptions
     /// <summary>Task workers per job.</summary>
     public int TaskWorkers => NumWorkers ?? Math.Max(1, (int)Math.Ceiling(Cpus));
 }
+
+/// <summary>PEM files for mutual TLS: this process's certificate and key, and the CA every peer's certificate must chain to.</summary>
+internal sealed record TlsFiles(string CertificatePath, string KeyPath, string CaPath);

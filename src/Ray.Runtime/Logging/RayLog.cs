@@ -15,6 +15,7 @@ internal static class LogCategories
     public const string ObjectStore = "Ray.ObjectStore";
     public const string ObjectManager = "Ray.ObjectManager";
     public const string Worker = "Ray.Worker";
+    public const string Gcs = "Ray.Gcs";
 
     /// <summary>Failures no one looked at: a fire-and-forget call that failed and whose result was dropped unread.</summary>
     public const string UnhandledErrors = "Ray.UnhandledErrors";
@@ -55,6 +56,18 @@ internal static partial class RayLog
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Ignored a {Kind} message from {Sender}.")]
     public static partial void IgnoredMessage(this ILogger logger, string kind, string sender);
+
+    [LoggerMessage(EventId = 50, Level = LogLevel.Information, Message = "Node {NodeId} at {Address} joined the cluster{Head}.")]
+    private static partial void NodeJoined(this ILogger logger, string nodeId, string address, string head);
+
+    public static void NodeJoined(this ILogger logger, string nodeId, string address, bool isHead) =>
+        logger.NodeJoined(nodeId, address, isHead ? " (head)" : string.Empty);
+
+    [LoggerMessage(EventId = 51, Level = LogLevel.Warning, Message = "Node {NodeId} at {Address} is dead: {Reason}.")]
+    public static partial void NodeDied(this ILogger logger, string nodeId, string address, string reason);
+
+    [LoggerMessage(EventId = 52, Level = LogLevel.Information, Message = "Job {Job} added: driver pid {Pid} on node {NodeId}.")]
+    public static partial void JobAdded(this ILogger logger, JobId job, int pid, string nodeId);
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Error, Message = "Unhandled error in {Task}, whose result was dropped without being read: {Error}")]
     public static partial void UnhandledError(this ILogger logger, string task, string error);

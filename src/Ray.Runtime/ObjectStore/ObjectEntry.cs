@@ -124,6 +124,21 @@ internal sealed class ObjectEntry
         }
     }
 
+    /// <summary>Marks the entry freed whatever references it (its job ended); true (once) when the caller must free it.</summary>
+    public bool ForceFree()
+    {
+        lock (_gate)
+        {
+            if (_freed)
+            {
+                return false;
+            }
+
+            _freed = true;
+            return true;
+        }
+    }
+
     /// <summary>True (once) when the entry is ready and nothing references it: the caller must free it.</summary>
     public bool TryFree()
     {

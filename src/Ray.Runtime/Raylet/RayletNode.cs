@@ -25,7 +25,6 @@ internal sealed class RayletNode : IAsyncDisposable
     private readonly NodeDirectory _session;
     private readonly string[] _directories;
     private readonly WorkerBinary _workers;
-    private WebApplication? _server;
 
     private RayletNode(string nodeId, NodeOptions options, WorkerBinary workers, string socketPath, NodeDirectory session, string[] directories, NodeObjectStore store, ILoggerFactory loggerFactory)
     {
@@ -41,8 +40,8 @@ internal sealed class RayletNode : IAsyncDisposable
         var unhandled = loggerFactory.CreateLogger(LogCategories.UnhandledErrors);
         Objects.UnhandledError = entry => unhandled.UnhandledError(entry.Error!.FunctionName, RayErrors.ToException(entry.Error).Message);
         var resources = new NodeResources(ResourceSet.Create(options.Cpus, options.NumGpus, options.Resources));
-        var output = new WorkerOutput(options.WorkerOutput ?? Console.Out, options.WorkerErrorOutput ?? Console.Error);
-        Pool = new WorkerPool(options.TaskWorkers, output, loggerFactory.CreateLogger(LogCategories.WorkerPool));
+        Output = new WorkerOutput(options.WorkerOutput ?? Console.Out, options.WorkerErrorOutput ?? Console.Error);
+        Pool = new WorkerPool(options.TaskWorkers, Output, loggerFactory.CreateLogger(LogCategories.WorkerPool));
         Scheduler = new LocalScheduler(resources, Objects, Pool.Kill, loggerFactory.CreateLogger(LogCategories.Scheduler));
         Actors = new ActorManager(Objects, resources, options.NumActorWorkers ?? options.TaskWorkers, loggerFactory.CreateLogger(LogCategories.Actors));
         ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger(LogCategories.ObjectManager));
@@ -79,6 +78,9 @@ internal sealed class RayletNode : IAsyncDisposable
     public ActorManager Actors { get; }
 
     public WorkerPool Pool { get; }
+
+    /// <summary>Where the lines the node's workers print go.</summary>
+    public WorkerOutput Output { get; }
 
     /// <summary>Starts a node: its store, its socket server; no job runs until <see cref="StartJobAsync"/>.</summary>
     public static async Task<RayletNode> StartAsync(NodeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
@@ -119,7 +121,6 @@ internal sealed class RayletNode : IAsyncDisposable
 
         try
         {
-            await node.StartServerAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
             node._logger.NodeStarted(nodeId, node.Scheduler.Total.ToString(), ByteSize.Format(store.Capacity), store.MemoryDirectory);
             return node;
         }
@@ -137,7 +138,7 @@ internal sealed class RayletNode : IAsyncDisposable
     /// <exception cref="RayException">A worker could not be started; the message says why.</exception>
     public async Task StartJobAsync(JobId job, string appDirectory, CancellationToken cancellationToken)
     {
-        if (Pool.StartJob(job, _workers.ForJob(appDirectory, SocketPath)))
+        if (Pool.StartJob(job, _workers.ForJob(appDirectory, SocketPath, Options.AuthToken ?? throw new InvalidOperationException("The node has no token."))))
         {
             await Pool.WaitForWorkersAsync(job, Options.WorkerStartTimeout, cancellationToken).ConfigureAwait(false);
             _logger.JobStarted(job, NodeId, Pool.Size, appDirectory);
@@ -183,6 +184,19 @@ internal sealed class RayletNode : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Ends a job on this node (its driver went away): its tasks stop, its actors die, its workers exit, its objects are
+    /// freed. Nothing of it is left behind.
+    /// </summary>
+    public async Task EndJobAsync(JobId job, string reason)
+    {
+        Scheduler.EndJob(job);
+        Actors.EndJob(job);
+        await Pool.StopJobAsync(job).ConfigureAwait(false);
+        var freed = Objects.FreeJob(job);
+        _logger.JobEnded(job, NodeId, $"{reason}; {freed} object(s) freed");
+    }
+
     /// <summary>What a worker learns when it registers: its job, where the job's code and the node's object store are.</summary>
     public WorkerRegistered Registration(WorkerProcess worker) => new()
     {
@@ -193,6 +207,16 @@ internal sealed class RayletNode : IAsyncDisposable
         MaxInlineObjectSize = Options.MaxInlineObjectSize,
         NodeDirectories = { _directories },
         JobId = worker.Job.Value,
+    };
+
+    /// <summary>What a cluster driver learns when it registers: its job, and the node's object store if it can map it.</summary>
+    public WorkerRegistered Registration(JobId job, bool mapsStore) => new()
+    {
+        NodeId = NodeId,
+        ObjectStorePath = mapsStore ? Store.Arena.Path : string.Empty,
+        ObjectStoreCapacity = mapsStore ? (ulong)Store.Arena.Capacity : 0,
+        MaxInlineObjectSize = Options.MaxInlineObjectSize,
+        JobId = job.Value,
     };
 
     /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
@@ -231,12 +255,6 @@ internal sealed class RayletNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Pool.DisposeAsync().ConfigureAwait(false);
-        if (_server is not null)
-        {
-            await _server.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            await _server.DisposeAsync().ConfigureAwait(false);
-        }
-
         Store.Dispose();
         _session.Dispose();
     }
@@ -278,7 +296,7 @@ internal sealed class RayletNode : IAsyncDisposable
             or WorkerMessage.BodyOneofCase.KillActor or WorkerMessage.BodyOneofCase.LookupActor => true,
 
         // A cancellation may be an actor call's, and the actor manager's lock must never be taken inside the scheduler's.
-        WorkerMessage.BodyOneofCase.Cancel => true,
+        WorkerMessage.BodyOneofCase.Cancel or WorkerMessage.BodyOneofCase.Query => true,
         WorkerMessage.BodyOneofCase.Finished => message.Finished.ActorId is not null,
         _ => false,
     };
@@ -354,7 +372,42 @@ internal sealed class RayletNode : IAsyncDisposable
 
                 worker.Send(new RayletMessage { ActorLookup = reply });
                 break;
+            case WorkerMessage.BodyOneofCase.Query:
+                _ = AnswerAsync(worker, message.Query);
+                break;
         }
+    }
+
+    /// <summary>How the node learns the cluster's nodes for a query (from the GCS); set by its host.</summary>
+    public Func<CancellationToken, Task<IReadOnlyList<GcsNodeInfo>>>? ClusterNodes { get; set; }
+
+    private async Task AnswerAsync(WorkerHandle worker, NodeQuery query)
+    {
+        var reply = new NodeQueryReply { RequestId = query.RequestId };
+        try
+        {
+            switch (query.Kind)
+            {
+                case NodeQueryKind.Objects:
+                    reply.Objects.Add(Objects.List().Select(NodeQueries.ToProto));
+                    break;
+                case NodeQueryKind.StoreStats:
+                    reply.StoreStats = Store.Stats().ToProto();
+                    break;
+                case NodeQueryKind.Nodes when ClusterNodes is { } nodes:
+                    reply.Nodes.Add(await nodes(CancellationToken.None).ConfigureAwait(false));
+                    break;
+                default:
+                    reply.Error = $"This node cannot answer a {query.Kind} query.";
+                    break;
+            }
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or IOException or RayException)
+        {
+            reply.Error = $"The node could not answer: {e.Message}";
+        }
+
+        worker.Send(new RayletMessage { QueryReply = reply });
     }
 
     private void SubmitFromWorker(WorkerHandle worker, SubmitTask submit)
@@ -389,30 +442,5 @@ internal sealed class RayletNode : IAsyncDisposable
             Name = submit.Name.Length > 0 ? submit.Name : null,
             Result = result,
         });
-    }
-
-    private async Task StartServerAsync(ILoggerFactory loggerFactory, CancellationToken cancellationToken)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        EmbeddedHost.Configure(builder, loggerFactory, Options.FrameworkLogLevel);
-        builder.Services.AddSingleton(this);
-        builder.Services.AddGrpc(o =>
-        {
-            o.MaxReceiveMessageSize = null;
-            o.MaxSendMessageSize = null;
-            o.EnableDetailedErrors = true;
-        });
-        // The service never blocks (a batch is handled under the scheduler's lock and returns), so socket
-        // completions may run it inline instead of hopping to the thread pool: one hop less per message.
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.ListenUnixSocket(SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
-        });
-        _server = builder.Build();
-        _server.MapGrpcService<RayletService>();
-        await _server.StartAsync(cancellationToken).ConfigureAwait(false);
-        _logger.LogDebug("Raylet listening on {Socket}.", SocketPath);
     }
 }

@@ -33,6 +33,12 @@ internal sealed class WorkerHandle
 
     public BatchingWriter<RayletMessage, RayletBatch> Outbound { get; }
 
+    /// <summary>
+    /// Whether the process maps the node's shared memory (a worker, a driver on this machine); a driver on another
+    /// machine is sent the bytes of stored objects instead of their place in the store.
+    /// </summary>
+    public bool MapsStore { get; init; } = true;
+
     /// <summary>Set when the raylet ends the process to force-cancel a task it runs. Guarded by the scheduler's lock.</summary>
     public bool ForceKilled { get; set; }
 

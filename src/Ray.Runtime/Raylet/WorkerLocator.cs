@@ -73,10 +73,13 @@ internal static class WorkerLocator
 /// <summary>The worker binary of a node and the host that runs it; <see cref="ForJob"/> makes the launch of one job's workers.</summary>
 internal sealed record WorkerBinary(string HostPath, string WorkerPath, IReadOnlyDictionary<string, string> Environment)
 {
-    /// <summary>How to start a worker that serves the raylet at <paramref name="socketPath"/> and loads the job from <paramref name="appDirectory"/>.</summary>
-    public WorkerLaunch ForJob(string appDirectory, string socketPath) => new(
+    /// <summary>
+    /// How to start a worker that serves the raylet at <paramref name="socketPath"/> and loads the job from
+    /// <paramref name="appDirectory"/>; the cluster token reaches it in its environment, which only its user can read.
+    /// </summary>
+    public WorkerLaunch ForJob(string appDirectory, string socketPath, string authToken) => new(
         HostPath,
         [WorkerPath, "--parent-pid", System.Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--app-directory", appDirectory, "--raylet-socket", socketPath],
         appDirectory,
-        Environment);
+        new Dictionary<string, string>(Environment) { [Transport.ClusterAuthentication.TokenVariable] = authToken });
 }

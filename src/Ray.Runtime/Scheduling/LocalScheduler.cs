@@ -40,6 +40,7 @@ internal sealed class LocalScheduler
     private readonly Dictionary<SchedulingClass, List<Lease>> _leases = [];
     private readonly Dictionary<ulong, Lease> _leasesById = [];
     private readonly Dictionary<JobId, List<WorkerHandle>> _workers = [];
+    private readonly HashSet<JobId> _endedJobs = [];
     private readonly Dictionary<ulong, FunctionStats> _stats = [];
     private readonly Dictionary<ObjectId, TaskRecord> _tasks = [];
     private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
@@ -101,6 +102,13 @@ internal sealed class LocalScheduler
     /// </summary>
     public void Submit(TaskRecord task)
     {
+        if (HasEnded(task.Id.Job))
+        {
+            task.Result.ErrorObserved = true;
+            _objects.Fail(task.Result, RayErrors.JobEnded(task.DisplayName, task.Id.Job));
+            return;
+        }
+
         var references = 0;
         foreach (var argument in task.Arguments)
         {
@@ -247,6 +255,10 @@ internal sealed class LocalScheduler
                     {
                         Complete(task, RayErrors.Cancelled(task.DisplayName));
                     }
+                    else if (_endedJobs.Contains(task.Id.Job))
+                    {
+                        Complete(task, RayErrors.JobEnded(task.DisplayName, task.Id.Job));
+                    }
                     else if (worker.ForceKilled)
                     {
                         // Ended to cancel another task: this one did nothing wrong and keeps its attempts.
@@ -271,6 +283,33 @@ internal sealed class LocalScheduler
         }
 
         Flush();
+    }
+
+    /// <summary>
+    /// A job ended (its driver went away): its tasks that wait or run fail without a retry, and no task of it is
+    /// accepted any more; its workers are stopped next by the node.
+    /// </summary>
+    public void EndJob(JobId job)
+    {
+        lock (_lock)
+        {
+            _endedJobs.Add(job);
+            foreach (var task in _tasks.Values.Where(t => t.Id.Job == job && t.State is TaskState.PendingArgs or TaskState.Queued).ToArray())
+            {
+                Complete(task, RayErrors.JobEnded(task.DisplayName, job));
+            }
+        }
+
+        Flush();
+    }
+
+    /// <summary>Whether the job ended on this node.</summary>
+    public bool HasEnded(JobId job)
+    {
+        lock (_lock)
+        {
+            return _endedJobs.Contains(job);
+        }
     }
 
     public void OnTaskFinished(WorkerHandle worker, TaskFinished finished, TaskResult result)
