@@ -80,6 +80,28 @@ public sealed class WorkerDiedException : RayException
     public int Attempts { get; }
 }
 
+/// <summary>A task could not finish because the node it ran on died (it stopped answering, or it was stopped), after its retries (Ray's <c>NodeDiedError</c>).</summary>
+public sealed class NodeDiedException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public NodeDiedException(string functionName, string nodeId, string reason, int attempts)
+        : base($"Task {functionName} failed: node {nodeId}, where it ran, died ({reason}) after {attempts} attempt{(attempts == 1 ? string.Empty : "s")}.")
+    {
+        FunctionName = functionName;
+        NodeId = nodeId;
+        Attempts = attempts;
+    }
+
+    /// <summary>The task's function name.</summary>
+    public string FunctionName { get; }
+
+    /// <summary>The node that died.</summary>
+    public string NodeId { get; }
+
+    /// <summary>How many times the task was started.</summary>
+    public int Attempts { get; }
+}
+
 /// <summary>The task was cancelled with <c>ray.Cancel(ref)</c>.</summary>
 public sealed class TaskCancelledException : OperationCanceledException
 {

@@ -31,6 +31,41 @@ public static partial class ClusterTasks
 
     [Remote]
     public static double Sum(double[] values) => values.Sum();
+
+    /// <summary>Holds its CPU until <paramref name="release"/> exists, after saying where it runs.</summary>
+    [Remote]
+    public static string HoldThenNode(string startedDirectory, string release)
+    {
+        File.WriteAllText(Path.Combine(startedDirectory, Guid.NewGuid().ToString("n")), RayRuntime.Current.NodeId);
+        while (!File.Exists(release))
+        {
+            Thread.Sleep(10);
+        }
+
+        return RayRuntime.Current.NodeId;
+    }
+
+    /// <summary>A tree of tasks, each parent blocking on its children wherever they run.</summary>
+    [Remote]
+    public static int Leaves(int depth)
+    {
+        if (depth == 0)
+        {
+            return 1;
+        }
+
+        var spread = Remote.WithOptions(new TaskOptions { SchedulingStrategy = SchedulingStrategy.Spread });
+        var left = spread.Leaves(depth - 1);
+        var right = spread.Leaves(depth - 1);
+        return left.Get() + right.Get();
+    }
+
+    /// <summary>Reads references it received inside its argument (they stay references: only top-level ones are resolved).</summary>
+    [Remote]
+    public static int SumOfReferences(List<ObjectRef<int>> references) => references.Sum(r => r.Get());
+
+    [Remote]
+    public static ObjectRef<int> PutOnNode(int value) => RayRuntime.Current.Put(value);
 }
 
 /// <summary>The seed's counter.</summary>

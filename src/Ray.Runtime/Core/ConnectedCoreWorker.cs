@@ -4,6 +4,7 @@ using Ray.Worker;
 using Ray.Infrastructure;
 using Ray.ObjectStore;
 using Ray.Runtime.Protocol;
+using Ray.Scheduling;
 using Ray.Transport;
 
 namespace Ray.Core;
@@ -122,27 +123,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
         var id = Ids.NextReturn();
-        var submit = new SubmitTask
-        {
-            ReturnId = id.ToProto(),
-            FunctionId = function.Id,
-            FunctionName = function.Name,
-            AssemblyName = function.AssemblyName,
-            NumCpus = options?.NumCpus ?? function.NumCpus,
-            NumGpus = options?.NumGpus ?? function.NumGpus,
-            MaxRetries = options?.MaxRetries ?? function.MaxRetries,
-            RetryExceptions = options?.RetryExceptions ?? function.RetryExceptions,
-            Name = options?.Name ?? string.Empty,
-        };
-        if (options?.Resources is { } resources)
-        {
-            foreach (var (name, amount) in resources)
-            {
-                submit.Resources[name] = amount;
-            }
-        }
-
-        ProtoArguments.AddTo(submit.Args, submit.Contained, arguments);
+        var submit = TaskSpecs.Submit(id, function, options, arguments);
 
         Expect(id);
         References.Adopt(id);

@@ -57,6 +57,16 @@ internal static class RayErrors
 
     public static ErrorInfo Cancelled(string functionName) => new() { Kind = ErrorKind.Cancelled, FunctionName = functionName };
 
+    /// <summary>The node a task ran on died, and the task has no retries left.</summary>
+    public static ErrorInfo NodeDied(string functionName, Guid node, string reason, int attempts) => new()
+    {
+        Kind = ErrorKind.NodeDied,
+        FunctionName = functionName,
+        Reason = reason,
+        Message = node.ToString("n"),
+        Attempts = attempts,
+    };
+
     /// <summary>The task's job ended (its driver went away) before the task finished.</summary>
     public static ErrorInfo JobEnded(string functionName, JobId job) =>
         new() { Kind = ErrorKind.Cancelled, FunctionName = functionName, Message = $"job {job} ended" };
@@ -106,6 +116,7 @@ internal static class RayErrors
         ErrorKind.WorkerDied => new WorkerDiedException(
             error.FunctionName, error.WorkerPid, error.HasExitCode ? error.ExitCode : null, error.Attempts),
         ErrorKind.Cancelled => new TaskCancelledException(error.FunctionName),
+        ErrorKind.NodeDied => new NodeDiedException(error.FunctionName, error.Message, error.Reason, error.Attempts),
         ErrorKind.Infeasible => new InfeasibleTaskException(error.Message),
         ErrorKind.ObjectNotFound => new ObjectNotFoundException(error.ObjectId.ToObjectId()),
         ErrorKind.ObjectStoreFull => new ObjectStoreFullException(error.Message, (long)error.RequestedBytes, (long)error.CapacityBytes, (long)error.UsedBytes),

@@ -23,6 +23,10 @@ internal interface IGcsClient : IAsyncDisposable
 
     Task MarkJobFinishedAsync(JobId job, CancellationToken cancellationToken);
 
+    /// <summary>The job's record.</summary>
+    /// <exception cref="RayException">There is no such job.</exception>
+    Task<JobInfo> GetJobAsync(JobId job, CancellationToken cancellationToken);
+
     /// <summary>
     /// A node's session, until <paramref name="cancellationToken"/> fires: <paramref name="report"/> is sent every
     /// <paramref name="period"/>, and every event the GCS sends goes to <paramref name="onEvent"/>. A broken session is
@@ -54,6 +58,9 @@ internal sealed class LocalGcsClient(GcsServer gcs) : IGcsClient
         gcs.MarkJobFinished(job);
         return Task.CompletedTask;
     }
+
+    public Task<JobInfo> GetJobAsync(JobId job, CancellationToken cancellationToken) =>
+        Task.FromResult(gcs.GetJob(job) ?? throw new RayException($"There is no job {job}."));
 
     public async Task RunSessionAsync(TimeSpan period, Func<NodeReport> report, Action<GcsEvent> onEvent, CancellationToken cancellationToken)
     {
@@ -114,6 +121,9 @@ internal sealed class RemoteGcsClient(GrpcChannel channel, ILogger logger, bool 
 
     public async Task MarkJobFinishedAsync(JobId job, CancellationToken cancellationToken) =>
         await _client.MarkJobFinishedAsync(new MarkJobFinishedRequest { JobId = job.Value }, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    public async Task<JobInfo> GetJobAsync(JobId job, CancellationToken cancellationToken) =>
+        await _client.GetJobAsync(new GetJobRequest { JobId = job.Value }, cancellationToken: cancellationToken).ConfigureAwait(false);
 
     public async Task RunSessionAsync(TimeSpan period, Func<NodeReport> report, Action<GcsEvent> onEvent, CancellationToken cancellationToken)
     {

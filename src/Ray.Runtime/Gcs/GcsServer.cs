@@ -168,6 +168,15 @@ internal sealed class GcsServer : IAsyncDisposable
         return new JobId(job.JobId);
     }
 
+    /// <summary>The job's record; null when there is no such job.</summary>
+    public JobInfo? GetJob(JobId id)
+    {
+        lock (_lock)
+        {
+            return _jobs.TryGetValue(id.Value, out var job) ? job.Clone() : null;
+        }
+    }
+
     /// <summary>A job's driver went away: every node is told, so that it stops the job's work and frees its objects.</summary>
     public void MarkJobFinished(JobId id)
     {

@@ -58,6 +58,9 @@ internal sealed class GcsService(GcsServer gcs) : Runtime.Protocol.Gcs.GcsBase
         return Task.FromResult(new GcsEmpty());
     }
 
+    public override Task<JobInfo> GetJob(GetJobRequest request, ServerCallContext context) =>
+        Task.FromResult(gcs.GetJob(new JobId(request.JobId)) ?? throw new RpcException(new Status(StatusCode.NotFound, $"There is no job {new JobId(request.JobId)}.")));
+
     public override Task<KvPutReply> KvPut(KvPutRequest request, ServerCallContext context) =>
         Task.FromResult(new KvPutReply { Added = gcs.KvPut(request.Namespace, request.Key, request.Value, request.Overwrite) });
 

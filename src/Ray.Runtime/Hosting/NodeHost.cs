@@ -7,8 +7,10 @@ using Microsoft.Extensions.Logging;
 using Ray.Core;
 using Ray.Gcs;
 using Ray.Logging;
+using Ray.Ownership;
 using Ray.Packages;
 using Ray.Raylet;
+using Ray.Scheduling;
 using Ray.Runtime.Protocol;
 using Ray.Transport;
 
@@ -28,8 +30,14 @@ internal sealed class NodeHost : IAsyncDisposable
 
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Grpc.Net.Client.GrpcChannel> _channels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<JobId, Lazy<Task>> _jobStarts = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<JobId, Guid> _jobDrivers = new();
     private GcsServer? _gcs;
     private PackageStore? _packageStore;
+    private ClusterView? _view;
+    private ClusterReferences? _references;
+    private ForwardedTasks? _forwarded;
     private Grpc.Net.Client.GrpcChannel? _gcsChannel;
     private WebApplication? _server;
     private Task _session = Task.CompletedTask;
@@ -53,6 +61,9 @@ internal sealed class NodeHost : IAsyncDisposable
 
     /// <summary>Where this node gets the code of the jobs it runs: packages from the GCS, extracted once into its cache.</summary>
     public PackageCache Packages { get; private set; } = null!;
+
+    /// <summary>This node's links to the other nodes of its cluster; null for an embedded node.</summary>
+    public NodeLinks? Links { get; private set; }
 
     /// <summary>The cluster token every call from another process must carry.</summary>
     public string AuthToken { get; private set; } = string.Empty;
@@ -107,6 +118,11 @@ internal sealed class NodeHost : IAsyncDisposable
             await Node.Pool.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (Links is not null)
+        {
+            await Links.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_server is not null)
         {
             await _server.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -137,6 +153,11 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         _gcsChannel?.Dispose();
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+
         _stopping.Dispose();
     }
 
@@ -165,6 +186,11 @@ internal sealed class NodeHost : IAsyncDisposable
 
         Node = await RayletNode.StartAsync(Options with { AuthToken = AuthToken }, LoggerFactory, cancellationToken).ConfigureAwait(false);
         Node.ClusterNodes = Gcs.GetNodesAsync;
+        if (Options.ListenOnNetwork)
+        {
+            JoinCluster();
+        }
+
         await StartServerAsync(cancellationToken).ConfigureAwait(false);
         await JoinAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -215,6 +241,14 @@ internal sealed class NodeHost : IAsyncDisposable
     /// </summary>
     /// <exception cref="Grpc.Core.RpcException">The package is missing or the workers could not start; the status says why.</exception>
     public async Task<JobId> StartDriverJobAsync(RegisterDriver registration, CancellationToken cancellationToken)
+    {
+        var started = await StartDriverJobCoreAsync(registration, cancellationToken).ConfigureAwait(false);
+        _jobDrivers[started] = Node.NodeGuid;
+        _jobStarts.TryAdd(started, new Lazy<Task>(Task.CompletedTask));
+        return started;
+    }
+
+    private async Task<JobId> StartDriverJobCoreAsync(RegisterDriver registration, CancellationToken cancellationToken)
     {
         if (registration.PackageId.Length == 0)
         {
@@ -268,6 +302,84 @@ internal sealed class NodeHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Wires the raylet to the other nodes: the cluster view, the links, references and tasks across nodes.</summary>
+    private void JoinCluster()
+    {
+        var logger = LoggerFactory.CreateLogger(LogCategories.Raylet);
+        _view = new ClusterView(Node.NodeGuid, Node.Scheduler.Total, () => Node.Scheduler.Available);
+        Links = new NodeLinks(Node.NodeGuid, _view, Channel, Route, logger);
+        _references = new ClusterReferences(Node.NodeGuid, Node.Objects, Links, LoggerFactory.CreateLogger(LogCategories.ObjectManager));
+        _forwarded = new ForwardedTasks(Node, Links, _references, job => EnsureJobAsync(job, CancellationToken.None), LoggerFactory.CreateLogger(LogCategories.Scheduler));
+        Node.Scheduler.UseCluster(_view, _forwarded);
+        _view.NodeDied += Node.Scheduler.OnNodeDied;
+        _view.NodeDied += (node, _) => _references.OnNodeDied(node);
+        Node.Objects.OwnedFreed = entry =>
+        {
+            // Copies elsewhere (a result made on another node) go with the object.
+            foreach (var location in entry.Remote?.Locations ?? [])
+            {
+                Links.Send(location, new NodeMessage { FreeObject = new FreeObject { Id = entry.Id.ToProto() } });
+            }
+        };
+        Node.Output.Remote = (job, lines) =>
+            _jobDrivers.TryGetValue(job, out var driverNode) && driverNode != Node.NodeGuid &&
+            Links.Send(driverNode, new NodeMessage { WorkerOutput = new ForwardedOutput { JobId = job.Value, Lines = lines } });
+    }
+
+    /// <summary>What another node sent this one.</summary>
+    private void Route(Guid from, NodeMessage message)
+    {
+        if (_forwarded!.Handle(from, message) || _references!.Handle(from, message))
+        {
+            return;
+        }
+
+        switch (message.BodyCase)
+        {
+            case NodeMessage.BodyOneofCase.FreeObject:
+                Node.Objects.Release(message.FreeObject.Id.ToObjectId(), ObjectStore.ReferenceKind.Primary);
+                break;
+            case NodeMessage.BodyOneofCase.WorkerOutput:
+                if (!Node.Output.Deliver(new JobId(message.WorkerOutput.JobId), message.WorkerOutput.Lines))
+                {
+                    Node.Output.Print(message.WorkerOutput.Lines);
+                }
+
+                break;
+            default:
+                _logger.IgnoredMessage(message.BodyCase.ToString(), $"node {from:n}");
+                break;
+        }
+    }
+
+    /// <summary>Starts a job's workers here when another node sends work of it: its code comes from the GCS's package store.</summary>
+    private Task EnsureJobAsync(JobId job, CancellationToken cancellationToken) =>
+        _jobStarts.GetOrAdd(job, id => new Lazy<Task>(() => StartJobFromGcsAsync(id, cancellationToken))).Value;
+
+    private async Task StartJobFromGcsAsync(JobId job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var info = await Gcs.GetJobAsync(job, cancellationToken).ConfigureAwait(false);
+            if (info.IsFinished)
+            {
+                throw new RayException($"job {job} has ended");
+            }
+
+            _jobDrivers[job] = NodeIds.ToGuid(info.DriverNodeId);
+            var directory = await Packages.EnsureAsync(info.PackageId, DownloadPackageAsync(info.PackageId), cancellationToken).ConfigureAwait(false);
+            await Node.StartJobAsync(job, directory, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _jobStarts.TryRemove(job, out _);
+            throw;
+        }
+    }
+
+    private Grpc.Net.Client.GrpcChannel Channel(string address) =>
+        _channels.GetOrAdd(address, a => ClusterChannels.Create(a, AuthToken, Options.Tls));
+
     private NodeReport Report()
     {
         var report = new NodeReport { NodeId = NodeIds.ToBytes(Node.NodeGuid) };
@@ -281,7 +393,25 @@ internal sealed class NodeHost : IAsyncDisposable
 
     private void OnGcsEvent(GcsEvent message)
     {
-        // The cluster view (other nodes, their resources, finished jobs) is what the multi-node scheduler needs.
+        switch (message.BodyCase)
+        {
+            case GcsEvent.BodyOneofCase.NodeChanged:
+                _view?.OnNodeChanged(message.NodeChanged);
+                break;
+            case GcsEvent.BodyOneofCase.Resources:
+                _view?.OnResources(message.Resources);
+                break;
+            case GcsEvent.BodyOneofCase.JobFinished:
+                var job = new JobId(message.JobFinished.JobId);
+                _jobStarts.TryRemove(job, out _);
+                _jobDrivers.TryRemove(job, out _);
+                if (Node.Pool.HasJob(job))
+                {
+                    _ = Node.EndJobAsync(job, "its driver went away");
+                }
+
+                break;
+        }
     }
 
     private async Task StartServerAsync(CancellationToken cancellationToken)
@@ -326,6 +456,7 @@ internal sealed class NodeHost : IAsyncDisposable
         });
         _server = builder.Build();
         _server.MapGrpcService<RayletService>();
+        _server.MapGrpcService<NodeLinkService>();
         if (_gcs is not null)
         {
             _server.MapGrpcService<GcsService>();

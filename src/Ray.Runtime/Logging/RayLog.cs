@@ -48,6 +48,9 @@ internal static partial class RayLog
     [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Task {Task} threw {ExceptionType}: {Message}; retrying (attempt {Attempt} of {MaxAttempts}, RetryExceptions is set).")]
     public static partial void TaskRetriedAfterException(this ILogger logger, string task, string exceptionType, string message, int attempt, int maxAttempts);
 
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Node {Node}, where {Task} ran, died ({Reason}); retrying (attempt {Attempt} of {MaxAttempts}).")]
+    public static partial void TaskRetriedAfterNodeDied(this ILogger logger, string task, string node, string reason, int attempt, int maxAttempts);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Task {Task} was cancelled with force: ending worker pid {Pid}, which is replaced.")]
     public static partial void TaskForceCancelled(this ILogger logger, string task, int pid);
 

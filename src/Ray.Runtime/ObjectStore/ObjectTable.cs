@@ -21,6 +21,48 @@ internal sealed class ObjectTable(NodeObjectStore? store)
     /// <summary>Called when an object that holds a failure no one saw is freed (a fire-and-forget call failed).</summary>
     public Action<ObjectEntry>? UnhandledError { get; set; }
 
+    /// <summary>Called when a borrowed object (another node owns it) is freed here: the owner gets its hand-offs back.</summary>
+    public Action<ObjectEntry>? BorrowedFreed { get; set; }
+
+    /// <summary>Called when an object this node owns is freed: nodes that hold copies of it delete them.</summary>
+    public Action<ObjectEntry>? OwnedFreed { get; set; }
+
+    /// <summary>
+    /// The entry of an object another node owns, which this node's processes or tasks now reference; created pending
+    /// (its value comes from the owner) the first time. The second value says whether it was created now.
+    /// </summary>
+    public (ObjectEntry Entry, bool Created) GetOrCreateBorrowed(ObjectId id, Guid owner, int ownerPid)
+    {
+        while (true)
+        {
+            var created = false;
+            var entry = _entries.GetOrAdd(id, _ =>
+            {
+                created = true;
+                return new ObjectEntry(id, ownerPid, owner);
+            });
+            if (entry.AddReceivedHandoff())
+            {
+                return (entry, created);
+            }
+
+            // Freed a moment ago; it leaves the table right after.
+            _entries.TryRemove(new KeyValuePair<ObjectId, ObjectEntry>(id, entry));
+        }
+    }
+
+    /// <summary>Counts a hand-off of a reference to an object this node owns to <paramref name="node"/>; false when there is no such object.</summary>
+    public bool HandOff(ObjectId id, Guid node) => _entries.TryGetValue(id, out var entry) && !entry.IsBorrowed && entry.AddRemoteBorrower(node);
+
+    /// <summary><paramref name="node"/> gave back hand-offs of an object this node owns; the object is freed if that was its last reference.</summary>
+    public void ReturnHandoffs(ObjectId id, Guid node, int handoffs, bool all = false)
+    {
+        if (_entries.TryGetValue(id, out var entry) && entry.RemoveRemoteBorrower(node, handoffs, all))
+        {
+            Free(entry);
+        }
+    }
+
     /// <summary>The failure of <paramref name="id"/> reached user code or a dependent task.</summary>
     public void MarkErrorObserved(ObjectId id)
     {
@@ -96,6 +138,10 @@ internal sealed class ObjectTable(NodeObjectStore? store)
     /// <summary>Completes with a value in the shared-memory store.</summary>
     public void Complete(ObjectEntry entry, StoredObject stored, ObjectId[]? contained = null) => Complete(entry, default, stored, null, contained);
 
+    /// <summary>Completes with a large value whose copies are on other nodes.</summary>
+    public void CompleteRemote(ObjectEntry entry, long size, Guid[] locations, ObjectId[]? contained) =>
+        Complete(entry, default, null, null, contained, new RemoteCopies(size, locations));
+
     /// <summary>Completes with an error.</summary>
     public void Fail(ObjectEntry entry, ErrorInfo error) => Complete(entry, default, null, error, null);
 
@@ -135,6 +181,7 @@ internal sealed class ObjectTable(NodeObjectStore? store)
                 BorrowingWorkers = entry.References(ReferenceKind.Borrower),
                 TaskReferences = entry.References(ReferenceKind.Task),
                 ContainedIn = entry.References(ReferenceKind.Contained),
+                BorrowingNodes = entry.References(ReferenceKind.RemoteBorrower),
                 Pins = entry.Stored?.Pins ?? 0,
             });
         }
@@ -149,12 +196,13 @@ internal sealed class ObjectTable(NodeObjectStore? store)
         { Error: not null } => ObjectLocation.Failed,
         { Stored.State: StoredState.Spilled or StoredState.Restoring } => ObjectLocation.Spilled,
         { Stored: not null } => ObjectLocation.SharedMemory,
+        { Remote: not null } => ObjectLocation.OtherNode,
         _ => ObjectLocation.Inline,
     };
 
-    private void Complete(ObjectEntry entry, ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained)
+    private void Complete(ObjectEntry entry, ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained, RemoteCopies? remote = null)
     {
-        if (!entry.TryComplete(value, stored, error, contained))
+        if (!entry.TryComplete(value, stored, error, contained, remote))
         {
             // A second result for the same object (a retried task's late twin): drop what it brought.
             if (stored is not null)
@@ -187,9 +235,17 @@ internal sealed class ObjectTable(NodeObjectStore? store)
         while (pending.TryPop(out var entry))
         {
             _entries.TryRemove(new KeyValuePair<ObjectId, ObjectEntry>(entry.Id, entry));
-            if (entry.Error is { Kind: not ErrorKind.Cancelled } && !entry.ErrorObserved)
+            if (entry.IsBorrowed)
             {
-                UnhandledError?.Invoke(entry);
+                BorrowedFreed?.Invoke(entry);
+            }
+            else
+            {
+                OwnedFreed?.Invoke(entry);
+                if (entry.Error is { Kind: not ErrorKind.Cancelled } && !entry.ErrorObserved)
+                {
+                    UnhandledError?.Invoke(entry);
+                }
             }
 
             if (entry.Stored is { } stored)

@@ -230,12 +230,8 @@ internal sealed class RayletNode : IAsyncDisposable
     /// <summary>Submits a task from the driver; the return object exists when this returns.</summary>
     public void Submit(ObjectId id, RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
-        var resources = ResourceSet.Create(
-            options?.NumCpus ?? function.NumCpus,
-            options?.NumGpus ?? function.NumGpus,
-            options?.Resources);
-        var name = options?.Name;
-        Scheduler.EnsureFeasible(name ?? function.Name, resources);
+        var merged = TaskSpecs.Merge(function, options);
+        Scheduler.EnsureFeasible(merged.Name ?? function.Name, merged.Resources, merged.Placement);
         Scheduler.Submit(new TaskRecord
         {
             Id = id,
@@ -244,10 +240,11 @@ internal sealed class RayletNode : IAsyncDisposable
             AssemblyName = function.AssemblyName,
             Arguments = TaskArgument.Detach(arguments),
             References = ProtoArguments.Referenced(arguments, null),
-            Resources = resources,
-            MaxRetries = options?.MaxRetries ?? function.MaxRetries,
-            RetryExceptions = options?.RetryExceptions ?? function.RetryExceptions,
-            Name = name,
+            Resources = merged.Resources,
+            MaxRetries = merged.MaxRetries,
+            RetryExceptions = merged.RetryExceptions,
+            Name = merged.Name,
+            Placement = merged.Placement,
             Result = Objects.Create(id, Environment.ProcessId, ReferenceKind.Local),
         });
     }
@@ -416,9 +413,10 @@ internal sealed class RayletNode : IAsyncDisposable
         var result = ObjectManager.CreateBorrowed(worker, id);
         var displayName = submit.Name.Length > 0 ? submit.Name : submit.FunctionName;
         var resources = ResourceSet.Create(submit.NumCpus, submit.NumGpus, submit.Resources);
+        var placement = Placement.From(submit);
         try
         {
-            Scheduler.EnsureFeasible(displayName, resources);
+            Scheduler.EnsureFeasible(displayName, resources, placement);
         }
         catch (InfeasibleTaskException e)
         {
@@ -440,6 +438,7 @@ internal sealed class RayletNode : IAsyncDisposable
             MaxRetries = submit.MaxRetries,
             RetryExceptions = submit.RetryExceptions,
             Name = submit.Name.Length > 0 ? submit.Name : null,
+            Placement = placement,
             Result = result,
         });
     }

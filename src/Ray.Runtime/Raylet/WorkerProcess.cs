@@ -148,6 +148,12 @@ internal sealed class WorkerOutput(TextWriter @out, TextWriter error)
     /// <summary>This node's address, once it listens on the network: the <c>ip=</c> of forwarded lines.</summary>
     public string? NodeAddress { get; set; }
 
+    /// <summary>
+    /// Sends lines of a job whose driver is connected to another node there; false when this node does not know where
+    /// the driver is (the lines are printed here then). Set by the node's host in a cluster.
+    /// </summary>
+    public Func<JobId, WorkerOutputLines, bool>? Remote { get; set; }
+
     /// <summary>Sends the job's lines to its driver's connection from now on.</summary>
     public void AttachDriver(JobId job, WorkerHandle driver) => _drivers[job] = driver;
 
@@ -155,16 +161,28 @@ internal sealed class WorkerOutput(TextWriter @out, TextWriter error)
 
     public void Write(JobId job, int processId, string line, bool isError)
     {
-        if (_drivers.TryGetValue(job, out var driver))
+        if (_drivers.ContainsKey(job) || Remote is not null)
         {
-            driver.Send(new RayletMessage
+            var lines = new WorkerOutputLines { Pid = processId, NodeAddress = NodeAddress ?? string.Empty, IsError = isError, Lines = { line } };
+            if (Deliver(job, lines) || Remote?.Invoke(job, lines) == true)
             {
-                WorkerOutput = new WorkerOutputLines { Pid = processId, NodeAddress = NodeAddress ?? string.Empty, IsError = isError, Lines = { line } },
-            });
-            return;
+                return;
+            }
         }
 
         Print(Prefix(processId, NodeAddress), line, isError ? Error : Out);
+    }
+
+    /// <summary>Hands lines to the job's driver if it is connected to this node; false otherwise.</summary>
+    public bool Deliver(JobId job, WorkerOutputLines lines)
+    {
+        if (!_drivers.TryGetValue(job, out var driver))
+        {
+            return false;
+        }
+
+        driver.Send(new RayletMessage { WorkerOutput = lines });
+        return true;
     }
 
     /// <summary>Prints lines a node forwarded, as a driver does.</summary>

@@ -46,6 +46,9 @@ internal sealed class LocalScheduler
     private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
     private readonly NodeResources _resources;
     private readonly Action<WorkerHandle> _killWorker;
+    private ClusterView? _cluster;
+    private ITaskForwarder? _forwarder;
+    private PlacementPolicy? _policy;
     private ulong _nextLeaseId;
     private int _batchDepth;
     private bool _scheduleRequested;
@@ -85,14 +88,30 @@ internal sealed class LocalScheduler
         }
     }
 
-    /// <summary>Fails with a clear error when no node could ever run a task of this shape.</summary>
-    public void EnsureFeasible(string functionName, ResourceSet resources)
+    /// <summary>
+    /// Places tasks on the whole cluster from now on: <paramref name="view"/> says what each node has, and
+    /// <paramref name="forwarder"/> sends a task to the node chosen for it.
+    /// </summary>
+    public void UseCluster(ClusterView view, ITaskForwarder forwarder)
     {
-        if (!Total.Contains(resources))
+        _cluster = view;
+        _forwarder = forwarder;
+        _policy = new PlacementPolicy(view.Self);
+    }
+
+    /// <summary>Fails with a clear error when no node of the cluster could ever run a task of this shape and placement.</summary>
+    public void EnsureFeasible(string functionName, ResourceSet resources, Placement placement)
+    {
+        IReadOnlyList<NodeSnapshot> nodes = _cluster?.LiveNodes() ?? [new NodeSnapshot(Guid.Empty, string.Empty, Total, Available)];
+        if (_cluster is null && placement.Kind == PlacementKind.NodeAffinity)
         {
-            throw new InfeasibleTaskException(
-                $"Task {functionName} asks for {resources}, but the node has only {Total} in total, so it could never run. " +
-                "Lower the task's NumCpus/NumGpus/Resources or start the node with more (RayOptions.NumCpus, NumGpus, Resources).");
+            // An embedded node is the whole cluster: affinity to it is the only kind that can hold.
+            placement = placement with { Node = Guid.Empty };
+        }
+
+        if (PlacementPolicy.Infeasible(functionName, resources, placement, nodes) is { } reason)
+        {
+            throw new InfeasibleTaskException(reason);
         }
     }
 
@@ -104,8 +123,16 @@ internal sealed class LocalScheduler
     {
         if (HasEnded(task.Id.Job))
         {
-            task.Result.ErrorObserved = true;
-            _objects.Fail(task.Result, RayErrors.JobEnded(task.DisplayName, task.Id.Job));
+            if (task.Result is { } result)
+            {
+                result.ErrorObserved = true;
+                _objects.Fail(result, RayErrors.JobEnded(task.DisplayName, task.Id.Job));
+            }
+            else
+            {
+                task.Done?.Invoke(task, TaskResult.Failure(RayErrors.JobEnded(task.DisplayName, task.Id.Job)));
+            }
+
             return;
         }
 
@@ -174,6 +201,10 @@ internal sealed class LocalScheduler
             if (task.State is TaskState.PendingArgs or TaskState.Queued)
             {
                 Complete(task, RayErrors.Cancelled(task.DisplayName));
+            }
+            else if (task.State == TaskState.Forwarded)
+            {
+                _forwarder!.Cancel(task, task.ForwardedTo, force);
             }
             else if (task.State == TaskState.Running && force)
             {
@@ -404,6 +435,13 @@ internal sealed class LocalScheduler
 
     private void Enqueue(TaskRecord task)
     {
+        // A task this node owns may run anywhere in the cluster; one forwarded here runs here.
+        if (task.Result is not null && _cluster is not null && ChooseNode(task) is { } node && node != _cluster.Self && !HasStoredArguments(task))
+        {
+            Forward(task, node);
+            return;
+        }
+
         task.State = TaskState.Queued;
         var schedulingClass = new SchedulingClass(task.Id.Job, task.Resources);
         if (!_queues.TryGetValue(schedulingClass, out var queue))
@@ -584,15 +622,175 @@ internal sealed class LocalScheduler
         }
     }
 
+    /// <summary>The node for a task this node owns; null when none can run it now (it then waits here).</summary>
+    private Guid? ChooseNode(TaskRecord task)
+    {
+        var nodes = _cluster!.LiveNodes();
+        if (nodes.Count <= 1 && task.Placement.Kind == PlacementKind.Default)
+        {
+            return null;
+        }
+
+        return _policy!.Choose(task.Resources, task.Placement, nodes, ArgumentBytes(task), task.SpilledFrom);
+    }
+
+    /// <summary>
+    /// Whether a task reads a large object by reference; such a task runs where this node is, since objects do not move
+    /// between nodes yet.
+    /// </summary>
+    private bool HasStoredArguments(TaskRecord task)
+    {
+        foreach (var argument in task.Arguments)
+        {
+            if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && (entry.Stored is not null || entry.Remote is not null))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>How many bytes of the task's large arguments each node holds.</summary>
+    private Dictionary<Guid, long>? ArgumentBytes(TaskRecord task)
+    {
+        Dictionary<Guid, long>? bytes = null;
+        foreach (var argument in task.Arguments)
+        {
+            if (!argument.IsReference || !_objects.TryGet(argument.Reference, out var entry))
+            {
+                continue;
+            }
+
+            if (entry.Stored is { } stored)
+            {
+                (bytes ??= [])[_cluster!.Self] = bytes.GetValueOrDefault(_cluster.Self) + stored.PayloadSize;
+            }
+            else if (entry.Remote is { } remote)
+            {
+                foreach (var node in remote.Locations)
+                {
+                    (bytes ??= [])[node] = bytes.GetValueOrDefault(node) + remote.Size;
+                }
+            }
+        }
+
+        return bytes;
+    }
+
+    private void Forward(TaskRecord task, Guid node)
+    {
+        task.State = TaskState.Forwarded;
+        task.ForwardedTo = node;
+        task.Attempts++;
+        _cluster!.Reserve(node, task.Resources);
+        _forwarder!.Forward(task, node);
+    }
+
+    /// <summary>
+    /// The node a task was forwarded to finished it (or gave up on it after its retries there): its outcome is the
+    /// task's result. A message for a task that is not running there any more (it was cancelled, or placed again) is
+    /// dropped, with what its result holds.
+    /// </summary>
+    public void OnForwardedDone(Guid node, ObjectId taskId, TaskResult result, int attempts)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task) || task.State != TaskState.Forwarded || task.ForwardedTo != node)
+            {
+                result.Discard(_objects);
+                return;
+            }
+
+            _cluster!.Unreserve(node, task.Resources);
+            task.ForwardedTo = Guid.Empty;
+            task.Attempts = Math.Max(task.Attempts, attempts);
+            if (result.Error is { Kind: ErrorKind.TaskFailed } error && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
+            {
+                _logger.TaskRetriedAfterException(task.DisplayName, error.ExceptionType, error.Message, task.Attempts + 1, task.MaxRetries + 1);
+                Enqueue(task);
+            }
+            else
+            {
+                Complete(task, result);
+            }
+
+            Schedule();
+        }
+
+        Flush();
+    }
+
+    /// <summary>A node sent a forwarded task back (it had no room): it is placed again, elsewhere if another node can run it.</summary>
+    public void OnSpillback(Guid node, ObjectId taskId)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task) || task.State != TaskState.Forwarded || task.ForwardedTo != node)
+            {
+                return;
+            }
+
+            _cluster!.Unreserve(node, task.Resources);
+            task.ForwardedTo = Guid.Empty;
+            task.Attempts--;
+            (task.SpilledFrom ??= []).Add(node);
+            if (task.CancelRequested)
+            {
+                Complete(task, RayErrors.Cancelled(task.DisplayName));
+            }
+            else
+            {
+                Enqueue(task);
+                Schedule();
+            }
+        }
+
+        Flush();
+    }
+
+    /// <summary>
+    /// A node died: the tasks this node forwarded there run again while their retries allow (their spec is kept here),
+    /// else fail with the reason.
+    /// </summary>
+    public void OnNodeDied(Guid node, string reason)
+    {
+        lock (_lock)
+        {
+            foreach (var task in _tasks.Values.Where(t => t.State == TaskState.Forwarded && t.ForwardedTo == node).ToArray())
+            {
+                task.ForwardedTo = Guid.Empty;
+                (task.SpilledFrom ??= []).Add(node);
+                if (task.CancelRequested)
+                {
+                    Complete(task, RayErrors.Cancelled(task.DisplayName));
+                }
+                else if (task.Attempts <= task.MaxRetries)
+                {
+                    _logger.TaskRetriedAfterNodeDied(task.DisplayName, node.ToString("n"), reason, task.Attempts + 1, task.MaxRetries + 1);
+                    Enqueue(task);
+                }
+                else
+                {
+                    Complete(task, RayErrors.NodeDied(task.DisplayName, node, reason, task.Attempts));
+                }
+            }
+
+            Schedule();
+        }
+
+        Flush();
+    }
+
     private void Complete(TaskRecord task, ErrorInfo error) => Complete(task, TaskResult.Failure(error));
 
     private void Complete(TaskRecord task, TaskResult result)
     {
         task.State = TaskState.Finished;
         _tasks.Remove(task.Id);
-        if (result.Error is null)
+        if (result.Error is null && task.Result is { } entry)
         {
-            task.Result.Lineage = task;
+            entry.Lineage = task;
         }
 
         _completions.Enqueue((task, result));
@@ -611,7 +809,15 @@ internal sealed class LocalScheduler
         {
             while (_completions.TryDequeue(out var completion))
             {
-                completion.Result.CompleteIn(_objects, completion.Task.Result);
+                if (completion.Task.Result is { } entry)
+                {
+                    completion.Result.CompleteIn(_objects, entry);
+                }
+                else
+                {
+                    // Forwarded here: the outcome goes to the task's owner.
+                    completion.Task.Done!(completion.Task, completion.Result);
+                }
 
                 // The task no longer needs its arguments: they may be freed now.
                 _objects.ReleaseAll(completion.Task.References, ReferenceKind.Task);

@@ -51,6 +51,19 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
         return Build(cpus, gpus, custom);
     }
 
+    /// <summary>A set from name/amount pairs, as the wire carries resources.</summary>
+    public static ResourceSet FromMap(IEnumerable<KeyValuePair<string, double>> amounts) =>
+        Build(0, 0, amounts as IReadOnlyDictionary<string, double> ?? amounts.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal));
+
+    /// <summary>Writes the amounts into a wire map.</summary>
+    public void CopyTo(IDictionary<string, double> map)
+    {
+        for (var i = 0; i < _names.Length; i++)
+        {
+            map[_names[i]] = _amounts[i];
+        }
+    }
+
     public double this[string name]
     {
         get
