@@ -80,6 +80,9 @@ public sealed class RuleCatalogTests
         // The fixes' assembly cannot reference the analyzers' (see DiagnosticIds), so the property key is repeated there.
         var ids = typeof(AddPartialCodeFixProvider).Assembly.GetType("Ray.Generators.CodeFixes.DiagnosticIds", throwOnError: true)!;
         Assert.Equal(SerializationAnalyzer.SourceTypeProperty, ids.GetField("OffendingTypeInSourceProperty")!.GetRawConstantValue());
+        Assert.Equal(RemoteCallAnalyzer.AwaitFormProperty, ids.GetField("AwaitFormProperty")!.GetRawConstantValue());
+        Assert.Equal(RemoteCallAnalyzer.AwaitReference, ids.GetField("AwaitReference")!.GetRawConstantValue());
+        Assert.Equal(RemoteCallAnalyzer.AwaitGetAsync, ids.GetField("AwaitGetAsync")!.GetRawConstantValue());
     }
 
     [Fact]
