@@ -9,7 +9,6 @@ namespace Ray.Generators
     public static class DiagnosticDescriptors
     {
         private const string Category = "RayGen";
-        private const string HelpLinkFormat = "https://github.com/raygen/raygen/blob/main/docs/diagnostics/{0}.md";
 
         /// <summary>RAY0002: a parameter or the return type cannot cross a process boundary.</summary>
         public static readonly DiagnosticDescriptor UnsupportedParameterOrReturnType = Create(
@@ -91,6 +90,6 @@ namespace Ray.Generators
                 Category,
                 DiagnosticSeverity.Error,
                 isEnabledByDefault: true,
-                helpLinkUri: string.Format(System.Globalization.CultureInfo.InvariantCulture, HelpLinkFormat, id));
+                helpLinkUri: HelpLinks.For(id));
     }
 }

@@ -46,9 +46,7 @@ public sealed class RuleCatalogTests
         Assert.False(string.IsNullOrWhiteSpace(rule.Title.ToString()));
         Assert.Equal("RayGen", rule.Category);
         Assert.True(rule.IsEnabledByDefault);
-        Assert.Equal($"https://github.com/raygen/raygen/blob/main/docs/diagnostics/{id}.md", rule.HelpLinkUri);
-
-        var page = File.ReadAllText(RepositoryPaths.Combine($"docs/diagnostics/{id}.md"));
+        var page = File.ReadAllText(RepositoryPaths.Combine(PageOf(rule)));
         Assert.StartsWith($"# {id}: ", page, StringComparison.Ordinal);
         Assert.Contains("## What it means", page, StringComparison.Ordinal);
         Assert.Contains("## Wrong", page, StringComparison.Ordinal);
@@ -60,6 +58,21 @@ public sealed class RuleCatalogTests
         Assert.Contains($"| [{id}]({id}.md) | {rule.DefaultSeverity} |", index, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Every help link is the address of a file in the repository's main branch, and that file is the rule's page in
+    /// <c>docs/diagnostics</c>, which exists (and which the package carries, see PackageTests).
+    /// </summary>
+    [Fact]
+    public void EveryHelpLinkIsAPageThatExists()
+    {
+        Assert.All(AllRules(), rule =>
+        {
+            var page = PageOf(rule);
+            Assert.Equal($"docs/diagnostics/{rule.Id}.md", page);
+            Assert.True(File.Exists(RepositoryPaths.Combine(page)), $"{rule.Id}'s help link {rule.HelpLinkUri} points at '{page}', which does not exist.");
+        });
+    }
+
     [Theory]
     [MemberData(nameof(RuleIds))]
     public void RuleIsTrackedInAReleaseFile(string id)
@@ -68,6 +81,14 @@ public sealed class RuleCatalogTests
         var releases = File.ReadAllText(RepositoryPaths.Combine("src/Ray.Generators/AnalyzerReleases.Shipped.md"))
                        + File.ReadAllText(RepositoryPaths.Combine("src/Ray.Generators/AnalyzerReleases.Unshipped.md"));
         Assert.Matches(new Regex($@"^{id} \| RayGen \| {rule.DefaultSeverity} \|", RegexOptions.Multiline), releases);
+    }
+
+    /// <summary>The file in the repository that <paramref name="rule"/>'s help link is the address of.</summary>
+    private static string PageOf(DiagnosticDescriptor rule)
+    {
+        var prefix = HelpLinks.RepositoryUrl + "/blob/main/";
+        Assert.StartsWith(prefix, rule.HelpLinkUri, StringComparison.Ordinal);
+        return rule.HelpLinkUri[prefix.Length..];
     }
 
     [Fact]

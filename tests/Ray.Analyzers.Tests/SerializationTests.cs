@@ -69,7 +69,7 @@ public sealed class SerializationTests
         Assert.Contains("Parameter 'streams'", message, StringComparison.Ordinal);
         Assert.Contains("remote method 'MyApp.Work.Count(System.Collections.Generic.List<System.IO.Stream>)'", message, StringComparison.Ordinal);
         Assert.Contains("'System.IO.Stream' inside it", message, StringComparison.Ordinal);
-        Assert.Equal("https://github.com/raygen/raygen/blob/main/docs/diagnostics/RAY0001.md", diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal(Ray.Generators.HelpLinks.For("RAY0001"), diagnostic.Descriptor.HelpLinkUri);
     }
 
     [Theory]

@@ -370,7 +370,8 @@ public sealed class DiagnosticTests
         {
             Assert.Equal(DiagnosticSeverity.Error, descriptor.DefaultSeverity);
             Assert.Equal("RayGen", descriptor.Category);
-            Assert.Equal($"https://github.com/raygen/raygen/blob/main/docs/diagnostics/{descriptor.Id}.md", descriptor.HelpLinkUri);
+            Assert.Equal(HelpLinks.For(descriptor.Id), descriptor.HelpLinkUri);
+            Assert.True(File.Exists(Path.Combine(SourceDirectory(), "..", "..", HelpLinks.PagePath(descriptor.Id))), $"No page for {descriptor.Id}.");
             Assert.Contains($"{descriptor.Id} | RayGen | Error |", unshipped, StringComparison.Ordinal);
         });
     }

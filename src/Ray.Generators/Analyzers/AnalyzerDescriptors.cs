@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.CodeAnalysis;
 
 namespace Ray.Generators.Analyzers
@@ -10,7 +9,6 @@ namespace Ray.Generators.Analyzers
     public static class AnalyzerDescriptors
     {
         private const string Category = "RayGen";
-        private const string HelpLinkFormat = "https://github.com/raygen/raygen/blob/main/docs/diagnostics/{0}.md";
 
         /// <summary>RAY0001: a parameter or result of a remote method or actor cannot be serialized by MemoryPack.</summary>
         public static readonly DiagnosticDescriptor NotSerializable = Create(
@@ -58,6 +56,6 @@ namespace Ray.Generators.Analyzers
                 Category,
                 severity,
                 isEnabledByDefault: true,
-                helpLinkUri: string.Format(CultureInfo.InvariantCulture, HelpLinkFormat, id));
+                helpLinkUri: HelpLinks.For(id));
     }
 }
