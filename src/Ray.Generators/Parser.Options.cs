@@ -32,50 +32,52 @@ namespace Ray.Generators
 
         /// <summary>RAY0015: the task-only values on an actor class's <c>[Remote]</c>.</summary>
         private static void CheckActorClassOptions(AttributeData attribute, INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
-        {
-            foreach (var argument in attribute.NamedArguments)
-            {
-                if (TaskOnlyOptions.TryGetValue(argument.Key, out var advice))
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.OptionUnusedByActor,
-                        NamedArgumentLocation(attribute, argument.Key, cancellationToken),
-                        argument.Key,
-                        $"actor class '{Readable(type)}'",
-                        "it applies to tasks ([Remote] static methods) only",
-                        advice));
-                }
-            }
-        }
+            => ReportUnusedOptions(
+                attribute,
+                DiagnosticDescriptors.OptionUnusedByActor,
+                name => TaskOnlyOptions.TryGetValue(name, out var advice)
+                    ? new[] { name, $"actor class '{Readable(type)}'", "it applies to tasks ([Remote] static methods) only", advice }
+                    : null,
+                diagnostics,
+                cancellationToken);
 
         /// <summary>RAY0015: any value on the <c>[Remote]</c> of an actor's method, which only the class's <c>[Remote]</c> sets.</summary>
         private static void CheckActorMethodOptions(AttributeData attribute, IMethodSymbol method, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
-        {
-            foreach (var argument in attribute.NamedArguments)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(
-                    DiagnosticDescriptors.OptionUnusedByActor,
-                    NamedArgumentLocation(attribute, argument.Key, cancellationToken),
-                    argument.Key,
+            => ReportUnusedOptions(
+                attribute,
+                DiagnosticDescriptors.OptionUnusedByActor,
+                name => new[]
+                {
+                    name,
                     $"actor method '{ReadableName(method)}'",
                     $"an actor's calls run inside the actor, with what the [Remote] on its class '{Readable(method.ContainingType)}' sets",
-                    TaskOnlyOptions.TryGetValue(argument.Key, out var advice) ? advice : "set it on the class instead"));
-            }
-        }
+                    TaskOnlyOptions.TryGetValue(name, out var advice) ? advice : "set it on the class instead",
+                },
+                diagnostics,
+                cancellationToken);
 
         /// <summary>RAY0016: the actor-only values on a task's <c>[Remote]</c>.</summary>
         private static void CheckTaskOptions(AttributeData attribute, IMethodSymbol method, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+            => ReportUnusedOptions(
+                attribute,
+                DiagnosticDescriptors.OptionUnusedByTask,
+                name => ActorOnlyOptions.TryGetValue(name, out var advice) ? new[] { name, ReadableName(method), advice } : null,
+                diagnostics,
+                cancellationToken);
+
+        /// <summary>Reports <paramref name="descriptor"/> at each value of <paramref name="attribute"/> that <paramref name="messageArgs"/> gives arguments for.</summary>
+        private static void ReportUnusedOptions(
+            AttributeData attribute,
+            DiagnosticDescriptor descriptor,
+            Func<string, string[]?> messageArgs,
+            List<DiagnosticInfo> diagnostics,
+            CancellationToken cancellationToken)
         {
             foreach (var argument in attribute.NamedArguments)
             {
-                if (ActorOnlyOptions.TryGetValue(argument.Key, out var advice))
+                if (messageArgs(argument.Key) is { } args)
                 {
-                    diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.OptionUnusedByTask,
-                        NamedArgumentLocation(attribute, argument.Key, cancellationToken),
-                        argument.Key,
-                        ReadableName(method),
-                        advice));
+                    diagnostics.Add(DiagnosticInfo.Create(descriptor, NamedArgumentLocation(attribute, argument.Key, cancellationToken), args));
                 }
             }
         }
