@@ -6,65 +6,91 @@ namespace Ray.Runtime.Tests;
 
 /// <summary>
 /// `dotnet pack src/RayGen` produces the one package a user references; a fresh project with only that
-/// PackageReference builds (the generator runs from the package) and runs a task on worker processes.
+/// PackageReference builds (the generator runs from the package) and runs a task on worker processes, and a
+/// project the package cannot serve fails its build with the reason.
 /// </summary>
-public sealed class PackageTests
+public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
 {
+    private const string Version = "0.0.1-test";
+
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
+
+    private readonly PackedRayGen _package;
+
+    public PackageTests(PackedRayGen package) => _package = package;
 
     [Fact]
     public async Task One_package_brings_runtime_generator_and_worker()
     {
-        var root = RepositoryRoot();
-        var work = Directory.CreateTempSubdirectory("raygen-package-");
-        try
+        using (var zip = ZipFile.OpenRead(_package.Path))
         {
-            var feed = Path.Combine(work.FullName, "feed");
-            await RunAsync("dotnet", ["pack", Path.Combine(root, "src", "RayGen"), "-c", "Release", "-o", feed, "-p:Version=0.0.1-test"], root);
-            var package = Path.Combine(feed, "RayGen.0.0.1-test.nupkg");
-            using (var zip = ZipFile.OpenRead(package))
-            {
-                var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
-                Assert.Contains("lib/net10.0/Ray.Runtime.dll", entries);
-                Assert.Contains("lib/net10.0/Ray.Abstractions.dll", entries);
-                Assert.Contains("analyzers/dotnet/cs/Ray.Generators.dll", entries);
-                Assert.Contains("tools/worker/Ray.Worker.dll", entries);
-                Assert.Contains("tools/worker/Ray.Worker.runtimeconfig.json", entries);
-                Assert.Contains("buildTransitive/RayGen.targets", entries);
-            }
+            var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
+            Assert.Contains("lib/net10.0/Ray.Runtime.dll", entries);
+            Assert.Contains("lib/net10.0/Ray.Abstractions.dll", entries);
+            Assert.Contains("analyzers/dotnet/cs/Ray.Generators.dll", entries);
+            Assert.Contains("tools/worker/Ray.Worker.dll", entries);
+            Assert.Contains("tools/worker/Ray.Worker.runtimeconfig.json", entries);
+            Assert.Contains("buildTransitive/RayGen.targets", entries);
+            Assert.Contains("buildTransitive/RayGen.Requirements.targets", entries);
+            Assert.Contains("README.md", entries);
 
-            var app = Path.Combine(work.FullName, "app");
-            Directory.CreateDirectory(app);
-            await File.WriteAllTextAsync(Path.Combine(app, "App.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <RestoreAdditionalProjectSources>{feed}</RestoreAdditionalProjectSources>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="RayGen" Version="0.0.1-test" />
-                  </ItemGroup>
-                </Project>
-                """);
-            await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
-                using Ray;
-                await using var ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 1 });
-                Console.WriteLine($"sum={await Work.Remote.Add(Work.Remote.Add(1, 2), 3)}");
-                public static partial class Work
-                {
-                    [Remote] public static int Add(int x, int y) => x + y;
-                }
-                """);
-            var output = await RunAsync("dotnet", ["run"], app);
-            Assert.Contains("sum=6", output);
+            // Every rule's page, which its help link points at in the repository.
+            var pages = Directory.GetFiles(Path.Combine(RepositoryRoot(), "docs", "diagnostics"), "*.md").Select(Path.GetFileName);
+            Assert.All(pages, page => Assert.Contains($"docs/diagnostics/{page}", entries));
+
+            using var nuspec = new StreamReader(zip.GetEntry("RayGen.nuspec")!.Open());
+            Assert.Contains("<readme>README.md</readme>", await nuspec.ReadToEndAsync(), StringComparison.Ordinal);
         }
-        finally
+
+        var app = await _package.CreateAppAsync("net10.0", """
+            using Ray;
+            await using var ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 1 });
+            Console.WriteLine($"sum={await Work.Remote.Add(Work.Remote.Add(1, 2), 3)}");
+            public static partial class Work
+            {
+                [Remote] public static int Add(int x, int y) => x + y;
+            }
+            """);
+        var (exitCode, output) = await RunAsync("dotnet", ["run"], app);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("sum=6", output);
+    }
+
+    [Theory]
+    [InlineData("net8.0")]
+    [InlineData("net9.0")]
+    public async Task An_older_target_framework_fails_the_build_saying_RayGen_needs_NET_10(string targetFramework)
+    {
+        var app = await _package.CreateAppAsync(targetFramework, UsesRay);
+        var (exitCode, output) = await RunAsync("dotnet", ["build"], app);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"error RAYGEN001: RayGen needs .NET 10: this project targets {targetFramework}", output, StringComparison.Ordinal);
+
+        // The reason, not what follows from it: nothing was compiled against a runtime that is not there.
+        Assert.DoesNotContain("CS0246", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_publish_shape_the_workers_cannot_run_fails_the_build_with_the_reason()
+    {
+        var app = await _package.CreateAppAsync("net10.0", UsesRay);
+        var (restored, restoreOutput) = await RunAsync("dotnet", ["restore"], app);
+        Assert.True(restored == 0, restoreOutput);
+
+        // Without a restore for each: a single-file or native AOT restore brings runtime packs that the check does not need.
+        foreach (var (property, code) in new[] { ("PublishSingleFile", "RAYGEN002"), ("PublishAot", "RAYGEN003") })
         {
-            work.Delete(recursive: true);
+            var (exitCode, output) = await RunAsync("dotnet", ["build", "--no-restore", $"-p:{property}=true"], app);
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains($"error {code}: RayGen does not support {property}: its worker processes", output, StringComparison.Ordinal);
         }
     }
+
+    private const string UsesRay = """
+        using Ray;
+        await using var ray = await RayRuntime.InitAsync();
+        """;
 
     private static string RepositoryRoot()
     {
@@ -77,7 +103,7 @@ public sealed class PackageTests
         return directory?.FullName ?? throw new InvalidOperationException("RayGen.sln not found above the test's directory.");
     }
 
-    private static async Task<string> RunAsync(string file, string[] arguments, string directory)
+    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] arguments, string directory)
     {
         var startInfo = new ProcessStartInfo(file)
         {
@@ -112,7 +138,60 @@ public sealed class PackageTests
         }
 
         var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, $"'{file} {string.Join(' ', arguments)}' failed with exit code {process.ExitCode}:{Environment.NewLine}{output}");
-        return output;
+        return (process.ExitCode, $"'{file} {string.Join(' ', arguments)}' exited with {process.ExitCode}:{Environment.NewLine}{output}");
+    }
+
+    /// <summary>
+    /// The package, packed once for these tests, and the projects that use it. They restore into a packages folder of
+    /// their own: the user-wide one would keep the first package of this version ever restored, however often it is
+    /// rebuilt.
+    /// </summary>
+    public sealed class PackedRayGen : IAsyncLifetime
+    {
+        private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("raygen-package-");
+
+        /// <summary>The .nupkg file.</summary>
+        public string Path { get; private set; } = string.Empty;
+
+        private string Feed => System.IO.Path.Combine(_work.FullName, "feed");
+
+        private string Packages => System.IO.Path.Combine(_work.FullName, "packages");
+
+        public async Task InitializeAsync()
+        {
+            var root = RepositoryRoot();
+            var (exitCode, output) = await RunAsync(
+                "dotnet", ["pack", System.IO.Path.Combine(root, "src", "RayGen"), "-c", "Release", "-o", Feed, $"-p:Version={Version}"], root);
+            Assert.True(exitCode == 0, output);
+            Path = System.IO.Path.Combine(Feed, $"RayGen.{Version}.nupkg");
+        }
+
+        /// <summary>A console project in a folder of its own that references the package, with <paramref name="program"/> as Program.cs.</summary>
+        public async Task<string> CreateAppAsync(string targetFramework, string program)
+        {
+            var app = Directory.CreateDirectory(System.IO.Path.Combine(_work.FullName, "app-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+            await File.WriteAllTextAsync(System.IO.Path.Combine(app, "App.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>{targetFramework}</TargetFramework>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <RestoreAdditionalProjectSources>{Feed}</RestoreAdditionalProjectSources>
+                    <RestorePackagesPath>{Packages}</RestorePackagesPath>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="RayGen" Version="{Version}" />
+                  </ItemGroup>
+                </Project>
+                """);
+            await File.WriteAllTextAsync(System.IO.Path.Combine(app, "Program.cs"), program);
+            return app;
+        }
+
+        public Task DisposeAsync()
+        {
+            _work.Delete(recursive: true);
+            return Task.CompletedTask;
+        }
     }
 }
