@@ -11,19 +11,8 @@ namespace Ray.Runtime.Tests.Packages;
 /// </summary>
 public sealed class PackageCacheTests : IDisposable
 {
-    private readonly TempDirectory _app = new();
+    private readonly SampleApp _app = new();
     private readonly TempDirectory _cacheDirectory = new();
-
-    public PackageCacheTests()
-    {
-        PackageFixtures.WriteApp(_app);
-        Package = AppPackage.Create(_app.Path);
-        Zip = PackageFixtures.Zip(Package);
-    }
-
-    private AppPackage Package { get; }
-
-    private byte[] Zip { get; }
 
     private string Root => _cacheDirectory["cache"];
 
@@ -43,20 +32,20 @@ public sealed class PackageCacheTests : IDisposable
         {
             Interlocked.Increment(ref downloads);
             await gate.Task.WaitAsync(cancellationToken);
-            await destination.WriteAsync(Zip, cancellationToken);
+            await destination.WriteAsync(_app.Zip, cancellationToken);
         }
 
-        var callers = Enumerable.Range(0, 16).Select(_ => Task.Run(() => cache.EnsureAsync(Package.Id, Download))).ToArray();
+        var callers = Enumerable.Range(0, 16).Select(_ => Task.Run(() => cache.EnsureAsync(_app.Id, Download))).ToArray();
         await WaitUntilAsync(() => Volatile.Read(ref downloads) > 0);
         await Task.Delay(50); // let every caller reach the cache while the download is held
         gate.SetResult();
         var directories = await Task.WhenAll(callers).WaitAsync(PackageFixtures.Timeout);
 
         Assert.Equal(1, downloads);
-        var expected = Path.Combine(Root, Package.Id);
+        var expected = Path.Combine(Root, _app.Id);
         Assert.All(directories, d => Assert.Equal(expected, d));
-        Assert.Equal(TempDirectory.Snapshot(_app.Path), TempDirectory.Snapshot(expected));
-        Assert.Equal([Package.Id], Directory.EnumerateFileSystemEntries(Root).Select(Path.GetFileName));
+        Assert.Equal(_app.Snapshot(), TempDirectory.Snapshot(expected));
+        Assert.Equal([_app.Id], Directory.EnumerateFileSystemEntries(Root).Select(Path.GetFileName));
     }
 
     [Theory]
@@ -83,32 +72,30 @@ public sealed class PackageCacheTests : IDisposable
     [Fact]
     public async Task A_package_extracted_before_a_restart_is_reused_without_a_download()
     {
-        var directory = await new PackageCache(Root).EnsureAsync(Package.Id, PackageFixtures.Serve(Zip)).WaitAsync(PackageFixtures.Timeout);
+        var directory = await new PackageCache(Root).EnsureAsync(_app.Id, PackageFixtures.Serve(_app.Zip)).WaitAsync(PackageFixtures.Timeout);
 
         var restarted = new PackageCache(Root);
-        var again = await restarted.EnsureAsync(Package.Id, (_, _) => throw new InvalidOperationException("downloaded again")).WaitAsync(PackageFixtures.Timeout);
+        var again = await restarted.EnsureAsync(_app.Id, (_, _) => throw new InvalidOperationException("downloaded again")).WaitAsync(PackageFixtures.Timeout);
 
         Assert.Equal(directory, again);
-        Assert.Equal(TempDirectory.Snapshot(_app.Path), TempDirectory.Snapshot(again));
+        Assert.Equal(_app.Snapshot(), TempDirectory.Snapshot(again));
     }
 
     [Fact]
     public async Task A_download_that_is_not_the_package_asked_for_is_not_cached_and_the_next_call_tries_again()
     {
-        using var other = new TempDirectory();
-        PackageFixtures.WriteApp(other, seed: 2);
-        var otherZip = PackageFixtures.Zip(AppPackage.Create(other.Path));
+        using var other = new SampleApp(seed: 2);
         var cache = new PackageCache(Root);
 
-        var error = await Assert.ThrowsAsync<InvalidPackageException>(() => cache.EnsureAsync(Package.Id, PackageFixtures.Serve(otherZip))).WaitAsync(PackageFixtures.Timeout);
-        Assert.Contains($"downloaded as {Package.Id}", error.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<InvalidPackageException>(() => cache.EnsureAsync(_app.Id, PackageFixtures.Serve(other.Zip))).WaitAsync(PackageFixtures.Timeout);
+        Assert.Contains($"downloaded as {_app.Id}", error.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Root));
 
-        await Assert.ThrowsAsync<IOException>(() => cache.EnsureAsync(Package.Id, (_, _) => throw new IOException("the store went away"))).WaitAsync(PackageFixtures.Timeout);
+        await Assert.ThrowsAsync<IOException>(() => cache.EnsureAsync(_app.Id, (_, _) => throw new IOException("the store went away"))).WaitAsync(PackageFixtures.Timeout);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Root));
 
-        var directory = await cache.EnsureAsync(Package.Id, PackageFixtures.Serve(Zip)).WaitAsync(PackageFixtures.Timeout);
-        Assert.Equal(TempDirectory.Snapshot(_app.Path), TempDirectory.Snapshot(directory));
+        var directory = await cache.EnsureAsync(_app.Id, PackageFixtures.Serve(_app.Zip)).WaitAsync(PackageFixtures.Timeout);
+        Assert.Equal(_app.Snapshot(), TempDirectory.Snapshot(directory));
     }
 
     [Fact]
@@ -131,25 +118,25 @@ public sealed class PackageCacheTests : IDisposable
                 throw;
             }
 
-            await destination.WriteAsync(Zip, cancellationToken);
+            await destination.WriteAsync(_app.Zip, cancellationToken);
         }
 
         using var leaving = new CancellationTokenSource();
-        var first = cache.EnsureAsync(Package.Id, Download, leaving.Token);
-        var second = cache.EnsureAsync(Package.Id, Download);
+        var first = cache.EnsureAsync(_app.Id, Download, leaving.Token);
+        var second = cache.EnsureAsync(_app.Id, Download);
         await WaitUntilAsync(() => Volatile.Read(ref started) == 1);
         leaving.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first).WaitAsync(PackageFixtures.Timeout);
         Assert.False(downloadCancelled.Task.IsCompleted, "One caller's cancellation stopped the download another caller waits for.");
         gate.SetResult();
-        Assert.Equal(Path.Combine(Root, Package.Id), await second.WaitAsync(PackageFixtures.Timeout));
+        Assert.Equal(Path.Combine(Root, _app.Id), await second.WaitAsync(PackageFixtures.Timeout));
 
         // When every caller leaves, the download stops.
         using var otherRoot = new TempDirectory();
         var lonely = new PackageCache(otherRoot.Path);
         gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var last = new CancellationTokenSource();
-        var only = lonely.EnsureAsync(Package.Id, Download, last.Token);
+        var only = lonely.EnsureAsync(_app.Id, Download, last.Token);
         await WaitUntilAsync(() => Volatile.Read(ref started) == 2);
         last.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => only).WaitAsync(PackageFixtures.Timeout);

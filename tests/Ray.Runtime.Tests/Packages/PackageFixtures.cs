@@ -39,6 +39,30 @@ internal sealed class TempDirectory : IDisposable
     }
 }
 
+/// <summary>The application directory of <see cref="PackageFixtures.WriteApp"/>, packaged and zipped.</summary>
+internal sealed class SampleApp : IDisposable
+{
+    public SampleApp(int seed = 1)
+    {
+        PackageFixtures.WriteApp(Directory, seed);
+        Package = AppPackage.Create(Directory.Path);
+        Zip = PackageFixtures.Zip(Package);
+    }
+
+    public TempDirectory Directory { get; } = new();
+
+    public AppPackage Package { get; }
+
+    public string Id => Package.Id;
+
+    public byte[] Zip { get; }
+
+    /// <summary>The application directory's files, to compare an extracted package with.</summary>
+    public SortedDictionary<string, string> Snapshot() => TempDirectory.Snapshot(Directory.Path);
+
+    public void Dispose() => Directory.Dispose();
+}
+
 /// <summary>Application directories, zips and crafted archives the package tests share.</summary>
 internal static class PackageFixtures
 {

@@ -22,16 +22,8 @@ namespace Ray.Runtime.Tests.Packages;
 /// </summary>
 public sealed class PackageServiceTests : IDisposable
 {
-    private readonly TempDirectory _app = new();
+    private readonly SampleApp _app = new();
     private readonly TempDirectory _work = new();
-
-    public PackageServiceTests()
-    {
-        PackageFixtures.WriteApp(_app);
-        Package = AppPackage.Create(_app.Path);
-    }
-
-    private AppPackage Package { get; }
 
     public void Dispose()
     {
@@ -45,21 +37,21 @@ public sealed class PackageServiceTests : IDisposable
         await using var server = await PackageServer.StartAsync(_work["store"]);
         var driver = new PackageClient(server.Channel);
 
-        Assert.False(await driver.HasPackageAsync(Package.Id).WaitAsync(PackageFixtures.Timeout));
-        Assert.True(await driver.EnsureUploadedAsync(Package).WaitAsync(PackageFixtures.Timeout));
-        Assert.True(await driver.HasPackageAsync(Package.Id).WaitAsync(PackageFixtures.Timeout));
-        Assert.False(await driver.EnsureUploadedAsync(Package).WaitAsync(PackageFixtures.Timeout));
+        Assert.False(await driver.HasPackageAsync(_app.Id).WaitAsync(PackageFixtures.Timeout));
+        Assert.True(await driver.EnsureUploadedAsync(_app.Package).WaitAsync(PackageFixtures.Timeout));
+        Assert.True(await driver.HasPackageAsync(_app.Id).WaitAsync(PackageFixtures.Timeout));
+        Assert.False(await driver.EnsureUploadedAsync(_app.Package).WaitAsync(PackageFixtures.Timeout));
 
         // The zip is several chunks long, and arrives whole.
         using var downloaded = new MemoryStream();
-        await driver.DownloadAsync(Package.Id, downloaded).WaitAsync(PackageFixtures.Timeout);
+        await driver.DownloadAsync(_app.Id, downloaded).WaitAsync(PackageFixtures.Timeout);
         Assert.True(downloaded.Length > 2 * PackageChunks.Size, $"The zip is only {downloaded.Length} bytes: one chunk.");
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(server.Store.Directory, Package.Id + ".zip")), downloaded.ToArray());
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(server.Store.Directory, _app.Id + ".zip")), downloaded.ToArray());
 
         var node = new PackageClient(server.Channel.CreateCallInvoker());
         var cache = new PackageCache(_work["cache"]);
-        var directory = await cache.EnsureAsync(Package.Id, (destination, ct) => node.DownloadAsync(Package.Id, destination, ct)).WaitAsync(PackageFixtures.Timeout);
-        Assert.Equal(TempDirectory.Snapshot(_app.Path), TempDirectory.Snapshot(directory));
+        var directory = await cache.EnsureAsync(_app.Id, (destination, ct) => node.DownloadAsync(_app.Id, destination, ct)).WaitAsync(PackageFixtures.Timeout);
+        Assert.Equal(_app.Snapshot(), TempDirectory.Snapshot(directory));
     }
 
     [Fact]
@@ -69,9 +61,9 @@ public sealed class PackageServiceTests : IDisposable
         var client = new PackageClient(server.Channel);
 
         var notFound = await Assert.ThrowsAsync<PackageNotFoundException>(
-            () => client.DownloadAsync(Package.Id, Stream.Null)).WaitAsync(PackageFixtures.Timeout);
+            () => client.DownloadAsync(_app.Id, Stream.Null)).WaitAsync(PackageFixtures.Timeout);
         Assert.Equal(StatusCode.NotFound, Assert.IsType<RpcException>(notFound.InnerException).StatusCode);
-        Assert.Contains($"does not hold package {Package.Id}", notFound.Message, StringComparison.Ordinal);
+        Assert.Contains($"does not hold package {_app.Id}", notFound.Message, StringComparison.Ordinal);
 
         var malformed = await Assert.ThrowsAsync<InvalidPackageException>(() => client.HasPackageAsync("../secrets")).WaitAsync(PackageFixtures.Timeout);
         Assert.Equal(StatusCode.InvalidArgument, Assert.IsType<RpcException>(malformed.InnerException).StatusCode);
@@ -85,10 +77,10 @@ public sealed class PackageServiceTests : IDisposable
         var wrongId = new string('e', 64);
 
         var error = await Assert.ThrowsAsync<InvalidPackageException>(
-            () => client.UploadAsync(wrongId, new MemoryStream(PackageFixtures.Zip(Package)))).WaitAsync(PackageFixtures.Timeout);
+            () => client.UploadAsync(wrongId, new MemoryStream(_app.Zip))).WaitAsync(PackageFixtures.Timeout);
 
         Assert.Equal(StatusCode.InvalidArgument, Assert.IsType<RpcException>(error.InnerException).StatusCode);
-        Assert.Contains($"hashes to {Package.Id}, not to the id {wrongId}", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"hashes to {_app.Id}, not to the id {wrongId}", error.Message, StringComparison.Ordinal);
         Assert.False(await client.HasPackageAsync(wrongId).WaitAsync(PackageFixtures.Timeout));
         Assert.Empty(Directory.EnumerateFileSystemEntries(server.Store.Directory));
     }
@@ -99,7 +91,7 @@ public sealed class PackageServiceTests : IDisposable
         await using var server = await PackageServer.StartAsync(_work["store"], maxPackageBytes: 64 << 10);
         var client = new PackageClient(server.Channel);
 
-        var error = await Assert.ThrowsAsync<PackageTooLargeException>(() => client.EnsureUploadedAsync(Package)).WaitAsync(PackageFixtures.Timeout);
+        var error = await Assert.ThrowsAsync<PackageTooLargeException>(() => client.EnsureUploadedAsync(_app.Package)).WaitAsync(PackageFixtures.Timeout);
 
         Assert.Equal(StatusCode.ResourceExhausted, Assert.IsType<RpcException>(error.InnerException).StatusCode);
         Assert.Contains("over the package store's limit of 64 KiB", error.Message, StringComparison.Ordinal);

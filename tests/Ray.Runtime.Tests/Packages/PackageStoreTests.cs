@@ -9,7 +9,7 @@ namespace Ray.Runtime.Tests.Packages;
 /// </summary>
 public sealed class PackageStoreTests : IDisposable
 {
-    private readonly TempDirectory _app = new();
+    private readonly SampleApp _app = new();
     private readonly TempDirectory _storeDirectory = new();
 
     public void Dispose()
@@ -21,7 +21,7 @@ public sealed class PackageStoreTests : IDisposable
     [Fact]
     public async Task Stores_a_package_under_its_id_and_reads_it_back()
     {
-        var (package, zip) = App();
+        var (package, zip) = (_app.Package, _app.Zip);
         var store = new PackageStore(_storeDirectory.Path);
         Assert.False(store.Exists(package.Id));
 
@@ -43,7 +43,7 @@ public sealed class PackageStoreTests : IDisposable
     [Fact]
     public async Task Refuses_a_zip_under_an_id_its_content_does_not_hash_to_and_keeps_nothing()
     {
-        var (package, zip) = App();
+        var (package, zip) = (_app.Package, _app.Zip);
         var wrongId = new string('a', 64);
         var store = new PackageStore(_storeDirectory.Path);
 
@@ -62,7 +62,7 @@ public sealed class PackageStoreTests : IDisposable
     [Fact]
     public async Task A_partial_upload_leaves_nothing_whether_abandoned_or_committed_short()
     {
-        var (package, zip) = App();
+        var (package, zip) = (_app.Package, _app.Zip);
         var store = new PackageStore(_storeDirectory.Path);
 
         // Abandoned: the sender went away; the writer is disposed without a commit.
@@ -95,7 +95,7 @@ public sealed class PackageStoreTests : IDisposable
     [Fact]
     public async Task Refuses_a_package_over_its_limit_when_announced_and_when_it_grows_past_it()
     {
-        var (package, zip) = App();
+        var (package, zip) = (_app.Package, _app.Zip);
         var store = new PackageStore(_storeDirectory.Path, maxPackageBytes: 1 << 20);
 
         var announced = Assert.Throws<PackageTooLargeException>(() => store.OpenWrite(package.Id, zip.Length));
@@ -145,7 +145,7 @@ public sealed class PackageStoreTests : IDisposable
     [Fact]
     public async Task A_store_started_again_on_its_directory_finds_its_packages_and_drops_interrupted_uploads()
     {
-        var (package, zip) = App();
+        var (package, zip) = (_app.Package, _app.Zip);
         var first = new PackageStore(_storeDirectory.Path);
         await using (var writer = first.OpenWrite(package.Id))
         {
@@ -159,13 +159,6 @@ public sealed class PackageStoreTests : IDisposable
         var second = new PackageStore(_storeDirectory.Path);
         Assert.True(second.Exists(package.Id));
         Assert.Equal([package.Id + ".zip"], StoredFiles());
-    }
-
-    private (AppPackage Package, byte[] Zip) App()
-    {
-        PackageFixtures.WriteApp(_app);
-        var package = AppPackage.Create(_app.Path);
-        return (package, PackageFixtures.Zip(package));
     }
 
     private string[] StoredFiles() => Directory.GetFiles(_storeDirectory.Path).Select(Path.GetFileName).ToArray()!;
