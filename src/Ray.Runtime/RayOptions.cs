@@ -2,9 +2,35 @@ using Microsoft.Extensions.Logging;
 
 namespace Ray;
 
-/// <summary>How <see cref="RayRuntime.InitAsync"/> starts the embedded node.</summary>
+/// <summary>
+/// How <see cref="RayRuntime.InitAsync"/> starts: an embedded node in this process (the default), or a connection to a
+/// running cluster (<see cref="Address"/>). The node settings (CPUs, object store) apply to an embedded node only; a
+/// cluster's nodes have theirs from <c>raygen start</c>.
+/// </summary>
 public sealed record RayOptions
 {
+    /// <summary>
+    /// The cluster to connect to: the head's <c>host:port</c> (Ray's <c>ray.init(address=…)</c>), or <c>"auto"</c> for the
+    /// cluster whose head was started on this machine. Default: <c>$RAYGEN_ADDRESS</c>, else none, which starts an
+    /// embedded node in this process.
+    /// </summary>
+    public string? Address { get; init; }
+
+    /// <summary>
+    /// The cluster's token. Default: <c>$RAYGEN_AUTH_TOKEN</c>, else the token file that <c>raygen start --head</c> wrote on
+    /// this machine. Without TLS it travels in the clear, so on an untrusted network use <see cref="TlsCertificatePath"/>.
+    /// </summary>
+    public string? AuthToken { get; init; }
+
+    /// <summary>This driver's certificate (PEM) for a cluster that requires mutual TLS; with <see cref="TlsKeyPath"/> and <see cref="TlsCaPath"/>.</summary>
+    public string? TlsCertificatePath { get; init; }
+
+    /// <summary>The key (PEM) of <see cref="TlsCertificatePath"/>.</summary>
+    public string? TlsKeyPath { get; init; }
+
+    /// <summary>The CA (PEM) the cluster's certificates chain to.</summary>
+    public string? TlsCaPath { get; init; }
+
     /// <summary>CPUs the node offers to tasks. Default: the machine's core count.</summary>
     public double? NumCpus { get; init; }
 

@@ -2,8 +2,10 @@ using MemoryPack;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Ray.Core;
+using Ray.Hosting;
 using Ray.Infrastructure;
 using Ray.Raylet;
+using Ray.Runtime.Protocol;
 
 namespace Ray;
 
@@ -21,14 +23,16 @@ public sealed class RayRuntime : IAsyncDisposable
 {
     private static RayRuntime? s_current;
 
-    private readonly RayletNode? _node;
+    private readonly NodeHost? _host;
+    private readonly ClusterDriver? _cluster;
     private readonly ILoggerFactory? _ownedLoggerFactory;
     private int _disposed;
 
-    private RayRuntime(CoreWorker core, RayletNode? node, ILoggerFactory? ownedLoggerFactory)
+    private RayRuntime(CoreWorker core, NodeHost? host, ClusterDriver? cluster, ILoggerFactory? ownedLoggerFactory)
     {
         Core = core;
-        _node = node;
+        _host = host;
+        _cluster = cluster;
         _ownedLoggerFactory = ownedLoggerFactory;
     }
 
@@ -37,40 +41,60 @@ public sealed class RayRuntime : IAsyncDisposable
     public static RayRuntime Current => s_current ?? throw new InvalidOperationException(
         "RayGen is not initialized in this process: call 'await RayRuntime.InitAsync()' first.");
 
-    /// <summary>Whether this process is the driver (it hosts the node) rather than a worker.</summary>
-    public bool IsDriver => _node is not null;
+    /// <summary>Whether this process is the driver (it started the runtime) rather than a worker.</summary>
+    public bool IsDriver => _host is not null || _cluster is not null;
 
-    /// <summary>The process ids of the node's task worker processes (driver only; empty in a worker).</summary>
-    public IReadOnlyCollection<int> WorkerProcessIds => _node?.Pool.TaskProcessIds ?? [];
+    /// <summary>Whether this driver is connected to a cluster (<see cref="RayOptions.Address"/>) rather than hosting an embedded node.</summary>
+    public bool IsConnectedToCluster => _cluster is not null;
 
-    /// <summary>The process ids of the node's processes that host actors (driver only; empty in a worker).</summary>
-    public IReadOnlyCollection<int> ActorWorkerProcessIds => _node?.Pool.ActorProcessIds ?? [];
+    /// <summary>
+    /// The node this process runs on, or submits through for a driver connected to a cluster from outside it (Ray's
+    /// <c>get_runtime_context().get_node_id()</c>): 32 hex digits, as <see cref="NodeInfo.NodeId"/> gives it.
+    /// </summary>
+    public string NodeId => Core.LocalOwner.Node.ToString("n");
 
-    /// <summary>The process ids of every worker process of the node, task and actor workers alike.</summary>
-    public IReadOnlyCollection<int> AllWorkerProcessIds => _node?.Pool.ProcessIds ?? [];
+    /// <summary>The process ids of the embedded node's task worker processes (empty in a worker and in a cluster driver).</summary>
+    public IReadOnlyCollection<int> WorkerProcessIds => Node?.Pool.TaskProcessIds ?? [];
 
-    /// <summary>The resources of the node, by name (<c>CPU</c>, <c>GPU</c>, custom).</summary>
+    /// <summary>The process ids of the embedded node's processes that host actors (empty in a worker and in a cluster driver).</summary>
+    public IReadOnlyCollection<int> ActorWorkerProcessIds => Node?.Pool.ActorProcessIds ?? [];
+
+    /// <summary>The process ids of every worker process of the embedded node, task and actor workers alike.</summary>
+    public IReadOnlyCollection<int> AllWorkerProcessIds => Node?.Pool.ProcessIds ?? [];
+
+    /// <summary>
+    /// The resources of the cluster, by name (<c>CPU</c>, <c>GPU</c>, custom): the sum over its live nodes (Ray's
+    /// <c>ray.cluster_resources()</c>). In the driver of an embedded node and inside tasks alike.
+    /// </summary>
     public IReadOnlyDictionary<string, double> ClusterResources =>
-        _node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? new Dictionary<string, double>();
+        Node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Total);
 
-    /// <summary>The resources not reserved by running tasks right now.</summary>
+    /// <summary>
+    /// The resources not in use right now (exactly, on an embedded node; as the nodes last reported, on a cluster), summed
+    /// over the live nodes (Ray's <c>ray.available_resources()</c>).
+    /// </summary>
     public IReadOnlyDictionary<string, double> AvailableResources =>
-        _node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? new Dictionary<string, double>();
+        Node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Available);
 
     internal CoreWorker Core { get; }
 
-    /// <summary>The raylet's Unix domain socket (driver only).</summary>
-    internal string? RayletSocketPath => _node?.SocketPath;
+    /// <summary>The embedded node's Unix domain socket (driver only).</summary>
+    internal string? RayletSocketPath => Node?.SocketPath;
 
     /// <summary>The embedded node (driver only).</summary>
-    internal RayletNode? Node => _node;
+    internal RayletNode? Node => _host?.Node;
+
+    /// <summary>The embedded node's host (driver only).</summary>
+    internal NodeHost? Host => _host;
 
     /// <summary>
-    /// Starts an embedded single-node cluster in this process: the raylet on a Unix domain socket and
-    /// <see cref="RayOptions.NumWorkers"/> worker processes, pre-started and reused. Returns once every worker
-    /// has registered.
+    /// Starts RayGen in this process. Without an address (<see cref="RayOptions.Address"/>, <c>$RAYGEN_ADDRESS</c>), it
+    /// starts an embedded single-node cluster: the raylet on a Unix domain socket and <see cref="RayOptions.NumWorkers"/>
+    /// worker processes, pre-started and reused, and returns once every worker has registered. With one, it connects to
+    /// that cluster: the application directory is uploaded to the cluster (nodes never need it on their disk) and the
+    /// driver's job starts on the node it submits through.
     /// </summary>
-    /// <exception cref="RayException">A worker could not be started; the message says why.</exception>
+    /// <exception cref="RayException">A worker could not be started, or the cluster refused or could not be reached; the message says why.</exception>
     public static async Task<RayRuntime> InitAsync(RayOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RayOptions();
@@ -81,10 +105,13 @@ public sealed class RayRuntime : IAsyncDisposable
 
         var ownedLoggerFactory = options.LoggerFactory is null ? CreateDefaultLoggerFactory() : null;
         var loggerFactory = options.LoggerFactory ?? ownedLoggerFactory!;
-        RayletNode node;
+        RayRuntime runtime;
         try
         {
-            node = await RayletNode.StartAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
+            var session = ClusterSession.Current;
+            runtime = session.ResolveAddress(options.Address) is { } address
+                ? await ConnectAsync(address, options, session, loggerFactory, ownedLoggerFactory, cancellationToken).ConfigureAwait(false)
+                : await StartEmbeddedAsync(options, loggerFactory, ownedLoggerFactory, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -92,12 +119,48 @@ public sealed class RayRuntime : IAsyncDisposable
             throw;
         }
 
-        var core = new DriverCoreWorker(node);
-        node.AttachDriver(core);
-        var runtime = new RayRuntime(core, node, ownedLoggerFactory);
         runtime.Install();
         AppDomain.CurrentDomain.ProcessExit += runtime.OnProcessExit;
         return runtime;
+    }
+
+    /// <summary>The nodes of the cluster (Ray's <c>ray.nodes()</c>): an embedded node's one, or every node a cluster ever had, dead ones included.</summary>
+    public async Task<IReadOnlyList<NodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default) =>
+        (await ClusterNodesAsync(cancellationToken).ConfigureAwait(false)).Select(NodeInfo.From).ToArray();
+
+    private async Task<IReadOnlyList<GcsNodeInfo>> ClusterNodesAsync(CancellationToken cancellationToken)
+    {
+        if ((_cluster?.Gcs ?? _host?.Gcs) is { } gcs)
+        {
+            return await gcs.GetNodesAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Inside a task: the worker asks its raylet, which asks the GCS.
+        return (await ((ConnectedCoreWorker)Core).QueryAsync(NodeQueryKind.Nodes, cancellationToken).ConfigureAwait(false)).Nodes;
+    }
+
+    private IReadOnlyList<GcsNodeInfo> LiveNodes()
+    {
+        if (Core is ConnectedCoreWorker connected && _cluster is null)
+        {
+            return connected.Query(NodeQueryKind.Nodes).Nodes.Where(n => n.IsAlive).ToArray();
+        }
+
+        return ClusterNodesAsync(CancellationToken.None).GetAwaiter().GetResult().Where(n => n.IsAlive).ToArray();
+    }
+
+    private static Dictionary<string, double> Sum(IReadOnlyList<GcsNodeInfo> nodes, Func<GcsNodeInfo, IDictionary<string, double>> amounts)
+    {
+        var sum = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            foreach (var (name, amount) in amounts(node))
+            {
+                sum[name] = sum.GetValueOrDefault(name) + amount;
+            }
+        }
+
+        return sum;
     }
 
     /// <summary>
@@ -326,11 +389,15 @@ public sealed class RayRuntime : IAsyncDisposable
     /// largest first (Ray's <c>ray memory</c>). Driver only.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called inside a worker.</exception>
-    public IReadOnlyList<ObjectInfo> ListObjects() => RequireNode().Objects.List();
+    public IReadOnlyList<ObjectInfo> ListObjects() => _cluster is not null
+        ? _cluster.Core.Query(NodeQueryKind.Objects).Objects.Select(NodeQueries.FromProto).ToArray()
+        : RequireNode().Objects.List();
 
     /// <summary>The state of the node's shared-memory object store: capacity, use, spilling. Driver only.</summary>
     /// <exception cref="InvalidOperationException">Called inside a worker.</exception>
-    public ObjectStoreStats GetObjectStoreStats() => RequireNode().Store.Stats();
+    public ObjectStoreStats GetObjectStoreStats() => _cluster is not null
+        ? NodeQueries.FromProto(_cluster.Core.Query(NodeQueryKind.StoreStats).StoreStats)
+        : RequireNode().Store.Stats();
 
     /// <summary>
     /// Stops the node: workers are asked to exit, and killed if they do not within a few seconds. Open
@@ -345,10 +412,15 @@ public sealed class RayRuntime : IAsyncDisposable
 
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         Uninstall();
-        if (_node is not null)
+        if (_host is not null)
         {
             ((DriverCoreWorker)Core).Shutdown();
-            await _node.DisposeAsync().ConfigureAwait(false);
+            await _host.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync().ConfigureAwait(false);
         }
 
         _ownedLoggerFactory?.Dispose();
@@ -357,7 +429,7 @@ public sealed class RayRuntime : IAsyncDisposable
     /// <summary>Makes <paramref name="core"/> the runtime of a worker process.</summary>
     internal static RayRuntime AttachWorker(CoreWorker core)
     {
-        var runtime = new RayRuntime(core, null, null);
+        var runtime = new RayRuntime(core, null, null, null);
         runtime.Install();
         return runtime;
     }
@@ -379,8 +451,32 @@ public sealed class RayRuntime : IAsyncDisposable
         return references as IReadOnlyList<TRef> ?? references.ToArray();
     }
 
-    private RayletNode RequireNode() => _node ?? throw new InvalidOperationException(
+    private RayletNode RequireNode() => Node ?? throw new InvalidOperationException(
         "The object table lives in the driver: call this on the driver's runtime, not inside a task or actor.");
+
+    private static async Task<RayRuntime> StartEmbeddedAsync(RayOptions options, ILoggerFactory loggerFactory, ILoggerFactory? ownedLoggerFactory, CancellationToken cancellationToken)
+    {
+        var host = await NodeHost.StartAsync(NodeOptions.FromDriver(options), loggerFactory, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await host.Node.StartJobAsync(JobId.Embedded, Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var core = new DriverCoreWorker(host.Node);
+        host.Node.AttachDriver(core);
+        return new RayRuntime(core, host, null, ownedLoggerFactory);
+    }
+
+    private static async Task<RayRuntime> ConnectAsync(string address, RayOptions options, ClusterSession session, ILoggerFactory loggerFactory, ILoggerFactory? ownedLoggerFactory, CancellationToken cancellationToken)
+    {
+        var cluster = await ClusterDriver.ConnectAsync(address, options, session, loggerFactory, cancellationToken).ConfigureAwait(false);
+        return new RayRuntime(cluster.Core, null, cluster, ownedLoggerFactory);
+    }
 
     private void Install()
     {
@@ -395,6 +491,7 @@ public sealed class RayRuntime : IAsyncDisposable
     }
 
     private void OnProcessExit(object? sender, EventArgs e) =>
-        // The driver is exiting without DisposeAsync: take the workers down with it, and the node's files.
-        _node?.Abandon();
+        // The driver is exiting without DisposeAsync: take the workers down with it, and the node's files. A cluster's
+        // node sees the driver's connection end and ends its job.
+        _host?.Abandon();
 }

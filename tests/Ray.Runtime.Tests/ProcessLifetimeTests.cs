@@ -96,7 +96,7 @@ public sealed class ProcessLifetimeTests
         Assert.Equal(0, await driver.WaitForExitAsync());
         await DriverProcess.AssertAllExitAsync(driver.AllWorkers, Within);
         Assert.DoesNotContain("replacement", driver.Errors);
-        Assert.DoesNotContain("Started task worker", driver.Errors[driver.Errors.IndexOf("started with", StringComparison.Ordinal)..]);
+        Assert.DoesNotContain("Started task worker", driver.Errors[driver.Errors.IndexOf("Job 00000001 started", StringComparison.Ordinal)..]);
         foreach (var pid in driver.AllWorkers)
         {
             Assert.Contains($"(pid {pid}) exited with code 0 while the node stops", driver.Errors);
@@ -112,7 +112,9 @@ public sealed class ProcessLifetimeTests
         await driver.WaitForExitAsync();
         var logs = driver.Errors;
         Assert.Contains("Ray.Raylet", logs);
-        Assert.Contains("started with 2 worker process(es); resources {CPU: 2}", logs);
+        Assert.Contains("started: resources {CPU: 2}", logs);
+        Assert.Contains("Job 00000001 started on node", logs);
+        Assert.Contains("with 2 worker process(es)", logs);
         Assert.DoesNotContain("Microsoft.", logs);
         Assert.DoesNotContain("Grpc.", logs);
         Assert.DoesNotContain("Application started", logs);

@@ -25,14 +25,11 @@ internal sealed class ActorManager
     private readonly Dictionary<string, ActorRecord> _named = new(StringComparer.Ordinal);
     private readonly Dictionary<WorkerHandle, HashSet<ActorRecord>> _workers = [];
     private readonly Dictionary<ObjectId, ActorRecord> _callActors = [];
-    private readonly Queue<ActorRecord> _waitingForDedicated = new();
-    private readonly Queue<ActorRecord> _waitingForActorWorker = new();
+    private readonly Dictionary<JobId, JobActors> _jobs = [];
     private readonly List<ActorRecord> _waitingForResources = [];
     private readonly int _maxActorWorkers;
-    private Func<WorkerKind, bool> _startWorker = static _ => false;
+    private Func<JobId, WorkerKind, bool> _startWorker = static (_, _) => false;
     private Action<WorkerHandle> _retireWorker = static _ => { };
-    private int _actorWorkersStarting;
-    private int _failedActorWorkerStarts;
     private long _nextSequence;
 
     public ActorManager(ObjectTable objects, NodeResources resources, int maxActorWorkers, ILogger logger)
@@ -48,7 +45,7 @@ internal sealed class ActorManager
     /// How the manager gets processes for actors: <paramref name="start"/> starts an actor worker or a dedicated one
     /// (false if it could not), <paramref name="retire"/> ends a dedicated worker whose actor was killed.
     /// </summary>
-    public void UseWorkers(Func<WorkerKind, bool> start, Action<WorkerHandle> retire)
+    public void UseWorkers(Func<JobId, WorkerKind, bool> start, Action<WorkerHandle> retire)
     {
         _startWorker = start;
         _retireWorker = retire;
@@ -255,6 +252,23 @@ internal sealed class ActorManager
         return true;
     }
 
+    /// <summary>A job ended: its actors are killed and never restarted, and their names are free again.</summary>
+    public void EndJob(JobId job)
+    {
+        var completions = new List<(ActorCall, TaskResult)>();
+        lock (_lock)
+        {
+            foreach (var actor in _actors.Values.Where(a => a.Id.Job == job && a.State != ActorState.Dead).ToArray())
+            {
+                Kill(actor, ActorDied(actor, $"its job {job} ended"), completions);
+            }
+
+            _jobs.Remove(job);
+        }
+
+        Complete(completions);
+    }
+
     /// <summary>Stops an actor; its calls fail with <see cref="ActorDiedException"/>.</summary>
     public bool Kill(ActorId id)
     {
@@ -284,7 +298,7 @@ internal sealed class ActorManager
 
     public void AddWorker(WorkerHandle worker)
     {
-        if (worker.Kind == WorkerKind.Task)
+        if (worker.Kind is not (WorkerKind.Actor or WorkerKind.Dedicated))
         {
             return;
         }
@@ -293,11 +307,12 @@ internal sealed class ActorManager
         lock (_lock)
         {
             _workers[worker] = [];
-            _failedActorWorkerStarts = 0;
-            var waiting = worker.Kind == WorkerKind.Dedicated ? _waitingForDedicated : _waitingForActorWorker;
+            var job = Job(worker.Job);
+            job.FailedStarts = 0;
+            var waiting = worker.Kind == WorkerKind.Dedicated ? job.WaitingForDedicated : job.WaitingForActorWorker;
             if (worker.Kind == WorkerKind.Actor)
             {
-                _actorWorkersStarting = Math.Max(0, _actorWorkersStarting - 1);
+                job.Starting = Math.Max(0, job.Starting - 1);
             }
 
             if (worker.Kind == WorkerKind.Dedicated)
@@ -332,22 +347,23 @@ internal sealed class ActorManager
     /// A process started for actors exited before it registered. Its actors wait for another one; after a few failures
     /// in a row they fail with the reason instead of starting processes in a loop.
     /// </summary>
-    public void OnWorkerStartFailed(WorkerKind kind, string reason)
+    public void OnWorkerStartFailed(JobId jobId, WorkerKind kind, string reason)
     {
         var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
-            var waiting = kind == WorkerKind.Dedicated ? _waitingForDedicated : _waitingForActorWorker;
+            var job = Job(jobId);
+            var waiting = kind == WorkerKind.Dedicated ? job.WaitingForDedicated : job.WaitingForActorWorker;
             if (kind == WorkerKind.Actor)
             {
-                _actorWorkersStarting = Math.Max(0, _actorWorkersStarting - 1);
+                job.Starting = Math.Max(0, job.Starting - 1);
             }
 
-            if (++_failedActorWorkerStarts < 3)
+            if (++job.FailedStarts < 3)
             {
-                if (waiting.Count > 0 && _startWorker(kind) && kind == WorkerKind.Actor)
+                if (waiting.Count > 0 && _startWorker(jobId, kind) && kind == WorkerKind.Actor)
                 {
-                    _actorWorkersStarting++;
+                    job.Starting++;
                 }
 
                 return;
@@ -543,10 +559,11 @@ internal sealed class ActorManager
             actor.HoldsResources = true;
         }
 
+        var job = Job(actor.Id.Job);
         if (actor.Spec.DedicatedProcess)
         {
-            _waitingForDedicated.Enqueue(actor);
-            _startWorker(WorkerKind.Dedicated);
+            job.WaitingForDedicated.Enqueue(actor);
+            _startWorker(actor.Id.Job, WorkerKind.Dedicated);
             return;
         }
 
@@ -556,7 +573,7 @@ internal sealed class ActorManager
         var actorWorkers = 0;
         foreach (var (worker, actors) in _workers)
         {
-            if (worker.Kind == WorkerKind.Actor)
+            if (worker.Kind == WorkerKind.Actor && worker.Job == actor.Id.Job)
             {
                 actorWorkers++;
                 if (best is null || actors.Count < _workers[best].Count)
@@ -567,26 +584,26 @@ internal sealed class ActorManager
         }
 
         var wantsAnother = best is null || _workers[best].Count > 0;
-        if (wantsAnother && actorWorkers + _actorWorkersStarting < _maxActorWorkers && _startWorker(WorkerKind.Actor))
+        if (wantsAnother && actorWorkers + job.Starting < _maxActorWorkers && _startWorker(actor.Id.Job, WorkerKind.Actor))
         {
-            _actorWorkersStarting++;
+            job.Starting++;
             if (best is null)
             {
-                _waitingForActorWorker.Enqueue(actor);
+                job.WaitingForActorWorker.Enqueue(actor);
                 return;
             }
         }
 
         if (best is null)
         {
-            if (_actorWorkersStarting == 0)
+            if (job.Starting == 0)
             {
                 Kill(actor, ActorDied(actor, "no worker process could be started for it (the node is stopping, or the worker binary could not be run)"), completions);
                 return;
             }
 
             // A worker is starting; the actor is placed when it registers.
-            _waitingForActorWorker.Enqueue(actor);
+            job.WaitingForActorWorker.Enqueue(actor);
             return;
         }
 
@@ -733,5 +750,29 @@ internal sealed class ActorManager
         }
 
         actor.InFlight.Clear();
+    }
+
+    private JobActors Job(JobId job)
+    {
+        if (!_jobs.TryGetValue(job, out var state))
+        {
+            _jobs[job] = state = new JobActors();
+        }
+
+        return state;
+    }
+
+    /// <summary>One job's actors waiting for a process, and how its actor workers are starting. Guarded by the manager's lock.</summary>
+    private sealed class JobActors
+    {
+        public Queue<ActorRecord> WaitingForDedicated { get; } = new();
+
+        public Queue<ActorRecord> WaitingForActorWorker { get; } = new();
+
+        /// <summary>Actor workers started and not registered yet.</summary>
+        public int Starting { get; set; }
+
+        /// <summary>Actor workers that failed to start in a row.</summary>
+        public int FailedStarts { get; set; }
     }
 }

@@ -35,6 +35,12 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>The node's shared memory, once this process has mapped it.</summary>
     protected SharedMemoryArena? Arena { get; set; }
 
+    /// <summary>Makes the ids of the tasks, actors and puts this process creates.</summary>
+    public IdGenerator Ids { get; protected set; } = new(JobId.Nil);
+
+    /// <summary>The owner of what this process makes: its node (whose raylet keeps the state) and this process.</summary>
+    public OwnerAddress LocalOwner { get; protected set; }
+
     public abstract ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments);
 
     public abstract ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments);
@@ -56,7 +62,7 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Completes (without throwing) once the object is ready.</summary>
     public abstract Task WhenReady(ObjectId id);
 
-    public abstract void AddReference(ObjectId id);
+    public abstract void AddReference(ObjectId id, OwnerAddress owner);
 
     public abstract void ReleaseReference(ObjectId id);
 

@@ -22,16 +22,30 @@ internal sealed class DriverCoreWorker : CoreWorker
         _released = new ReleaseQueue(ApplyReleases);
         MaxInlineObjectSize = node.Options.MaxInlineObjectSize;
         Arena = node.Store.Arena;
+        Ids = new IdGenerator(JobId.Embedded);
+        LocalOwner = new OwnerAddress(node.NodeGuid, _processId);
     }
 
-    public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments) =>
-        _node.Submit(function, options, arguments);
+    public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
+    {
+        var id = Ids.NextReturn();
+        _node.Submit(id, function, options, arguments);
+        return id;
+    }
 
-    public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments) =>
-        _node.CreateActor(actorClass, constructor, options, arguments);
+    public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
+    {
+        var id = Ids.NextActor();
+        _node.CreateActor(id, actorClass, constructor, options, arguments);
+        return id;
+    }
 
-    public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
-        _node.SubmitActorTask(actor, actorClass, method, arguments);
+    public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
+    {
+        var id = Ids.NextReturn();
+        _node.SubmitActorTask(id, actor, actorClass, method, arguments);
+        return id;
+    }
 
     public override void KillActor(ActorId actor) => _node.Actors.Kill(actor);
 
@@ -42,7 +56,7 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     public override ObjectId Put(SerializedValue value)
     {
-        var id = ObjectId.New();
+        var id = Ids.NextPut();
         var objects = _node.Objects;
         var entry = objects.Create(id, _processId, ReferenceKind.Local);
         var contained = ProtoArguments.Ids(value.Contained);
@@ -80,7 +94,7 @@ internal sealed class DriverCoreWorker : CoreWorker
     public override Task WhenReady(ObjectId id) =>
         _node.Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
 
-    public override void AddReference(ObjectId id)
+    public override void AddReference(ObjectId id, OwnerAddress owner)
     {
         if (!_disposed)
         {

@@ -57,6 +57,10 @@ internal static class RayErrors
 
     public static ErrorInfo Cancelled(string functionName) => new() { Kind = ErrorKind.Cancelled, FunctionName = functionName };
 
+    /// <summary>The task's job ended (its driver went away) before the task finished.</summary>
+    public static ErrorInfo JobEnded(string functionName, JobId job) =>
+        new() { Kind = ErrorKind.Cancelled, FunctionName = functionName, Message = $"job {job} ended" };
+
     public static ErrorInfo Infeasible(string functionName, string message) => new()
     {
         Kind = ErrorKind.Infeasible,
@@ -103,7 +107,7 @@ internal static class RayErrors
             error.FunctionName, error.WorkerPid, error.HasExitCode ? error.ExitCode : null, error.Attempts),
         ErrorKind.Cancelled => new TaskCancelledException(error.FunctionName),
         ErrorKind.Infeasible => new InfeasibleTaskException(error.Message),
-        ErrorKind.ObjectNotFound => new ObjectNotFoundException(error.ObjectId is { } id ? id.ToObjectId() : ParseId(error.Message)),
+        ErrorKind.ObjectNotFound => new ObjectNotFoundException(error.ObjectId.ToObjectId()),
         ErrorKind.ObjectStoreFull => new ObjectStoreFullException(error.Message, (long)error.RequestedBytes, (long)error.CapacityBytes, (long)error.UsedBytes),
         ErrorKind.ObjectCorrupted => new ObjectCorruptedException(error.ObjectId.ToObjectId(), error.Message),
         ErrorKind.ActorDied => new ActorDiedException(
@@ -115,9 +119,4 @@ internal static class RayErrors
                 : null),
         _ => new RayException($"Task {error.FunctionName} could not run: {error.Message}"),
     };
-
-    private static ObjectId ParseId(string text) =>
-        text.Length == 32
-            ? new ObjectId(Convert.ToUInt64(text[..16], 16), Convert.ToUInt64(text[16..], 16))
-            : ObjectId.Nil;
 }

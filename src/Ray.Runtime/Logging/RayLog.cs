@@ -15,6 +15,7 @@ internal static class LogCategories
     public const string ObjectStore = "Ray.ObjectStore";
     public const string ObjectManager = "Ray.ObjectManager";
     public const string Worker = "Ray.Worker";
+    public const string Gcs = "Ray.Gcs";
     public const string Packages = "Ray.Packages";
 
     /// <summary>Failures no one looked at: a fire-and-forget call that failed and whose result was dropped unread.</summary>
@@ -24,8 +25,14 @@ internal static class LogCategories
 /// <summary>RayGen's log messages that may come often, compiled once (<see cref="LoggerMessageAttribute"/>).</summary>
 internal static partial class RayLog
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Node {NodeId} started with {Workers} worker process(es); resources {Resources}; object store {Capacity} in {Directory}.")]
-    public static partial void NodeStarted(this ILogger logger, string nodeId, int workers, string resources, string capacity, string directory);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Node {NodeId} started: resources {Resources}; object store {Capacity} in {Directory}.")]
+    public static partial void NodeStarted(this ILogger logger, string nodeId, string resources, string capacity, string directory);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Job {Job} started on node {NodeId} with {Workers} worker process(es), its code from {AppDirectory}.")]
+    public static partial void JobStarted(this ILogger logger, JobId job, string nodeId, int workers, string appDirectory);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Job {Job} ended on node {NodeId}: {Reason}.")]
+    public static partial void JobEnded(this ILogger logger, JobId job, string nodeId, string reason);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Worker {Index} (pid {Pid}) exited with code {ExitCode}; starting a replacement.")]
     public static partial void WorkerReplaced(this ILogger logger, int index, int pid, int exitCode);
@@ -50,6 +57,18 @@ internal static partial class RayLog
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Ignored a {Kind} message from {Sender}.")]
     public static partial void IgnoredMessage(this ILogger logger, string kind, string sender);
+
+    [LoggerMessage(EventId = 50, Level = LogLevel.Information, Message = "Node {NodeId} at {Address} joined the cluster{Head}.")]
+    private static partial void NodeJoined(this ILogger logger, string nodeId, string address, string head);
+
+    public static void NodeJoined(this ILogger logger, string nodeId, string address, bool isHead) =>
+        logger.NodeJoined(nodeId, address, isHead ? " (head)" : string.Empty);
+
+    [LoggerMessage(EventId = 51, Level = LogLevel.Warning, Message = "Node {NodeId} at {Address} is dead: {Reason}.")]
+    public static partial void NodeDied(this ILogger logger, string nodeId, string address, string reason);
+
+    [LoggerMessage(EventId = 52, Level = LogLevel.Information, Message = "Job {Job} added: driver pid {Pid} on node {NodeId}.")]
+    public static partial void JobAdded(this ILogger logger, JobId job, int pid, string nodeId);
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Error, Message = "Unhandled error in {Task}, whose result was dropped without being read: {Error}")]
     public static partial void UnhandledError(this ILogger logger, string task, string error);

@@ -61,6 +61,12 @@ internal sealed class ObjectEntry
     /// </summary>
     public bool ErrorObserved { get; set; }
 
+    /// <summary>
+    /// The spec of the task that made the object (its lineage), kept while the object lives so that a lost copy can be
+    /// made again by running the task again; null for a <c>Put</c> and for actor calls, which cannot be re-run.
+    /// </summary>
+    public Scheduling.TaskRecord? Lineage { get; set; }
+
     /// <summary>The objects the value holds references to; each is counted as <see cref="ReferenceKind.Contained"/>.</summary>
     public ObjectId[]? Contained { get; private set; }
 
@@ -115,6 +121,21 @@ internal sealed class ObjectEntry
 
             _references[(int)kind]--;
             return TryMarkFreed();
+        }
+    }
+
+    /// <summary>Marks the entry freed whatever references it (its job ended); true (once) when the caller must free it.</summary>
+    public bool ForceFree()
+    {
+        lock (_gate)
+        {
+            if (_freed)
+            {
+                return false;
+            }
+
+            _freed = true;
+            return true;
         }
     }
 

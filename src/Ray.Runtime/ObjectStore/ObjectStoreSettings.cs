@@ -13,7 +13,12 @@ internal static class ObjectStoreSettings
 
     /// <summary>Checks the options and creates the store, deleting what killed nodes left behind first.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An object store option is out of range.</exception>
-    public static NodeObjectStore Create(RayOptions options, ILogger logger, string? nodeId = null)
+    public static NodeObjectStore Create(RayOptions options, ILogger logger, string? nodeId = null) =>
+        Create(Hosting.NodeOptions.FromDriver(options), logger, nodeId);
+
+    /// <summary>Checks the node's options and creates its store, deleting what killed nodes left behind first.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An object store option is out of range.</exception>
+    public static NodeObjectStore Create(Hosting.NodeOptions options, ILogger logger, string? nodeId = null)
     {
         var capacity = options.ObjectStoreMemory ?? (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * DefaultMemoryFraction);
         if (capacity < StoredObjectLayout.Alignment)

@@ -99,6 +99,26 @@ internal sealed class ObjectTable(NodeObjectStore? store)
     /// <summary>Completes with an error.</summary>
     public void Fail(ObjectEntry entry, ErrorInfo error) => Complete(entry, default, null, error, null);
 
+    /// <summary>
+    /// Frees every object of a job that ended, whatever still references it (the references died with the job's
+    /// processes); returns how many.
+    /// </summary>
+    public int FreeJob(JobId job)
+    {
+        var freed = 0;
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.Id.Job == job && entry.ForceFree())
+            {
+                entry.ErrorObserved = true;
+                Free(entry);
+                freed++;
+            }
+        }
+
+        return freed;
+    }
+
     /// <summary>Every object, for <c>ray.ListObjects()</c>.</summary>
     public IReadOnlyList<ObjectInfo> List()
     {

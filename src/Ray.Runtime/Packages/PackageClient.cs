@@ -1,7 +1,6 @@
 using Grpc.Core;
 using Grpc.Net.Client;
 using Ray.Runtime.Protocol;
-using Rpc = Ray.Runtime.Protocol;
 
 namespace Ray.Packages;
 
@@ -12,7 +11,7 @@ namespace Ray.Packages;
 /// </summary>
 internal sealed class PackageClient
 {
-    private readonly Rpc.PackageStore.PackageStoreClient _client;
+    private readonly PackageService.PackageServiceClient _client;
 
     /// <summary>A client over <paramref name="channel"/>.</summary>
     public PackageClient(GrpcChannel channel)
@@ -23,7 +22,7 @@ internal sealed class PackageClient
     /// <summary>A client over <paramref name="callInvoker"/> (one with the cluster's token interceptor, for one).</summary>
     public PackageClient(CallInvoker callInvoker)
     {
-        _client = new Rpc.PackageStore.PackageStoreClient(callInvoker);
+        _client = new PackageService.PackageServiceClient(callInvoker);
     }
 
     /// <summary>Whether the store holds the package <paramref name="id"/>.</summary>

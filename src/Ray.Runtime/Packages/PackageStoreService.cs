@@ -1,12 +1,11 @@
 using Grpc.Core;
 using Ray.Logging;
 using Ray.Runtime.Protocol;
-using Rpc = Ray.Runtime.Protocol;
 
 namespace Ray.Packages;
 
 /// <summary>
-/// The gRPC service of the GCS's <see cref="PackageStore"/> (<c>ray.rpc.PackageStore</c> in <c>packages.proto</c>).
+/// The gRPC service of the GCS's <see cref="PackageStore"/> (<c>ray.rpc.PackageService</c> in <c>packages.proto</c>).
 /// Refusals travel as statuses with the store's message: an unknown id as NOT_FOUND, a package that is not what its id
 /// says (or a malformed id, or an upload that ends early) as INVALID_ARGUMENT, an oversized one as RESOURCE_EXHAUSTED;
 /// each is logged with the caller's address.
@@ -16,7 +15,7 @@ namespace Ray.Packages;
 /// through the store's logger rather than one from dependency injection, because an embedded host's container
 /// carries only the framework's filtered logger factory (see <c>EmbeddedHost</c>).
 /// </remarks>
-internal sealed class PackageStoreService(PackageStore store) : Rpc.PackageStore.PackageStoreBase
+internal sealed class PackageStoreService(PackageStore store) : PackageService.PackageServiceBase
 {
     /// <inheritdoc/>
     public override Task<HasPackageReply> HasPackage(HasPackageRequest request, ServerCallContext context)

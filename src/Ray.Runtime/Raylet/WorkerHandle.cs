@@ -7,8 +7,9 @@ namespace Ray.Raylet;
 /// <summary>The raylet's side of one registered worker: its outbound batch queue and the leases it holds.</summary>
 internal sealed class WorkerHandle
 {
-    public WorkerHandle(int processId, int index, WorkerKind kind)
+    public WorkerHandle(int processId, int index, WorkerKind kind, JobId job)
     {
+        Job = job;
         ProcessId = processId;
         Index = index;
         Kind = kind;
@@ -22,12 +23,21 @@ internal sealed class WorkerHandle
 
     public int ProcessId { get; }
 
+    /// <summary>The job the worker runs for (the job of the driver, for a driver's connection).</summary>
+    public JobId Job { get; }
+
     public int Index { get; }
 
     /// <summary>What the process is for: tasks, actors, or one actor.</summary>
     public WorkerKind Kind { get; }
 
     public BatchingWriter<RayletMessage, RayletBatch> Outbound { get; }
+
+    /// <summary>
+    /// Whether the process maps the node's shared memory (a worker, a driver on this machine); a driver on another
+    /// machine is sent the bytes of stored objects instead of their place in the store.
+    /// </summary>
+    public bool MapsStore { get; init; } = true;
 
     /// <summary>Set when the raylet ends the process to force-cancel a task it runs. Guarded by the scheduler's lock.</summary>
     public bool ForceKilled { get; set; }

@@ -14,4 +14,7 @@ internal enum WorkerKind
 
     /// <summary>Hosts one actor that asked for a process of its own (<c>DedicatedProcess</c>); ends with the actor.</summary>
     Dedicated,
+
+    /// <summary>Not a worker: a cluster driver's connection. It submits, puts and holds references, and runs nothing.</summary>
+    Driver,
 }

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using Ray.Runtime.Protocol;
 
 namespace Ray.Raylet;
 
@@ -12,8 +14,10 @@ internal sealed class WorkerProcess : IDisposable
     private readonly WorkerOutput _output;
     private readonly Queue<string> _recentErrors = new();
 
-    private WorkerProcess(Process process, int index, WorkerKind kind, WorkerOutput output)
+    private WorkerProcess(Process process, JobId job, string appDirectory, int index, WorkerKind kind, WorkerOutput output)
     {
+        Job = job;
+        AppDirectory = appDirectory;
         Kind = kind;
         _process = process;
         _output = output;
@@ -23,6 +27,12 @@ internal sealed class WorkerProcess : IDisposable
     }
 
     public int Index { get; }
+
+    /// <summary>The job whose code the worker loads.</summary>
+    public JobId Job { get; }
+
+    /// <summary>Where the job's assemblies are on this node.</summary>
+    public string AppDirectory { get; }
 
     /// <summary>What the process is for.</summary>
     public WorkerKind Kind { get; }
@@ -44,7 +54,7 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    public static WorkerProcess Start(WorkerLaunch launch, int index, WorkerKind kind, WorkerOutput output)
+    public static WorkerProcess Start(WorkerLaunch launch, JobId job, int index, WorkerKind kind, WorkerOutput output)
     {
         var startInfo = new ProcessStartInfo(launch.HostPath)
         {
@@ -68,7 +78,7 @@ internal sealed class WorkerProcess : IDisposable
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         process.Start();
-        var worker = new WorkerProcess(process, index, kind, output);
+        var worker = new WorkerProcess(process, job, launch.AppDirectory, index, kind, output);
         process.OutputDataReceived += (_, e) => worker.Forward(e.Data, isError: false);
         process.ErrorDataReceived += (_, e) => worker.Forward(e.Data, isError: true);
         process.BeginOutputReadLine();
@@ -115,7 +125,7 @@ internal sealed class WorkerProcess : IDisposable
             }
         }
 
-        _output.Write(ProcessId, line, isError);
+        _output.Write(Job, ProcessId, line, isError);
     }
 }
 
@@ -123,15 +133,57 @@ internal sealed class WorkerProcess : IDisposable
 internal sealed record WorkerLaunch(string HostPath, IReadOnlyList<string> Arguments, string AppDirectory, IReadOnlyDictionary<string, string> Environment);
 
 /// <summary>
-/// Where worker output goes: each line prefixed with the worker's pid (and the node's address, once output crosses
-/// nodes), as Ray prints it, stdout lines to <see cref="Out"/> and stderr lines to <see cref="Error"/>.
+/// Where worker output goes: to the job's driver when it is connected to this node (it prints the lines), else to this
+/// node's writers. Each line is prefixed with the worker's pid (and the node's address, once output crosses processes),
+/// as Ray prints it; stdout lines go to <see cref="Out"/>, stderr lines to <see cref="Error"/>.
 /// </summary>
-internal sealed record WorkerOutput(TextWriter Out, TextWriter Error, string? NodeAddress = null)
+internal sealed class WorkerOutput(TextWriter @out, TextWriter error)
 {
-    public void Write(int processId, string line, bool isError)
+    private readonly ConcurrentDictionary<JobId, WorkerHandle> _drivers = new();
+
+    public TextWriter Out { get; } = @out;
+
+    public TextWriter Error { get; } = error;
+
+    /// <summary>This node's address, once it listens on the network: the <c>ip=</c> of forwarded lines.</summary>
+    public string? NodeAddress { get; set; }
+
+    /// <summary>Sends the job's lines to its driver's connection from now on.</summary>
+    public void AttachDriver(JobId job, WorkerHandle driver) => _drivers[job] = driver;
+
+    public void DetachDriver(JobId job) => _drivers.TryRemove(job, out _);
+
+    public void Write(JobId job, int processId, string line, bool isError)
     {
-        var prefix = NodeAddress is null ? $"(pid={processId}) " : $"(pid={processId}, ip={NodeAddress}) ";
-        var writer = isError ? Error : Out;
+        if (_drivers.TryGetValue(job, out var driver))
+        {
+            driver.Send(new RayletMessage
+            {
+                WorkerOutput = new WorkerOutputLines { Pid = processId, NodeAddress = NodeAddress ?? string.Empty, IsError = isError, Lines = { line } },
+            });
+            return;
+        }
+
+        Print(Prefix(processId, NodeAddress), line, isError ? Error : Out);
+    }
+
+    /// <summary>Prints lines a node forwarded, as a driver does.</summary>
+    public void Print(WorkerOutputLines lines)
+    {
+        var prefix = Prefix(lines.Pid, lines.NodeAddress.Length > 0 ? lines.NodeAddress : null);
+        foreach (var line in lines.Lines)
+        {
+            Print(prefix, line, lines.IsError ? Error : Out);
+        }
+    }
+
+    private static string Prefix(int processId, string? nodeAddress) =>
+        nodeAddress is null ? $"(pid={processId}) " : $"(pid={processId}, ip={IpOf(nodeAddress)}) ";
+
+    private static string IpOf(string address) => address.LastIndexOf(':') is var colon and > 0 ? address[..colon] : address;
+
+    private static void Print(string prefix, string line, TextWriter writer)
+    {
         lock (writer)
         {
             writer.WriteLine(prefix + line);

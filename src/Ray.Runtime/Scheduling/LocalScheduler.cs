@@ -36,10 +36,11 @@ internal sealed class LocalScheduler
     private readonly object _lock = new();
     private readonly ObjectTable _objects;
     private readonly ILogger _logger;
-    private readonly Dictionary<ResourceSet, Queue<TaskRecord>> _queues = [];
-    private readonly Dictionary<ResourceSet, List<Lease>> _leases = [];
+    private readonly Dictionary<SchedulingClass, Queue<TaskRecord>> _queues = [];
+    private readonly Dictionary<SchedulingClass, List<Lease>> _leases = [];
     private readonly Dictionary<ulong, Lease> _leasesById = [];
-    private readonly List<WorkerHandle> _workers = [];
+    private readonly Dictionary<JobId, List<WorkerHandle>> _workers = [];
+    private readonly HashSet<JobId> _endedJobs = [];
     private readonly Dictionary<ulong, FunctionStats> _stats = [];
     private readonly Dictionary<ObjectId, TaskRecord> _tasks = [];
     private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
@@ -101,6 +102,13 @@ internal sealed class LocalScheduler
     /// </summary>
     public void Submit(TaskRecord task)
     {
+        if (HasEnded(task.Id.Job))
+        {
+            task.Result.ErrorObserved = true;
+            _objects.Fail(task.Result, RayErrors.JobEnded(task.DisplayName, task.Id.Job));
+            return;
+        }
+
         var references = 0;
         foreach (var argument in task.Arguments)
         {
@@ -214,7 +222,12 @@ internal sealed class LocalScheduler
 
         lock (_lock)
         {
-            _workers.Add(worker);
+            if (!_workers.TryGetValue(worker.Job, out var workers))
+            {
+                _workers[worker.Job] = workers = [];
+            }
+
+            workers.Add(worker);
             Schedule();
         }
 
@@ -226,7 +239,11 @@ internal sealed class LocalScheduler
     {
         lock (_lock)
         {
-            _workers.Remove(worker);
+            if (_workers.TryGetValue(worker.Job, out var workers))
+            {
+                workers.Remove(worker);
+            }
+
             foreach (var lease in worker.Leases.ToArray())
             {
                 foreach (var task in lease.Tasks.ToArray())
@@ -237,6 +254,10 @@ internal sealed class LocalScheduler
                     if (task.CancelRequested)
                     {
                         Complete(task, RayErrors.Cancelled(task.DisplayName));
+                    }
+                    else if (_endedJobs.Contains(task.Id.Job))
+                    {
+                        Complete(task, RayErrors.JobEnded(task.DisplayName, task.Id.Job));
                     }
                     else if (worker.ForceKilled)
                     {
@@ -262,6 +283,33 @@ internal sealed class LocalScheduler
         }
 
         Flush();
+    }
+
+    /// <summary>
+    /// A job ended (its driver went away): its tasks that wait or run fail without a retry, and no task of it is
+    /// accepted any more; its workers are stopped next by the node.
+    /// </summary>
+    public void EndJob(JobId job)
+    {
+        lock (_lock)
+        {
+            _endedJobs.Add(job);
+            foreach (var task in _tasks.Values.Where(t => t.Id.Job == job && t.State is TaskState.PendingArgs or TaskState.Queued).ToArray())
+            {
+                Complete(task, RayErrors.JobEnded(task.DisplayName, job));
+            }
+        }
+
+        Flush();
+    }
+
+    /// <summary>Whether the job ended on this node.</summary>
+    public bool HasEnded(JobId job)
+    {
+        lock (_lock)
+        {
+            return _endedJobs.Contains(job);
+        }
     }
 
     public void OnTaskFinished(WorkerHandle worker, TaskFinished finished, TaskResult result)
@@ -357,9 +405,10 @@ internal sealed class LocalScheduler
     private void Enqueue(TaskRecord task)
     {
         task.State = TaskState.Queued;
-        if (!_queues.TryGetValue(task.Resources, out var queue))
+        var schedulingClass = new SchedulingClass(task.Id.Job, task.Resources);
+        if (!_queues.TryGetValue(schedulingClass, out var queue))
         {
-            _queues[task.Resources] = queue = new Queue<TaskRecord>();
+            _queues[schedulingClass] = queue = new Queue<TaskRecord>();
         }
 
         queue.Enqueue(task);
@@ -373,7 +422,7 @@ internal sealed class LocalScheduler
             return;
         }
 
-        foreach (var (resources, queue) in _queues)
+        foreach (var (schedulingClass, queue) in _queues)
         {
             while (queue.TryPeek(out var task))
             {
@@ -383,7 +432,7 @@ internal sealed class LocalScheduler
                     continue;
                 }
 
-                var lease = AcquireLease(resources, Estimate(task.FunctionId));
+                var lease = AcquireLease(schedulingClass, Estimate(task.FunctionId));
                 if (lease is null)
                 {
                     break;
@@ -400,16 +449,16 @@ internal sealed class LocalScheduler
     /// are all blocked in a get (which keeps nested tasks from deadlocking), or whose expected backlog plus this
     /// task stays within the pipelining budget (so a short task never queues behind a long one).
     /// </summary>
-    private Lease? AcquireLease(ResourceSet resources, double estimateMicros)
+    private Lease? AcquireLease(SchedulingClass schedulingClass, double estimateMicros)
     {
-        if (LeastLoadedWorker() is { } worker && _resources.TryAcquire(resources))
+        if (LeastLoadedWorker(schedulingClass.Job) is { } worker && _resources.TryAcquire(schedulingClass.Resources))
         {
-            var lease = new Lease(++_nextLeaseId, worker, resources);
+            var lease = new Lease(++_nextLeaseId, worker, schedulingClass);
             _leasesById[lease.Id] = lease;
             worker.Leases.Add(lease);
-            if (!_leases.TryGetValue(resources, out var leases))
+            if (!_leases.TryGetValue(schedulingClass, out var leases))
             {
-                _leases[resources] = leases = [];
+                _leases[schedulingClass] = leases = [];
             }
 
             leases.Add(lease);
@@ -417,7 +466,7 @@ internal sealed class LocalScheduler
         }
 
         Lease? best = null;
-        if (_leases.TryGetValue(resources, out var existing))
+        if (_leases.TryGetValue(schedulingClass, out var existing))
         {
             foreach (var lease in existing)
             {
@@ -433,10 +482,15 @@ internal sealed class LocalScheduler
         return best;
     }
 
-    private WorkerHandle? LeastLoadedWorker()
+    private WorkerHandle? LeastLoadedWorker(JobId job)
     {
+        if (!_workers.TryGetValue(job, out var workers))
+        {
+            return null;
+        }
+
         WorkerHandle? best = null;
-        foreach (var worker in _workers)
+        foreach (var worker in workers)
         {
             if (best is null || worker.Leases.Count < best.Leases.Count)
             {
@@ -456,7 +510,7 @@ internal sealed class LocalScheduler
 
         _resources.ReleaseFromTask(lease.Resources);
         lease.Worker.Leases.Remove(lease);
-        _leases[lease.Resources].Remove(lease);
+        _leases[lease.Class].Remove(lease);
     }
 
     private void Dispatch(TaskRecord task, Lease lease)
@@ -536,6 +590,11 @@ internal sealed class LocalScheduler
     {
         task.State = TaskState.Finished;
         _tasks.Remove(task.Id);
+        if (result.Error is null)
+        {
+            task.Result.Lineage = task;
+        }
+
         _completions.Enqueue((task, result));
     }
 

@@ -22,14 +22,14 @@ internal sealed class TaskExecutor
     private readonly Func<JobAssemblyLoader?> _loader;
     private readonly int _processId = Environment.ProcessId;
 
-    public TaskExecutor(Action<WorkerMessage> send, Func<JobAssemblyLoader?> loader, WorkerCoreWorker core)
+    public TaskExecutor(Action<WorkerMessage> send, Func<JobAssemblyLoader?> loader, ConnectedCoreWorker core)
     {
         _send = send;
         _loader = loader;
         Core = core;
     }
 
-    public WorkerCoreWorker Core { get; }
+    public ConnectedCoreWorker Core { get; }
 
     public void Send(WorkerMessage message) => _send(message);
 

@@ -52,22 +52,8 @@ public static class WorkerHost
         string[] nodeDirectories = [];
         _ = WatchParentAsync(arguments.ParentProcessId, () => Volatile.Read(ref nodeDirectories), arguments.SocketPath);
 
-        using var channel = UnixSocketChannel.Create(arguments.SocketPath);
-        var client = new global::Ray.Runtime.Protocol.Raylet.RayletClient(channel);
-        using var call = client.Connect();
-        var outbound = new BatchingWriter<WorkerMessage, WorkerBatch>(static items =>
-        {
-            var batch = new WorkerBatch();
-            batch.Messages.AddRange(items);
-            return batch;
-        });
-        using var stopping = new CancellationTokenSource();
-        outbound.Start(batch => call.RequestStream.WriteAsync(batch));
-
-        JobAssemblyLoader? loader = null;
-        var core = new WorkerCoreWorker(m => outbound.TryWrite(m));
-        var executor = new TaskExecutor(m => outbound.TryWrite(m), () => Volatile.Read(ref loader), core);
-        outbound.TryWrite(new WorkerMessage
+        var token = Environment.GetEnvironmentVariable(ClusterAuthentication.TokenVariable) ?? string.Empty;
+        await using var connection = RayletConnection.Open(UnixSocketChannel.Create(arguments.SocketPath), token, new WorkerMessage
         {
             Register = new RegisterWorker
             {
@@ -77,6 +63,9 @@ public static class WorkerHost
                 WorkerIndex = arguments.WorkerIndex,
             },
         });
+        var core = connection.Core;
+        JobAssemblyLoader? loader = null;
+        var executor = new TaskExecutor(connection.Send, () => Volatile.Read(ref loader), core);
 
         void Handle(RayletMessage message)
         {
@@ -84,9 +73,6 @@ public static class WorkerHost
             {
                 case RayletMessage.BodyOneofCase.Execute:
                     executor.Enqueue(message.Execute);
-                    break;
-                case RayletMessage.BodyOneofCase.Object:
-                    core.OnObjectValue(message.Object);
                     break;
                 case RayletMessage.BodyOneofCase.Cancel:
                     if (message.Cancel.ActorId is { } actorId)
@@ -108,21 +94,8 @@ public static class WorkerHost
                 case RayletMessage.BodyOneofCase.KillActor:
                     executor.KillActor(new ActorId(message.KillActor.ActorId.ToObjectId()));
                     break;
-                case RayletMessage.BodyOneofCase.ActorLookup:
-                    core.OnActorLookup(message.ActorLookup);
-                    break;
-                case RayletMessage.BodyOneofCase.Allocated:
-                    core.OnAllocated(message.Allocated);
-                    break;
-                case RayletMessage.BodyOneofCase.Read:
-                    core.OnRead(message.Read);
-                    break;
-                case RayletMessage.BodyOneofCase.CollectGarbage:
-                    ThreadPool.UnsafeQueueUserWorkItem(static state => state.Core.CollectGarbage(state.RequestId), (Core: core, message.CollectGarbage.RequestId), preferLocal: false);
-                    break;
                 case RayletMessage.BodyOneofCase.Registered:
                     Volatile.Write(ref nodeDirectories, [.. message.Registered.NodeDirectories]);
-                    core.AttachStore(message.Registered);
                     Volatile.Write(ref loader, new JobAssemblyLoader(message.Registered.AppDirectory));
                     RayRuntime.AttachWorker(core);
                     break;
@@ -134,10 +107,10 @@ public static class WorkerHost
 
         try
         {
-            await new RayletReader(call.ResponseStream, Handle).RunAsync(stopping.Token).ConfigureAwait(false);
+            await connection.RunAsync(Handle, CancellationToken.None).ConfigureAwait(false);
             return 0;
         }
-        catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.InvalidArgument)
+        catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.InvalidArgument or StatusCode.Unauthenticated)
         {
             await Console.Error.WriteLineAsync($"Ray.Worker: the raylet rejected this worker: {e.Status.Detail}").ConfigureAwait(false);
             return RejectedExitCode;
@@ -151,19 +124,6 @@ public static class WorkerHost
             }
 
             return 0;
-        }
-        finally
-        {
-            outbound.Complete();
-            await stopping.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await outbound.Completion.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException or TimeoutException)
-            {
-                // Shutting down.
-            }
         }
     }
 

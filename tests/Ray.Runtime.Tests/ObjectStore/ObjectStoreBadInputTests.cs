@@ -109,7 +109,7 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
     [Fact]
     public async Task A_region_a_worker_was_not_given_is_refused_and_the_node_keeps_serving()
     {
-        var forger = new WorkerHandle(processId: 1, index: 99, WorkerKind.Task);
+        var forger = new WorkerHandle(processId: 1, index: 99, WorkerKind.Task, JobId.Embedded);
         var id = ObjectId.New();
         Node.ObjectManager.Handle(forger, new WorkerMessage
         {

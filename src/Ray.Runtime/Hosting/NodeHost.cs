@@ -1,0 +1,360 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Ray.Core;
+using Ray.Gcs;
+using Ray.Logging;
+using Ray.Packages;
+using Ray.Raylet;
+using Ray.Runtime.Protocol;
+using Ray.Transport;
+
+namespace Ray.Hosting;
+
+/// <summary>
+/// A node as a process hosts it: the raylet, the GCS when it is the head, and the gRPC server they answer on (a Unix
+/// socket for the node's workers and the drivers on its machine; TCP, with the cluster token, for everything else).
+/// An embedded node (<c>RayRuntime.InitAsync()</c>) is a head with no TCP endpoint in the driver's process; a
+/// standalone node (<c>raygen start</c>) is the same in a process of its own. Jobs start when their driver connects
+/// and end when it goes.
+/// </summary>
+internal sealed class NodeHost : IAsyncDisposable
+{
+    /// <summary>The largest job package the head's store takes.</summary>
+    private const long MaxPackageBytes = 2L << 30;
+
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private GcsServer? _gcs;
+    private PackageStore? _packageStore;
+    private Grpc.Net.Client.GrpcChannel? _gcsChannel;
+    private WebApplication? _server;
+    private Task _session = Task.CompletedTask;
+    private int _disposed;
+
+    private NodeHost(NodeOptions options, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        LoggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger(LogCategories.Raylet);
+    }
+
+    public NodeOptions Options { get; }
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public RayletNode Node { get; private set; } = null!;
+
+    /// <summary>The GCS this node reports to (in this process on the head).</summary>
+    public IGcsClient Gcs { get; private set; } = null!;
+
+    /// <summary>Where this node gets the code of the jobs it runs: packages from the GCS, extracted once into its cache.</summary>
+    public PackageCache Packages { get; private set; } = null!;
+
+    /// <summary>The cluster token every call from another process must carry.</summary>
+    public string AuthToken { get; private set; } = string.Empty;
+
+    /// <summary>The node's TCP address, <c>ip:port</c>; null when it does not listen on the network.</summary>
+    public string? Address { get; private set; }
+
+    /// <summary>The address other nodes and drivers join: the head's GCS.</summary>
+    public string? GcsAddress => Options.IsHead ? Address : Options.GcsAddress;
+
+    /// <summary>Starts the node: GCS (head), raylet, server; then joins the cluster and keeps reporting to it.</summary>
+    /// <exception cref="RayException">The node could not start or join; the message says why.</exception>
+    public static async Task<NodeHost> StartAsync(NodeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        var host = new NodeHost(options, loggerFactory);
+        try
+        {
+            await host.StartCoreAsync(cancellationToken).ConfigureAwait(false);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Stops the node: its workers first (cooperatively), then the server, then the GCS.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (Node is not null && Gcs is not null && !Options.IsHead)
+        {
+            try
+            {
+                // Leaving on purpose: the GCS marks this node dead now instead of after the health-check timeout.
+                await Gcs.UnregisterNodeAsync(Node.NodeGuid, "it was stopped", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is Grpc.Core.RpcException or TimeoutException or IOException)
+            {
+                _logger.LogDebug("Could not tell the GCS that this node leaves: {Reason}", e.Message);
+            }
+        }
+
+        if (Node is not null)
+        {
+            await Node.Pool.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_server is not null)
+        {
+            await _server.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await _server.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await _session.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        if (Node is not null)
+        {
+            await Node.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Gcs is not null)
+        {
+            await Gcs.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_gcs is not null)
+        {
+            await _gcs.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _gcsChannel?.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>The process is exiting without <see cref="DisposeAsync"/>: workers are killed and the node's files deleted.</summary>
+    public void Abandon() => Node?.Abandon();
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        AuthToken = Options.AuthToken ?? (Options.ListenOnNetwork
+            ? throw new RayException("A node that listens on the network needs the cluster's token (--auth-token, RAYGEN_AUTH_TOKEN, or the token file).")
+            : ClusterTokens.Generate());
+        var packages = Options.CacheDirectory ?? Path.Combine(ClusterSession.Current.PackagesDirectory);
+        Packages = new PackageCache(Path.Combine(packages, "cache"), LoggerFactory.CreateLogger(LogCategories.Packages));
+        if (Options.IsHead)
+        {
+            _gcs = new GcsServer(Options.HealthCheckTimeout, LoggerFactory.CreateLogger(LogCategories.Gcs));
+            _packageStore = new PackageStore(Path.Combine(packages, "store"), MaxPackageBytes, LoggerFactory.CreateLogger(LogCategories.Packages));
+            Gcs = new LocalGcsClient(_gcs);
+        }
+        else
+        {
+            var address = Options.GcsAddress ?? throw new RayException("A node that is not the head needs the head's address (raygen start --address HOST:PORT).");
+            _gcsChannel = ClusterChannels.Create(address, AuthToken, Options.Tls);
+            Gcs = new RemoteGcsClient(_gcsChannel, LoggerFactory.CreateLogger(LogCategories.Gcs), ownsChannel: false);
+        }
+
+        Node = await RayletNode.StartAsync(Options with { AuthToken = AuthToken }, LoggerFactory, cancellationToken).ConfigureAwait(false);
+        Node.ClusterNodes = Gcs.GetNodesAsync;
+        await StartServerAsync(cancellationToken).ConfigureAwait(false);
+        await JoinAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task JoinAsync(CancellationToken cancellationToken)
+    {
+        var info = new GcsNodeInfo
+        {
+            NodeId = NodeIds.ToBytes(Node.NodeGuid),
+            Address = Address ?? string.Empty,
+            IsHead = Options.IsHead,
+            SocketPath = Node.SocketPath,
+            MachineId = MachineIdentity.Id,
+            Hostname = Dns.GetHostName(),
+            Pid = Environment.ProcessId,
+            StartTimeUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            RuntimeVersion = RuntimeVersion.Current,
+        };
+        foreach (var (name, amount) in Node.Scheduler.Total.Amounts)
+        {
+            info.Total[name] = amount;
+        }
+
+        RegisterNodeReply reply;
+        try
+        {
+            reply = await Gcs.RegisterNodeAsync(
+                new RegisterNodeRequest { ProtocolVersion = RuntimeVersion.Protocol, RuntimeVersion = RuntimeVersion.Current, Node = info },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Grpc.Core.RpcException e)
+        {
+            throw ClusterErrors.FromRpc(e, $"the head at {Options.GcsAddress}");
+        }
+
+        if (reply.Error.Length > 0)
+        {
+            throw new RayException($"The head refused this node: {reply.Error}");
+        }
+
+        var period = TimeSpan.FromMilliseconds(reply.HeartbeatPeriodMs);
+        _session = Gcs.RunSessionAsync(period, Report, OnGcsEvent, _stopping.Token);
+    }
+
+    /// <summary>
+    /// A driver connected: the GCS gives its job an id, the job's code (the package the driver uploaded) is brought to
+    /// this node, and the job's workers start. Returns the job's id.
+    /// </summary>
+    /// <exception cref="Grpc.Core.RpcException">The package is missing or the workers could not start; the status says why.</exception>
+    public async Task<JobId> StartDriverJobAsync(RegisterDriver registration, CancellationToken cancellationToken)
+    {
+        if (registration.PackageId.Length == 0)
+        {
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.InvalidArgument, "A driver must name the package of its code (its application directory, uploaded to the GCS)."));
+        }
+
+        var job = await Gcs.AddJobAsync(
+            new AddJobRequest { DriverNodeId = NodeIds.ToBytes(Node.NodeGuid), DriverPid = registration.Pid, PackageId = registration.PackageId, Entrypoint = registration.Entrypoint },
+            cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var directory = await Packages.EnsureAsync(registration.PackageId, DownloadPackageAsync(registration.PackageId), cancellationToken).ConfigureAwait(false);
+            await Node.StartJobAsync(job, directory, cancellationToken).ConfigureAwait(false);
+            return job;
+        }
+        catch (Exception e) when (e is not Grpc.Core.RpcException)
+        {
+            await EndDriverJobAsync(job, $"it could not start: {e.Message}").ConfigureAwait(false);
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.FailedPrecondition, $"Job {job} could not start on node {Node.NodeId}: {e.Message}"));
+        }
+    }
+
+    /// <summary>How this node fetches a package: from the head's store in this process, else over the network.</summary>
+    private Func<Stream, CancellationToken, Task> DownloadPackageAsync(string id) => async (destination, cancellationToken) =>
+    {
+        if (_packageStore is not null)
+        {
+            await using var zip = _packageStore.OpenRead(id);
+            await zip.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await new PackageClient(_gcsChannel!).DownloadAsync(id, destination, cancellationToken).ConfigureAwait(false);
+    };
+
+    /// <summary>The driver of <paramref name="job"/> is connected here: what the job's workers print goes to it.</summary>
+    public void AttachDriver(JobId job, WorkerHandle driver) => Node.Output.AttachDriver(job, driver);
+
+    /// <summary>A driver went away: its job ends here and, through the GCS, everywhere.</summary>
+    public async Task EndDriverJobAsync(JobId job, string reason)
+    {
+        Node.Output.DetachDriver(job);
+        await Node.EndJobAsync(job, reason).ConfigureAwait(false);
+        try
+        {
+            await Gcs.MarkJobFinishedAsync(job, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or IOException)
+        {
+            _logger.LogWarning("Could not tell the GCS that job {Job} ended: {Reason}", job, e.Message);
+        }
+    }
+
+    private NodeReport Report()
+    {
+        var report = new NodeReport { NodeId = NodeIds.ToBytes(Node.NodeGuid) };
+        foreach (var (name, amount) in Node.Scheduler.Available.Amounts)
+        {
+            report.Available[name] = amount;
+        }
+
+        return report;
+    }
+
+    private void OnGcsEvent(GcsEvent message)
+    {
+        // The cluster view (other nodes, their resources, finished jobs) is what the multi-node scheduler needs.
+    }
+
+    private async Task StartServerAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        EmbeddedHost.Configure(builder, LoggerFactory, Options.FrameworkLogLevel);
+        builder.Services.AddSingleton(this);
+        builder.Services.AddSingleton(Node);
+        if (_gcs is not null)
+        {
+            builder.Services.AddSingleton(_gcs);
+            builder.Services.AddSingleton(_packageStore!);
+        }
+
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = null;
+            o.MaxSendMessageSize = null;
+            o.EnableDetailedErrors = true;
+            ClusterAuthentication.AddTo(o);
+        });
+        builder.Services.AddSingleton(new ClusterAuthentication(AuthToken, LoggerFactory.CreateLogger(LogCategories.Raylet)));
+
+        // The services never block (a batch is handled under the scheduler's lock and returns), so socket
+        // completions may run them inline instead of hopping to the thread pool: one hop less per message.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        var port = Options.Port;
+        if (Options.ListenOnNetwork && Options.IsHead && port == 0)
+        {
+            port = NodeOptions.DefaultPort;
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenUnixSocket(Node.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            if (Options.ListenOnNetwork)
+            {
+                kestrel.Listen(ParseAddress(Options.NodeIpAddress), port, listen => ClusterChannels.ConfigureListen(listen, Options.Tls));
+            }
+
+            ClusterChannels.ConfigureLimits(kestrel.Limits);
+        });
+        _server = builder.Build();
+        _server.MapGrpcService<RayletService>();
+        if (_gcs is not null)
+        {
+            _server.MapGrpcService<GcsService>();
+            _server.MapGrpcService<PackageStoreService>();
+        }
+
+        try
+        {
+            await _server.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (Options.ListenOnNetwork && e.Message.Contains($":{port}", StringComparison.Ordinal) &&
+                                   (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new RayException($"Port {port} on {Options.NodeIpAddress} is in use: another node or program listens there. Stop it, or choose another port with --port.", e);
+        }
+
+        if (Options.ListenOnNetwork)
+        {
+            // With port 0 the system picks one; the server says which.
+            var addresses = _server.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
+            var bound = addresses.Where(a => !a.Contains("unix:", StringComparison.Ordinal)).Select(a => new Uri(a)).FirstOrDefault();
+            Address = $"{Options.NodeIpAddress}:{bound?.Port ?? port}";
+            Node.Output.NodeAddress = Address;
+        }
+    }
+
+    private static IPAddress ParseAddress(string address) =>
+        IPAddress.TryParse(address, out var ip)
+            ? ip
+            : throw new RayException($"'{address}' is not an IP address; --node-ip-address takes the address this node binds to, such as 127.0.0.2 or 10.0.0.5.");
+}

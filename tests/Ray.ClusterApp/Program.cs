@@ -1,0 +1,54 @@
+// Usage: Ray.ClusterApp MODE   (RAYGEN_ADDRESS and RAYGEN_AUTH_TOKEN name the cluster)
+// A driver of a running cluster, built twice with different code (Ray.ClusterApp.V1, .V2: the same assembly name), so
+// that the tests can run two builds side by side and kill a driver that holds work.
+//   version  prints "version: <what the remote function of this build returns>" and "node: <the node it ran on>"
+//   hold     starts an actor, a task that runs until killed and a large object, prints "holding", and waits to be killed
+//   objects  prints "other jobs' objects: N", the objects of other jobs its node holds
+using Ray;
+
+await using var ray = await RayRuntime.InitAsync();
+var mode = args.Length > 0 ? args[0] : "version";
+switch (mode)
+{
+    case "version":
+        Console.WriteLine($"version: {await ClusterAppTasks.Remote.Version()}");
+        Console.WriteLine($"node: {await ClusterAppTasks.Remote.Node()}");
+        break;
+    case "hold":
+        var actor = Holder.Remote();
+        var pid = await actor.ProcessId();
+        var running = ClusterAppTasks.Remote.RunUntilKilled();
+        var large = ray.Put(new double[1 << 18]);
+        Console.WriteLine($"actor pid: {pid}");
+        Console.WriteLine($"large: {large.Id}");
+        Console.WriteLine("holding");
+        await Task.Delay(Timeout.Infinite);
+        GC.KeepAlive(running);
+        break;
+    case "objects":
+        var mine = ray.Put(0).Id.Job;
+        Console.WriteLine($"other jobs' objects: {ray.ListObjects().Count(o => o.Id.Job != mine)}");
+        break;
+}
+
+public static partial class ClusterAppTasks
+{
+    [Remote]
+    public static string Version() => ClusterAppBuild.Name;
+
+    [Remote]
+    public static string Node() => RayRuntime.Current.NodeId;
+
+    [Remote]
+    public static int RunUntilKilled()
+    {
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    }
+}
+
+[Remote]
+public partial class Holder
+{
+    public int ProcessId() => Environment.ProcessId;
+}
