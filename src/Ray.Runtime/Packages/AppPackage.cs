@@ -164,8 +164,8 @@ internal sealed class AppPackage
     public void WriteZip(Stream destination, CancellationToken cancellationToken = default) =>
         PackageArchive.Write(Directory, Files, destination, cancellationToken);
 
-    /// <summary>Says in words why an entry was left out.</summary>
-    public static string Describe(SkipReason reason) => reason switch
+    // Says in words why an entry was left out.
+    private static string Describe(SkipReason reason) => reason switch
     {
         SkipReason.LogFile => "a log file, written while the application runs",
         SkipReason.LinkOutsideDirectory => "a symbolic link to a file outside the application directory",
