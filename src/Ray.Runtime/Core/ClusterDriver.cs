@@ -64,7 +64,8 @@ internal sealed class ClusterDriver : IAsyncDisposable
             {
                 nodes = await gcs.GetNodesAsync(cancellationToken).ConfigureAwait(false);
                 var appDirectory = Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory);
-                var package = await AppPackage.CreateAsync(appDirectory, cancellationToken).ConfigureAwait(false);
+                var packageLogger = loggerFactory.CreateLogger(LogCategories.Packages);
+                var package = await Task.Run(() => AppPackage.Create(appDirectory, packageLogger, cancellationToken), cancellationToken).ConfigureAwait(false);
                 await new PackageClient(gcsChannel).EnsureUploadedAsync(package, cancellationToken).ConfigureAwait(false);
                 packageId = package.Id;
             }

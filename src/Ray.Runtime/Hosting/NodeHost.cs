@@ -170,11 +170,11 @@ internal sealed class NodeHost : IAsyncDisposable
             ? throw new RayException("A node that listens on the network needs the cluster's token (--auth-token, RAYGEN_AUTH_TOKEN, or the token file).")
             : ClusterTokens.Generate());
         var packages = Options.CacheDirectory ?? Path.Combine(ClusterSession.Current.PackagesDirectory);
-        Packages = new PackageCache(Path.Combine(packages, "cache"));
+        Packages = new PackageCache(Path.Combine(packages, "cache"), LoggerFactory.CreateLogger(LogCategories.Packages));
         if (Options.IsHead)
         {
             _gcs = new GcsServer(Options.HealthCheckTimeout, LoggerFactory.CreateLogger(LogCategories.Gcs));
-            _packageStore = new PackageStore(Path.Combine(packages, "store"), MaxPackageBytes);
+            _packageStore = new PackageStore(Path.Combine(packages, "store"), MaxPackageBytes, LoggerFactory.CreateLogger(LogCategories.Packages));
             Gcs = new LocalGcsClient(_gcs);
         }
         else
@@ -276,7 +276,7 @@ internal sealed class NodeHost : IAsyncDisposable
     {
         if (_packageStore is not null)
         {
-            await using var zip = _packageStore.OpenRead(id) ?? throw new RayException($"The package store has no package {id}.");
+            await using var zip = _packageStore.OpenRead(id);
             await zip.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
             return;
         }

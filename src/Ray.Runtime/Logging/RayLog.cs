@@ -16,6 +16,7 @@ internal static class LogCategories
     public const string ObjectManager = "Ray.ObjectManager";
     public const string Worker = "Ray.Worker";
     public const string Gcs = "Ray.Gcs";
+    public const string Packages = "Ray.Packages";
 
     /// <summary>Failures no one looked at: a fire-and-forget call that failed and whose result was dropped unread.</summary>
     public const string UnhandledErrors = "Ray.UnhandledErrors";

@@ -1,115 +1,219 @@
-using System.Collections.Concurrent;
-using System.IO.Compression;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Ray.Core;
+using Ray.Logging;
 
 namespace Ray.Packages;
 
 /// <summary>
-/// A node's packages, extracted: each job's code in <c>{root}/{id}/</c>, where its workers load it from. A package is
-/// downloaded once however many workers and jobs ask at the same time, checked against its id, extracted into a
-/// temporary directory and renamed into place, so an interrupted extraction never looks complete; after a restart an
-/// extracted package is used again. Packages are never evicted (a job's build is small next to the store).
+/// A node's cache of job packages: <c>{root}/{id}/</c> holds the package <c>id</c> extracted, and is the application
+/// directory the job's workers load from. A package is downloaded once per node, however many workers and jobs ask
+/// for it at the same time.
 /// </summary>
-internal sealed class PackageCache(string root)
+/// <remarks>
+/// <para>
+/// A download goes to a temporary zip, is extracted into a temporary directory (both named <c>.partial-{pid}-…</c>
+/// under the root) and verified, and only then renamed to <c>{id}</c>: a rename is atomic, so a directory with a
+/// package's id is always complete and verified, and a crash mid-way leaves only a temporary entry, which the next
+/// cache on the root deletes once the process that made it is gone. Because of that a node that restarts reuses what
+/// it extracted before without downloading or hashing it again. Several processes may share a root: they may then
+/// download the same package once each, and the first rename wins.
+/// </para>
+/// <para>
+/// Verification hashes each file as it is written, so what the id vouches for is exactly what lies on disk; entries
+/// that would land outside the directory (zip-slip) are refused before anything is written. Nothing is evicted yet:
+/// the cache grows by one directory per distinct build that ran on the node, and deleting a package's directory
+/// while no job uses it is safe (the next job downloads it again).
+/// </para>
+/// <para>
+/// The files stay writable: a job that writes into its own application directory (workers run there) changes its
+/// node's copy, which other jobs of the same build share.
+/// </para>
+/// </remarks>
+internal sealed class PackageCache
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _pending = new();
+    private const string PartialPrefix = ".partial-";
 
-    public string Root { get; } = root;
+    private readonly Dictionary<string, Fetch> _fetches = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
 
-    /// <summary>The local directory of package <paramref name="id"/>, fetching it with <paramref name="download"/> if needed.</summary>
-    /// <exception cref="InvalidDataException">The download does not hold the package it was asked for.</exception>
-    public Task<string> EnsureAsync(string id, Func<Stream, CancellationToken, Task> download, CancellationToken cancellationToken)
+    /// <summary>Opens the cache in <paramref name="root"/>, creating it when needed.</summary>
+    public PackageCache(string root, ILogger? logger = null)
     {
-        if (!PackageHash.IsValid(id))
-        {
-            throw new InvalidDataException($"'{id}' is not a package id (64 hex digits).");
-        }
+        Root = Path.GetFullPath(root);
+        _logger = logger ?? NullLogger.Instance;
+        Directory.CreateDirectory(Root);
+        DeleteLeftovers();
+    }
 
+    /// <summary>The directory the packages are extracted into.</summary>
+    public string Root { get; }
+
+    /// <summary>
+    /// Returns the directory that holds the package <paramref name="id"/> extracted, downloading it first when the
+    /// node lacks it. Concurrent calls for one id share one download; a caller that cancels stops waiting, and the
+    /// download stops when every caller waiting for it has cancelled. A failed download is not remembered: the next
+    /// call tries again.
+    /// </summary>
+    /// <param name="id">The package id.</param>
+    /// <param name="download">Writes the package's zip to the stream it is given (<see cref="PackageClient.DownloadAsync"/>, for one).</param>
+    /// <param name="cancellationToken">Stops this caller's wait.</param>
+    /// <exception cref="InvalidPackageException">
+    /// <paramref name="id"/> is not a package id, or what was downloaded is not a valid package, has an entry outside
+    /// the package directory, or does not hash to <paramref name="id"/>; nothing is cached.
+    /// </exception>
+    public async Task<string> EnsureAsync(string id, Func<Stream, CancellationToken, Task> download, CancellationToken cancellationToken = default)
+    {
+        PackageManifest.ThrowIfInvalidId(id);
         var directory = Path.Combine(Root, id);
-        if (System.IO.Directory.Exists(directory))
+        if (Directory.Exists(directory))
         {
-            return Task.FromResult(directory);
+            return directory;
         }
 
-        var pending = _pending.GetOrAdd(id, _ => new Lazy<Task<string>>(() => FetchAsync(id, directory, download, cancellationToken)));
-        return WaitAsync(id, pending);
-    }
-
-    private async Task<string> WaitAsync(string id, Lazy<Task<string>> pending)
-    {
-        try
+        Fetch fetch;
+        lock (_fetches)
         {
-            return await pending.Value.ConfigureAwait(false);
-        }
-        catch
-        {
-            // A failed fetch is not remembered: the next request tries again.
-            _pending.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(id, pending));
-            throw;
-        }
-    }
-
-    private async Task<string> FetchAsync(string id, string directory, Func<Stream, CancellationToken, Task> download, CancellationToken cancellationToken)
-    {
-        System.IO.Directory.CreateDirectory(Root);
-        var suffix = Guid.NewGuid().ToString("n");
-        var zipPath = Path.Combine(Root, $"{id}.{suffix}.zip");
-        var extracting = Path.Combine(Root, $"{id}.{suffix}.extracting");
-        try
-        {
-            await using (var file = new FileStream(zipPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            if (!_fetches.TryGetValue(id, out fetch!))
             {
-                await download(file, cancellationToken).ConfigureAwait(false);
+                fetch = new Fetch();
+                _fetches[id] = fetch;
+                var started = fetch;
+                fetch.Task = Task.Run(() => FetchAsync(id, directory, started, download));
             }
 
-            var actual = await PackageHash.OfZipAsync(zipPath, cancellationToken).ConfigureAwait(false);
-            if (actual != id)
+            fetch.Waiters++;
+        }
+
+        try
+        {
+            return await fetch.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_fetches)
             {
-                throw new InvalidDataException($"The package downloaded as {id} holds {actual} instead.");
+                if (--fetch.Waiters == 0 && !fetch.Task.IsCompleted)
+                {
+                    // Every caller gave up: stop the download, and let the next caller start a fresh one rather than
+                    // join this cancelled one.
+                    fetch.Cancellation.Cancel();
+                    Forget(id, fetch);
+                    _ = fetch.Task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                }
+            }
+        }
+    }
+
+    private async Task<string> FetchAsync(string id, string directory, Fetch fetch, Func<Stream, CancellationToken, Task> download)
+    {
+        var cancellationToken = fetch.Cancellation.Token;
+        var partial = Path.Combine(Root, string.Create(CultureInfo.InvariantCulture, $"{PartialPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}"));
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                // Another cache on this root finished it between the caller's look and this one.
+                return directory;
             }
 
-            Extract(zipPath, extracting);
+            var started = Stopwatch.GetTimestamp();
+            long size;
+            var zip = new FileStream(partial + ".zip", FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+            await using (zip.ConfigureAwait(false))
+            {
+                await download(zip, cancellationToken).ConfigureAwait(false);
+                size = zip.Length;
+                zip.Position = 0;
+                var actual = PackageArchive.Read(zip, partial, cancellationToken);
+                if (actual != id)
+                {
+                    throw new InvalidPackageException(
+                        $"The package downloaded as {id} holds content that hashes to {actual}; it is not cached.");
+                }
+            }
+
             try
             {
-                System.IO.Directory.Move(extracting, directory);
+                Directory.Move(partial, directory);
             }
-            catch (IOException) when (System.IO.Directory.Exists(directory))
+            catch (IOException) when (Directory.Exists(directory))
             {
-                // Another process of this node extracted it first: theirs is the same content.
+                // Another process on this root renamed its copy first; the content is the same.
             }
 
+            _logger.PackageFetched(id, ByteSize.Format(size), directory, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return directory;
         }
         finally
         {
-            File.Delete(zipPath);
-            if (System.IO.Directory.Exists(extracting))
+            if (Directory.Exists(partial))
             {
-                System.IO.Directory.Delete(extracting, recursive: true);
+                Directory.Delete(partial, recursive: true);
+            }
+
+            lock (_fetches)
+            {
+                Forget(id, fetch);
             }
         }
     }
 
-    /// <summary>Extracts every entry under <paramref name="destination"/>; an entry whose path would leave it is refused.</summary>
-    private static void Extract(string zipPath, string destination)
+    // Called under the lock; a newer fetch of the same id may have taken this one's place.
+    private void Forget(string id, Fetch fetch)
     {
-        var root = Path.GetFullPath(destination) + Path.DirectorySeparatorChar;
-        System.IO.Directory.CreateDirectory(root);
-        using var zip = ZipFile.OpenRead(zipPath);
-        foreach (var entry in zip.Entries)
+        if (_fetches.TryGetValue(id, out var current) && current == fetch)
         {
-            var target = Path.GetFullPath(Path.Combine(root, entry.FullName));
-            if (!target.StartsWith(root, StringComparison.Ordinal) || entry.FullName.EndsWith('/'))
-            {
-                if (entry.FullName.EndsWith('/') && target.StartsWith(root, StringComparison.Ordinal))
-                {
-                    continue;
-                }
+            _fetches.Remove(id);
+        }
+    }
 
-                throw new InvalidDataException($"The package has an entry '{entry.FullName}' that would be written outside its directory.");
+    // Temporary entries of processes that are gone: an extraction a crash or a kill interrupted.
+    private void DeleteLeftovers()
+    {
+        foreach (var entry in new DirectoryInfo(Root).EnumerateFileSystemInfos(PartialPrefix + "*"))
+        {
+            var rest = entry.Name.AsSpan(PartialPrefix.Length);
+            var dash = rest.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || IsRunning(pid))
+            {
+                continue;
             }
 
-            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            entry.ExtractToFile(target, overwrite: false);
+            if (entry is DirectoryInfo directory)
+            {
+                directory.Delete(recursive: true);
+            }
+            else
+            {
+                entry.Delete();
+            }
+
+            _logger.PackageLeftoverDeleted(entry.FullName);
         }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private sealed class Fetch
+    {
+        public CancellationTokenSource Cancellation { get; } = new();
+
+        public int Waiters { get; set; }
+
+        public Task<string> Task { get; set; } = null!;
     }
 }

@@ -1,66 +1,131 @@
-using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Packages;
 
-/// <summary>The package store as a driver and the nodes use it: upload a package unless the store has it, download one.</summary>
-internal sealed class PackageClient(GrpcChannel channel)
+/// <summary>
+/// Talks to the GCS's package store: a driver makes sure its package is there, a node downloads the packages of the
+/// jobs it runs. A refusal comes back as the <see cref="PackageException"/> the store threw, with its message; a
+/// transport failure stays an <see cref="RpcException"/>, and a cancelled call is an <see cref="OperationCanceledException"/>.
+/// </summary>
+internal sealed class PackageClient
 {
-    private readonly Runtime.Protocol.Packages.PackagesClient _client = new(channel);
+    private readonly PackageService.PackageServiceClient _client;
 
-    /// <summary>Uploads <paramref name="package"/> unless the store already has it (an unchanged build costs one call).</summary>
-    public async Task EnsureUploadedAsync(AppPackage package, CancellationToken cancellationToken)
+    /// <summary>A client over <paramref name="channel"/>.</summary>
+    public PackageClient(GrpcChannel channel)
+        : this(channel.CreateCallInvoker())
     {
-        if ((await _client.HasPackageAsync(new HasPackageRequest { Id = package.Id }, cancellationToken: cancellationToken).ConfigureAwait(false)).Found)
-        {
-            return;
-        }
+    }
 
-        var zip = Path.Combine(Path.GetTempPath(), $"raygen-package-{package.Id[..16]}-{Guid.NewGuid():n}.zip");
+    /// <summary>A client over <paramref name="callInvoker"/> (one with the cluster's token interceptor, for one).</summary>
+    public PackageClient(CallInvoker callInvoker)
+    {
+        _client = new PackageService.PackageServiceClient(callInvoker);
+    }
+
+    /// <summary>Whether the store holds the package <paramref name="id"/>.</summary>
+    public async Task<bool> HasPackageAsync(string id, CancellationToken cancellationToken = default)
+    {
         try
         {
-            await using (var file = File.Create(zip))
+            var reply = await _client.HasPackageAsync(new HasPackageRequest { PackageId = id }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return reply.Exists;
+        }
+        catch (RpcException e) when (Translate(e, cancellationToken) is { } translated)
+        {
+            throw translated;
+        }
+    }
+
+    /// <summary>
+    /// Uploads <paramref name="package"/> unless the store already holds it (a driver restarted with an unchanged build
+    /// sends nothing). The zip is written to a temporary file first: the store wants its size in the first chunk, and
+    /// a package may be too large to hold in memory.
+    /// </summary>
+    /// <returns>Whether it uploaded.</returns>
+    public async Task<bool> EnsureUploadedAsync(AppPackage package, CancellationToken cancellationToken = default)
+    {
+        if (await HasPackageAsync(package.Id, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        var path = Path.Combine(Path.GetTempPath(), $"raygen-package-{package.Id}-{Guid.NewGuid():N}.zip");
+        var zip = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+        await using (zip.ConfigureAwait(false))
+        {
+            await Task.Run(() => package.WriteZip(zip, cancellationToken), cancellationToken).ConfigureAwait(false);
+            zip.Position = 0;
+            await UploadAsync(package.Id, zip, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    /// <summary>Uploads the zip in <paramref name="zip"/> (seekable, positioned at its start) as the package <paramref name="id"/>.</summary>
+    /// <exception cref="InvalidPackageException">The zip's content does not hash to <paramref name="id"/>.</exception>
+    /// <exception cref="PackageTooLargeException">The zip is over the store's limit.</exception>
+    public async Task UploadAsync(string id, Stream zip, CancellationToken cancellationToken = default)
+    {
+        using var call = _client.Upload(cancellationToken: cancellationToken);
+        try
+        {
+            try
             {
-                await package.WriteZipAsync(file, cancellationToken).ConfigureAwait(false);
+                await PackageChunks.SendAsync(zip, call.RequestStream, id, cancellationToken).ConfigureAwait(false);
+                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+            {
+                // The store ended the call before the last chunk (it refused the size, or the id): the status the
+                // reply carries says why.
             }
 
-            await using var source = File.OpenRead(zip);
-            using var call = _client.Upload(cancellationToken: cancellationToken);
-            var buffer = new byte[PackageStoreService.ChunkSize];
-            var first = true;
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0 || first)
-            {
-                var chunk = new PackageChunk { Data = ByteString.CopyFrom(buffer, 0, read) };
-                if (first)
-                {
-                    chunk.Id = package.Id;
-                    chunk.TotalSize = (ulong)source.Length;
-                    first = false;
-                }
-
-                await call.RequestStream.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
-            }
-
-            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
             await call.ResponseAsync.ConfigureAwait(false);
         }
-        finally
+        catch (RpcException e) when (Translate(e, cancellationToken) is { } translated)
         {
-            File.Delete(zip);
+            throw translated;
         }
     }
 
-    /// <summary>Writes package <paramref name="id"/>'s zip to <paramref name="destination"/>.</summary>
-    /// <exception cref="RpcException">NotFound when the store does not have it.</exception>
-    public async Task DownloadAsync(string id, Stream destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the zip of the package <paramref name="id"/> to <paramref name="destination"/>, in the shape
+    /// <see cref="PackageCache.EnsureAsync"/> asks for.
+    /// </summary>
+    /// <exception cref="PackageNotFoundException">The store does not hold the package.</exception>
+    /// <exception cref="IOException">The stream ended before the size the store announced.</exception>
+    public async Task DownloadAsync(string id, Stream destination, CancellationToken cancellationToken = default)
     {
-        using var call = _client.Download(new DownloadRequest { Id = id }, cancellationToken: cancellationToken);
-        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        using var call = _client.Download(new DownloadRequest { PackageId = id }, cancellationToken: cancellationToken);
+        long? expected = null;
+        long received = 0;
+        try
         {
-            await destination.WriteAsync(call.ResponseStream.Current.Data.Memory, cancellationToken).ConfigureAwait(false);
+            while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                var chunk = call.ResponseStream.Current;
+                expected ??= chunk.TotalSize;
+                await destination.WriteAsync(chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
+                received += chunk.Data.Length;
+            }
+        }
+        catch (RpcException e) when (Translate(e, cancellationToken) is { } translated)
+        {
+            throw translated;
+        }
+
+        if (received != expected)
+        {
+            throw new IOException($"The download of package {id} ended after {received} of the {expected ?? 0} bytes the store announced.");
         }
     }
+
+    // What a failed call means to the caller, or null when it is a transport failure, which stays as it is.
+    private static Exception? Translate(RpcException e, CancellationToken cancellationToken) =>
+        e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested
+            ? new OperationCanceledException(cancellationToken)
+            : PackageException.FromRpcException(e);
 }

@@ -1,94 +1,87 @@
-using Google.Protobuf;
 using Grpc.Core;
+using Ray.Logging;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Packages;
 
-/// <summary>The package store's gRPC endpoint on the head node (behind the cluster token, as every endpoint).</summary>
-internal sealed class PackageStoreService(PackageStore store) : Runtime.Protocol.Packages.PackagesBase
+/// <summary>
+/// The gRPC service of the GCS's <see cref="PackageStore"/> (<c>ray.rpc.PackageService</c> in <c>packages.proto</c>).
+/// Refusals travel as statuses with the store's message: an unknown id as NOT_FOUND, a package that is not what its id
+/// says (or a malformed id, or an upload that ends early) as INVALID_ARGUMENT, an oversized one as RESOURCE_EXHAUSTED;
+/// each is logged with the caller's address.
+/// </summary>
+/// <remarks>
+/// The service authenticates nobody itself: the host registers it behind the cluster's token interceptor. It logs
+/// through the store's logger rather than one from dependency injection, because an embedded host's container
+/// carries only the framework's filtered logger factory (see <c>EmbeddedHost</c>).
+/// </remarks>
+internal sealed class PackageStoreService(PackageStore store) : PackageService.PackageServiceBase
 {
-    /// <summary>The size of the chunks a package is downloaded in.</summary>
-    public const int ChunkSize = 1 << 20;
-
-    public override Task<HasPackageReply> HasPackage(HasPackageRequest request, ServerCallContext context) =>
-        Task.FromResult(new HasPackageReply { Found = store.Exists(request.Id) });
-
-    public override async Task<UploadReply> Upload(IAsyncStreamReader<PackageChunk> requestStream, ServerCallContext context)
+    /// <inheritdoc/>
+    public override Task<HasPackageReply> HasPackage(HasPackageRequest request, ServerCallContext context)
     {
-        var cancellationToken = context.CancellationToken;
-        if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "An upload must start with a chunk that names the package."));
-        }
-
-        var first = requestStream.Current;
-        if (!PackageHash.IsValid(first.Id))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{first.Id}' is not a package id (64 hex digits)."));
-        }
-
-        if ((long)first.TotalSize > store.MaxPackageBytes)
-        {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"The package is {first.TotalSize} bytes; the store takes at most {store.MaxPackageBytes}."));
-        }
-
-        var path = store.NewUploadPath();
         try
         {
-            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
-            {
-                var chunk = first;
-                while (true)
-                {
-                    if (file.Length + chunk.Data.Length > store.MaxPackageBytes)
-                    {
-                        throw new RpcException(new Status(StatusCode.ResourceExhausted, $"The package is larger than the {store.MaxPackageBytes} bytes the store takes."));
-                    }
-
-                    await file.WriteAsync(chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
-                    if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
-                    {
-                        break;
-                    }
-
-                    chunk = requestStream.Current;
-                }
-            }
-
-            await store.CommitAsync(first.Id, path, cancellationToken).ConfigureAwait(false);
-            return new UploadReply();
+            return Task.FromResult(new HasPackageReply { Exists = store.Exists(request.PackageId) });
         }
-        catch (InvalidDataException e)
+        catch (PackageException e)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
-        }
-        finally
-        {
-            if (File.Exists(path))
-            {
-                File.Delete(path);
-            }
+            throw Refuse(e, context);
         }
     }
 
-    public override async Task Download(DownloadRequest request, IServerStreamWriter<PackageChunk> responseStream, ServerCallContext context)
+    /// <inheritdoc/>
+    public override async Task<UploadReply> Upload(IAsyncStreamReader<PackageChunk> requestStream, ServerCallContext context)
     {
-        await using var file = store.OpenRead(request.Id)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"The package store has no package {request.Id}: its driver never uploaded it, or the head restarted."));
-        var buffer = new byte[ChunkSize];
-        int read;
-        var first = true;
-        while ((read = await file.ReadAsync(buffer, context.CancellationToken).ConfigureAwait(false)) > 0)
+        var cancellationToken = context.CancellationToken;
+        try
         {
-            var chunk = new PackageChunk { Data = ByteString.CopyFrom(buffer, 0, read) };
-            if (first)
+            if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
             {
-                chunk.Id = request.Id;
-                chunk.TotalSize = (ulong)file.Length;
-                first = false;
+                throw new InvalidPackageException("The upload carried no chunk; its first chunk must name the package and its size.");
             }
 
-            await responseStream.WriteAsync(chunk, context.CancellationToken).ConfigureAwait(false);
+            var first = requestStream.Current;
+            await using var writer = store.OpenWrite(first.PackageId, first.TotalSize);
+            await writer.WriteAsync(first.Data.Memory, cancellationToken).ConfigureAwait(false);
+            while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                await writer.WriteAsync(requestStream.Current.Data.Memory, cancellationToken).ConfigureAwait(false);
+            }
+
+            // A caller that went away mid-upload ends the loop with an exception; the writer's disposal then deletes
+            // what it received.
+            writer.Commit();
+            return new UploadReply();
         }
+        catch (PackageException e)
+        {
+            throw Refuse(e, context);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async Task Download(DownloadRequest request, IServerStreamWriter<PackageChunk> responseStream, ServerCallContext context)
+    {
+        FileStream zip;
+        try
+        {
+            zip = store.OpenRead(request.PackageId);
+        }
+        catch (PackageException e)
+        {
+            throw Refuse(e, context);
+        }
+
+        await using (zip.ConfigureAwait(false))
+        {
+            await PackageChunks.SendAsync(zip, responseStream, id: null, context.CancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private RpcException Refuse(PackageException e, ServerCallContext context)
+    {
+        store.Logger.PackageRequestRefused(context.Peer, e.Message);
+        return e.ToRpcException();
     }
 }
