@@ -18,7 +18,7 @@ public abstract record SchedulingStrategy
     public static SchedulingStrategy Spread { get; } = new SpreadStrategy();
 
     /// <summary>
-    /// Runs on the node <paramref name="nodeId"/> (as <see cref="NodeInfo.NodeId"/> and <c>RayRuntime.NodeId</c> give it).
+    /// Runs on the node <paramref name="nodeId"/> (as <c>NodeInfo.NodeId</c> and <c>RayRuntime.NodeId</c> give it).
     /// With <paramref name="soft"/>, another node is used when that one is dead or cannot run it; without, the call fails
     /// then with a clear error (Ray's <c>NodeAffinitySchedulingStrategy</c>).
     /// </summary>
