@@ -92,7 +92,7 @@ internal static class StartCommand
             NumGpus = result.GetValue(NumGpus) ?? 0,
             Resources = ParseResources(result.GetValue(Resources)),
             ObjectStoreMemory = result.GetValue(ObjectStoreMemory),
-            AuthToken = token ?? Transport.ClusterTokens.Generate(),
+            AuthToken = token ?? Transport.ClusterToken.Generate().Value,
             Tls = tls,
             HealthCheckTimeout = TimeSpan.FromSeconds(result.GetValue(HealthCheckTimeout)),
             CacheDirectory = session.PackagesDirectory,

@@ -34,8 +34,8 @@ internal static class StatusCommand
             var address = session.ResolveAddress(result.GetValue(Address) ?? "auto")!;
             var token = session.ResolveToken(result.GetValue(AuthToken)) ?? throw new RayException(
                 "The cluster's token is needed: --auth-token, RAYGEN_AUTH_TOKEN, or the token file of a head on this machine.");
-            var tls = result.GetValue(TlsCert) is { } cert ? new TlsFiles(cert, result.GetValue(TlsKey) ?? throw new RayException("--tls-key is needed with --tls-cert."), result.GetValue(TlsCa) ?? throw new RayException("--tls-ca is needed with --tls-cert.")) : null;
-            using var channel = ClusterChannels.Create(address, token, tls);
+            var credentials = ClusterCredentials.Create(ClusterToken.Parse(token, "--auth-token"), result.GetValue(TlsCert), result.GetValue(TlsKey), result.GetValue(TlsCa));
+            using var channel = ClusterChannel.Create(address, credentials);
             try
             {
                 status = await new Runtime.Protocol.Gcs.GcsClient(channel).GetClusterStatusAsync(new GetClusterStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(15), cancellationToken: cancellationToken);

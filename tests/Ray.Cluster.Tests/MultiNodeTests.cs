@@ -79,7 +79,7 @@ public sealed class MultiNodeTests(ThreeNodeClusterFixture fixture) : IDisposabl
         var deadline = DateTime.UtcNow + Timeout;
         while (Directory.GetFiles(started).Length < 3)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"Only {Directory.GetFiles(started).Length} of 3 tasks started: the cluster did not place them on every node.");
+            Assert.True(DateTime.UtcNow < deadline, $"Only {Directory.GetFiles(started).Length} of 3 tasks started, on {string.Join(", ", Directory.GetFiles(started).Select(File.ReadAllText))}: the cluster did not place them on every node. Nodes: {string.Join(", ", Cluster.Nodes.Select(n => n.NodeId))}\n{Cluster.Head.Output}");
             await Task.Delay(20);
         }
 

@@ -11,7 +11,7 @@ namespace Ray.Cluster.Tests;
 /// </summary>
 internal sealed partial class NodeProcess : IDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private readonly Process _process;
     private readonly StringBuilder _output = new();

@@ -44,7 +44,7 @@ internal sealed class TestCluster : IAsyncDisposable
     /// <summary>Starts a head on 127.0.0.1 and one node on each further address.</summary>
     public static async Task<TestCluster> StartAsync(double headCpus = 2, string[]? nodeAddresses = null, double nodeCpus = 1, string[]? headArguments = null, string? hideFromHead = null)
     {
-        var cluster = new TestCluster(Directory.CreateTempSubdirectory("raygen-cluster-").FullName, Transport.ClusterTokens.Generate());
+        var cluster = new TestCluster(Directory.CreateTempSubdirectory("raygen-cluster-").FullName, Transport.ClusterToken.Generate().Value);
         try
         {
             await cluster.StartNodeAsync(["--head", "--port", FreePort().ToString(), "--num-cpus", headCpus.ToString(System.Globalization.CultureInfo.InvariantCulture), .. headArguments ?? []], "127.0.0.1", hideFromHead);

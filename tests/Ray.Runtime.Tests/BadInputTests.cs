@@ -81,7 +81,7 @@ public sealed class BadInputTests(RuntimeFixture fixture)
     {
         using var channel = UnixSocketChannel.Create(fixture.Ray.RayletSocketPath!);
         var client = new global::Ray.Runtime.Protocol.Raylet.RayletClient(channel);
-        foreach (var (headers, problem) in new[] { (new Metadata(), "missing"), (new Metadata { { ClusterAuthentication.HeaderName, ClusterAuthentication.HeaderValue("not-the-token") } }, "wrong") })
+        foreach (var (headers, problem) in new[] { (new Metadata(), "missing"), (TokenMetadata.For(ClusterToken.Generate().Value), "wrong") })
         {
             using var call = client.Connect(headers, deadline: DateTime.UtcNow + Timeout);
             await call.RequestStream.WriteAsync(new WorkerBatch { Messages = { new WorkerMessage { Register = new RegisterWorker { ProtocolVersion = RuntimeVersion.Protocol, RuntimeVersion = RuntimeVersion.Current, Pid = Environment.ProcessId } } } });
@@ -134,5 +134,5 @@ public sealed class BadInputTests(RuntimeFixture fixture)
         return await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
     }
 
-    private Metadata TokenHeader() => new() { { ClusterAuthentication.HeaderName, ClusterAuthentication.HeaderValue(fixture.Ray.Host!.AuthToken) } };
+    private Metadata TokenHeader() => TokenMetadata.For(fixture.Ray.Host!.AuthToken);
 }

@@ -49,12 +49,9 @@ internal sealed class ClusterDriver : IAsyncDisposable
         var token = session.ResolveToken(options.AuthToken) ?? throw new RayException(
             $"The cluster at {address} needs its token: set RayOptions.AuthToken or RAYGEN_AUTH_TOKEN, or run the driver on the head's machine, " +
             $"where 'raygen start --head' wrote it to {session.TokenFile}.");
-        var tls = options.TlsCertificatePath is null ? null : new TlsFiles(
-            options.TlsCertificatePath,
-            options.TlsKeyPath ?? throw new RayException("RayOptions.TlsKeyPath is needed with TlsCertificatePath."),
-            options.TlsCaPath ?? throw new RayException("RayOptions.TlsCaPath is needed with TlsCertificatePath."));
+        var credentials = ClusterCredentials.Create(ClusterToken.Parse(token, "the cluster token given to the driver"), options.TlsCertificatePath, options.TlsKeyPath, options.TlsCaPath);
         var logger = loggerFactory.CreateLogger(LogCategories.Raylet);
-        var gcsChannel = ClusterChannels.Create(address, token, tls);
+        var gcsChannel = ClusterChannel.Create(address, credentials, loggerFactory);
         var gcs = new RemoteGcsClient(gcsChannel, logger);
         try
         {
@@ -75,7 +72,7 @@ internal sealed class ClusterDriver : IAsyncDisposable
             }
 
             var (node, local) = Choose(nodes, address);
-            var channel = local ? UnixSocketChannel.Create(node.SocketPath) : ClusterChannels.Create(node.Address, token, tls);
+            var channel = local ? UnixSocketChannel.Create(node.SocketPath) : ClusterChannel.Create(node.Address, credentials, loggerFactory);
             var connection = RayletConnection.Open(channel, token, new WorkerMessage
             {
                 RegisterDriver = new RegisterDriver

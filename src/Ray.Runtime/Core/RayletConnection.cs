@@ -22,7 +22,7 @@ internal sealed class RayletConnection : IAsyncDisposable
     {
         _channel = channel;
         var client = new Runtime.Protocol.Raylet.RayletClient(channel);
-        _call = client.Connect(new Metadata { { ClusterAuthentication.HeaderName, ClusterAuthentication.HeaderValue(authToken) } });
+        _call = client.Connect(TokenMetadata.For(authToken));
         Outbound = new BatchingWriter<WorkerMessage, WorkerBatch>(static items =>
         {
             var batch = new WorkerBatch();

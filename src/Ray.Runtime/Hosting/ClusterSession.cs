@@ -97,12 +97,16 @@ internal sealed class ClusterSession
             return fromEnvironment;
         }
 
+        if (!File.Exists(TokenFile))
+        {
+            return null;
+        }
+
         try
         {
-            var token = File.ReadAllText(TokenFile).Trim();
-            return token.Length > 0 ? token : null;
+            return Transport.ClusterToken.ReadFile(TokenFile, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Value;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (RayException)
         {
             return null;
         }
@@ -176,11 +180,7 @@ internal sealed class ClusterSession
     }
 
     /// <summary>Writes the token file, readable and writable by this user only from the moment it exists.</summary>
-    public void WriteToken(string token)
-    {
-        Directory.CreateDirectory(Root);
-        WriteAtomically(TokenFile, token + Environment.NewLine, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-    }
+    public void WriteToken(string token) => Transport.ClusterToken.Parse(token, "the cluster's token").WriteFile(TokenFile);
 
     private static void WriteAtomically(string path, string contents, UnixFileMode mode)
     {

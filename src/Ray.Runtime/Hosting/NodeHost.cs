@@ -68,6 +68,9 @@ internal sealed class NodeHost : IAsyncDisposable
     /// <summary>The cluster token every call from another process must carry.</summary>
     public string AuthToken { get; private set; } = string.Empty;
 
+    /// <summary>The token and, for mutual TLS, the certificates this node calls and is called with.</summary>
+    public ClusterCredentials Credentials { get; private set; } = null!;
+
     /// <summary>The node's TCP address, <c>ip:port</c>; null when it does not listen on the network.</summary>
     public string? Address { get; private set; }
 
@@ -166,9 +169,13 @@ internal sealed class NodeHost : IAsyncDisposable
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
-        AuthToken = Options.AuthToken ?? (Options.ListenOnNetwork
-            ? throw new RayException("A node that listens on the network needs the cluster's token (--auth-token, RAYGEN_AUTH_TOKEN, or the token file).")
-            : ClusterTokens.Generate());
+        var token = Options.AuthToken is { } given
+            ? ClusterToken.Parse(given, "the node's token")
+            : Options.ListenOnNetwork
+                ? throw new RayException("A node that listens on the network needs the cluster's token (--auth-token, RAYGEN_AUTH_TOKEN, or the token file).")
+                : ClusterToken.Generate();
+        Credentials = ClusterCredentials.Create(token, Options.Tls?.CertificatePath, Options.Tls?.KeyPath, Options.Tls?.CaPath);
+        AuthToken = token.Value;
         var packages = Options.CacheDirectory ?? Path.Combine(ClusterSession.Current.PackagesDirectory);
         Packages = new PackageCache(Path.Combine(packages, "cache"), LoggerFactory.CreateLogger(LogCategories.Packages));
         if (Options.IsHead)
@@ -180,7 +187,7 @@ internal sealed class NodeHost : IAsyncDisposable
         else
         {
             var address = Options.GcsAddress ?? throw new RayException("A node that is not the head needs the head's address (raygen start --address HOST:PORT).");
-            _gcsChannel = ClusterChannels.Create(address, AuthToken, Options.Tls);
+            _gcsChannel = ClusterChannel.Create(address, Credentials, LoggerFactory);
             Gcs = new RemoteGcsClient(_gcsChannel, LoggerFactory.CreateLogger(LogCategories.Gcs), ownsChannel: false);
         }
 
@@ -232,6 +239,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         var period = TimeSpan.FromMilliseconds(reply.HeartbeatPeriodMs);
+        _view?.SetHeartbeatPeriod(period);
         _session = Gcs.RunSessionAsync(period, Report, OnGcsEvent, _stopping.Token);
     }
 
@@ -306,7 +314,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private void JoinCluster()
     {
         var logger = LoggerFactory.CreateLogger(LogCategories.Raylet);
-        _view = new ClusterView(Node.NodeGuid, Node.Scheduler.Total, () => Node.Scheduler.Available);
+        _view = new ClusterView(Node.NodeGuid, Node.Scheduler.Total, () => Node.Scheduler.AvailableForNewWork);
         Links = new NodeLinks(Node.NodeGuid, _view, Channel, Route, logger);
         _references = new ClusterReferences(Node.NodeGuid, Node.Objects, Links, LoggerFactory.CreateLogger(LogCategories.ObjectManager));
         _forwarded = new ForwardedTasks(Node, Links, _references, job => EnsureJobAsync(job, CancellationToken.None), LoggerFactory.CreateLogger(LogCategories.Scheduler));
@@ -378,12 +386,12 @@ internal sealed class NodeHost : IAsyncDisposable
     }
 
     private Grpc.Net.Client.GrpcChannel Channel(string address) =>
-        _channels.GetOrAdd(address, a => ClusterChannels.Create(a, AuthToken, Options.Tls));
+        _channels.GetOrAdd(address, a => ClusterChannel.Create(a, Credentials, LoggerFactory));
 
     private NodeReport Report()
     {
         var report = new NodeReport { NodeId = NodeIds.ToBytes(Node.NodeGuid) };
-        foreach (var (name, amount) in Node.Scheduler.Available.Amounts)
+        foreach (var (name, amount) in Node.Scheduler.AvailableForNewWork.Amounts)
         {
             report.Available[name] = amount;
         }
@@ -426,14 +434,8 @@ internal sealed class NodeHost : IAsyncDisposable
             builder.Services.AddSingleton(_packageStore!);
         }
 
-        builder.Services.AddGrpc(o =>
-        {
-            o.MaxReceiveMessageSize = null;
-            o.MaxSendMessageSize = null;
-            o.EnableDetailedErrors = true;
-            ClusterAuthentication.AddTo(o);
-        });
-        builder.Services.AddSingleton(new ClusterAuthentication(AuthToken, LoggerFactory.CreateLogger(LogCategories.Raylet)));
+        builder.Services.AddClusterGrpc(Credentials.Token, LoggerFactory.CreateLogger(LogCategories.Transport));
+        builder.Services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(o => o.EnableDetailedErrors = true);
 
         // The services never block (a batch is handled under the scheduler's lock and returns), so socket
         // completions may run them inline instead of hopping to the thread pool: one hop less per message.
@@ -447,13 +449,12 @@ internal sealed class NodeHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.ListenUnixSocket(Node.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
-            if (Options.ListenOnNetwork)
-            {
-                kestrel.Listen(ParseAddress(Options.NodeIpAddress), port, listen => ClusterChannels.ConfigureListen(listen, Options.Tls));
-            }
-
-            ClusterChannels.ConfigureLimits(kestrel.Limits);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
         });
+        if (Options.ListenOnNetwork)
+        {
+            ClusterServer.Listen(builder.WebHost, new IPEndPoint(ParseAddress(Options.NodeIpAddress), port), Credentials, LoggerFactory.CreateLogger(LogCategories.Transport));
+        }
         _server = builder.Build();
         _server.MapGrpcService<RayletService>();
         _server.MapGrpcService<NodeLinkService>();

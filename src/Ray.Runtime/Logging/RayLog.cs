@@ -18,6 +18,9 @@ internal static class LogCategories
     public const string Gcs = "Ray.Gcs";
     public const string Packages = "Ray.Packages";
 
+    /// <summary>The links between nodes, drivers and the CLI: refused calls (a missing or wrong token), TLS problems.</summary>
+    public const string Transport = "Ray.Transport";
+
     /// <summary>Failures no one looked at: a fire-and-forget call that failed and whose result was dropped unread.</summary>
     public const string UnhandledErrors = "Ray.UnhandledErrors";
 }

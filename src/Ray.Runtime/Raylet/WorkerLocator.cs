@@ -81,5 +81,5 @@ internal sealed record WorkerBinary(string HostPath, string WorkerPath, IReadOnl
         HostPath,
         [WorkerPath, "--parent-pid", System.Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--app-directory", appDirectory, "--raylet-socket", socketPath],
         appDirectory,
-        new Dictionary<string, string>(Environment) { [Transport.ClusterAuthentication.TokenVariable] = authToken });
+        new Dictionary<string, string>(Environment) { [Transport.ClusterToken.EnvironmentVariable] = authToken });
 }

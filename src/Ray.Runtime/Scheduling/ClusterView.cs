@@ -15,7 +15,11 @@ internal sealed class ClusterView
     private readonly Dictionary<Guid, NodeState> _nodes = [];
     private readonly Guid _self;
     private readonly Func<ResourceSet> _localAvailable;
+    private long _reportLagMs = 2050;
 
+    /// <param name="self">This node.</param>
+    /// <param name="localTotal">This node's resources.</param>
+    /// <param name="localAvailable">What new work could have on this node now.</param>
     public ClusterView(Guid self, ResourceSet localTotal, Func<ResourceSet> localAvailable)
     {
         _self = self;
@@ -55,9 +59,14 @@ internal sealed class ClusterView
         }
     }
 
-    /// <summary>Applies the GCS's periodic view of free resources; what this node sent since the last one counts again.</summary>
+    /// <summary>
+    /// Applies the GCS's periodic view of free resources. Work this node sent a node counts against it until the node's
+    /// reports surely include it (they are made every heartbeat period and relayed every period: two periods after the
+    /// send), so a report that left the node before the work arrived does not make it look free.
+    /// </summary>
     public void OnResources(ResourceView view)
     {
+        var now = Environment.TickCount64;
         lock (_lock)
         {
             foreach (var entry in view.Nodes)
@@ -66,32 +75,35 @@ internal sealed class ClusterView
                 if (id != _self && _nodes.TryGetValue(id, out var node))
                 {
                     node.Reported = ResourceSet.FromMap(entry.Available);
-                    node.Sent = ResourceSet.Empty;
+                    node.Sent.RemoveAll(s => now - s.At > _reportLagMs);
                 }
             }
         }
     }
 
-    /// <summary>Counts work this node sent to <paramref name="node"/> until the node's next report.</summary>
+    /// <summary>How long a report may lag behind work this node sent (two heartbeat periods).</summary>
+    public void SetHeartbeatPeriod(TimeSpan period) => _reportLagMs = (long)(2 * period.TotalMilliseconds) + 50;
+
+    /// <summary>Counts work this node sent to <paramref name="node"/> against it until the node's reports include it.</summary>
     public void Reserve(Guid node, ResourceSet resources)
     {
         lock (_lock)
         {
             if (node != _self && _nodes.TryGetValue(node, out var state))
             {
-                state.Sent = state.Sent.Add(resources);
+                state.Sent.Add((resources, Environment.TickCount64));
             }
         }
     }
 
-    /// <summary>Work sent to <paramref name="node"/> came back (finished, spilled back) before its next report.</summary>
+    /// <summary>Work sent to <paramref name="node"/> came back (finished, spilled back) before its reports showed it.</summary>
     public void Unreserve(Guid node, ResourceSet resources)
     {
         lock (_lock)
         {
-            if (node != _self && _nodes.TryGetValue(node, out var state) && state.Sent.Contains(resources))
+            if (node != _self && _nodes.TryGetValue(node, out var state) && state.Sent.FindIndex(s => s.Resources.Equals(resources)) is var index and >= 0)
             {
-                state.Sent = state.Sent.Subtract(resources);
+                state.Sent.RemoveAt(index);
             }
         }
     }
@@ -126,7 +138,19 @@ internal sealed class ClusterView
                     continue;
                 }
 
-                var available = node.Id == _self ? local : node.Reported.Contains(node.Sent) ? node.Reported.Subtract(node.Sent) : ResourceSet.Empty;
+                var available = node.Reported;
+                if (node.Id == _self)
+                {
+                    available = local;
+                }
+                else
+                {
+                    foreach (var (resources, _) in node.Sent)
+                    {
+                        available = available.Minus(resources);
+                    }
+                }
+
                 nodes.Add(new NodeSnapshot(node.Id, node.Address, node.Total, available));
             }
 
@@ -160,7 +184,8 @@ internal sealed class ClusterView
 
         public ResourceSet Reported { get; set; } = total;
 
-        public ResourceSet Sent { get; set; } = ResourceSet.Empty;
+        /// <summary>Work this node sent there, and when, that its reports may not show yet.</summary>
+        public List<(ResourceSet Resources, long At)> Sent { get; } = [];
     }
 }
 

@@ -46,6 +46,7 @@ internal sealed class LocalScheduler
     private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
     private readonly NodeResources _resources;
     private readonly Action<WorkerHandle> _killWorker;
+    private ResourceSet _queuedDemand = ResourceSet.Empty;
     private ClusterView? _cluster;
     private ITaskForwarder? _forwarder;
     private PlacementPolicy? _policy;
@@ -75,6 +76,24 @@ internal sealed class LocalScheduler
 
     /// <summary>Resources not held by a lease or an actor right now.</summary>
     public ResourceSet Available => _resources.Available;
+
+    /// <summary>
+    /// What new work could have here now: the free resources less what tasks queued here wait for. This is what the
+    /// node reports to the cluster, so that other nodes do not send work where work already waits.
+    /// </summary>
+    public ResourceSet AvailableForNewWork
+    {
+        get
+        {
+            ResourceSet queued;
+            lock (_lock)
+            {
+                queued = _queuedDemand;
+            }
+
+            return _resources.Available.Minus(queued);
+        }
+    }
 
     /// <summary>Tasks not finished yet.</summary>
     public int PendingTaskCount
@@ -443,6 +462,7 @@ internal sealed class LocalScheduler
         }
 
         task.State = TaskState.Queued;
+        _queuedDemand = _queuedDemand.Add(task.Resources);
         var schedulingClass = new SchedulingClass(task.Id.Job, task.Resources);
         if (!_queues.TryGetValue(schedulingClass, out var queue))
         {
@@ -473,6 +493,15 @@ internal sealed class LocalScheduler
                 var lease = AcquireLease(schedulingClass, Estimate(task.FunctionId));
                 if (lease is null)
                 {
+                    // No room here now: another node with room takes it (Ray's spillback), else it waits here.
+                    if (_cluster is not null && SpillTarget(task) is { } node)
+                    {
+                        queue.Dequeue();
+                        LeaveQueue(task);
+                        Forward(task, node);
+                        continue;
+                    }
+
                     break;
                 }
 
@@ -553,6 +582,7 @@ internal sealed class LocalScheduler
 
     private void Dispatch(TaskRecord task, Lease lease)
     {
+        LeaveQueue(task);
         task.State = TaskState.Running;
         task.Attempts++;
         task.Lease = lease;
@@ -621,6 +651,32 @@ internal sealed class LocalScheduler
             }
         }
     }
+
+    /// <summary>
+    /// Another node that has room for a task queued here for want of it; null when none has, or the task must stay
+    /// (it was forwarded here, it must run on this node, or it reads a large object here).
+    /// </summary>
+    private Guid? SpillTarget(TaskRecord task)
+    {
+        if (task.Result is null || task.Placement is { Kind: PlacementKind.NodeAffinity, Soft: false } || HasStoredArguments(task))
+        {
+            return null;
+        }
+
+        NodeSnapshot? best = null;
+        foreach (var node in _cluster!.LiveNodes())
+        {
+            if (node.Id != _cluster.Self && node.Available.Contains(task.Resources) && (best is null || node.Utilization < best.Utilization))
+            {
+                best = node;
+            }
+        }
+
+        return best?.Id;
+    }
+
+    /// <summary>A queued task leaves the queue (for a lease, another node, or its end): its demand no longer counts.</summary>
+    private void LeaveQueue(TaskRecord task) => _queuedDemand = _queuedDemand.Minus(task.Resources);
 
     /// <summary>The node for a task this node owns; null when none can run it now (it then waits here).</summary>
     private Guid? ChooseNode(TaskRecord task)
@@ -786,6 +842,11 @@ internal sealed class LocalScheduler
 
     private void Complete(TaskRecord task, TaskResult result)
     {
+        if (task.State == TaskState.Queued)
+        {
+            LeaveQueue(task);
+        }
+
         task.State = TaskState.Finished;
         _tasks.Remove(task.Id);
         if (result.Error is null && task.Result is { } entry)

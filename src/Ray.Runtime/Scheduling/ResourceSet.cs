@@ -95,6 +95,27 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
 
     public ResourceSet Subtract(ResourceSet other) => other._names.Length == 0 ? this : Merge(other, -1);
 
+    /// <summary>What is left after taking <paramref name="other"/>, never below zero for any resource.</summary>
+    public ResourceSet Minus(ResourceSet other)
+    {
+        if (other._names.Length == 0)
+        {
+            return this;
+        }
+
+        var left = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (var i = 0; i < _names.Length; i++)
+        {
+            var amount = _amounts[i] - other[_names[i]];
+            if (amount > Tolerance)
+            {
+                left[_names[i]] = amount;
+            }
+        }
+
+        return Build(0, 0, left);
+    }
+
     public bool Equals(ResourceSet? other)
     {
         if (ReferenceEquals(this, other))

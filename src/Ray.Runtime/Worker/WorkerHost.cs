@@ -52,7 +52,7 @@ public static class WorkerHost
         string[] nodeDirectories = [];
         _ = WatchParentAsync(arguments.ParentProcessId, () => Volatile.Read(ref nodeDirectories), arguments.SocketPath);
 
-        var token = Environment.GetEnvironmentVariable(ClusterAuthentication.TokenVariable) ?? string.Empty;
+        var token = Environment.GetEnvironmentVariable(ClusterToken.EnvironmentVariable) ?? string.Empty;
         await using var connection = RayletConnection.Open(UnixSocketChannel.Create(arguments.SocketPath), token, new WorkerMessage
         {
             Register = new RegisterWorker
