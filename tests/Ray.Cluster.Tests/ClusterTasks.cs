@@ -79,4 +79,30 @@ public partial class ClusterCounter
     public int Add(int amount) => _value += amount;
 
     public int ProcessId() => Environment.ProcessId;
+
+    public string NodeId() => RayRuntime.Current.NodeId;
+
+    public int Get() => _value;
+}
+
+public static partial class ClusterActorTasks
+{
+    /// <summary>Calls an actor through a handle it received, from whatever node it runs on.</summary>
+    [Remote]
+    public static int AddFrom(ActorHandle<ClusterCounter> counter, int times)
+    {
+        for (var i = 0; i < times; i++)
+        {
+            counter.Add(1);
+        }
+
+        return counter.Get().Get();
+    }
+
+    /// <summary>Finds a named actor from wherever the task runs.</summary>
+    [Remote]
+    public static async Task<int> AddToNamed(string name, int amount) => await RayRuntime.Current.GetActor<ClusterCounter>(name).Add(amount);
+
+    [Remote]
+    public static void KillNamed(string name) => RayRuntime.Current.Kill(RayRuntime.Current.GetActor<ClusterCounter>(name));
 }

@@ -76,14 +76,21 @@ public sealed class MultiNodeTests(ThreeNodeClusterFixture fixture) : IDisposabl
         var started = Directory.CreateDirectory(Path.Combine(_directory, "started")).FullName;
         var release = Path.Combine(_directory, "release");
         var holders = Enumerable.Range(0, 3).Select(_ => ClusterTasks.Remote.HoldThenNode(started, release)).ToList();
-        var deadline = DateTime.UtcNow + Timeout;
-        while (Directory.GetFiles(started).Length < 3)
+        try
         {
-            Assert.True(DateTime.UtcNow < deadline, $"Only {Directory.GetFiles(started).Length} of 3 tasks started, on {string.Join(", ", Directory.GetFiles(started).Select(File.ReadAllText))}: the cluster did not place them on every node. Nodes: {string.Join(", ", Cluster.Nodes.Select(n => n.NodeId))}\n{Cluster.Head.Output}");
-            await Task.Delay(20);
+            var deadline = DateTime.UtcNow + Timeout;
+            while (Directory.GetFiles(started).Length < 3)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"Only {Directory.GetFiles(started).Length} of 3 tasks started, on {string.Join(", ", Directory.GetFiles(started).Select(File.ReadAllText))}: the cluster did not place them on every node. Nodes: {string.Join(", ", Cluster.Nodes.Select(n => n.NodeId))}\n{Cluster.Head.Output}");
+                await Task.Delay(20);
+            }
+        }
+        finally
+        {
+            // Released even when the test fails, so the held CPUs do not fail the tests after it.
+            File.WriteAllText(release, "go");
         }
 
-        File.WriteAllText(release, "go");
         var nodes = await fixture.Ray.GetAsync(holders, Timeout).WaitAsync(Timeout);
         Assert.Equal(3, nodes.Distinct().Count());
     }

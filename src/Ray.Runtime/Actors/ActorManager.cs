@@ -25,6 +25,7 @@ internal sealed class ActorManager
     private readonly Dictionary<string, ActorRecord> _named = new(StringComparer.Ordinal);
     private readonly Dictionary<WorkerHandle, HashSet<ActorRecord>> _workers = [];
     private readonly Dictionary<ObjectId, ActorRecord> _callActors = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(ActorId Id, string Reason)> _deaths = new();
     private readonly Dictionary<JobId, JobActors> _jobs = [];
     private readonly List<ActorRecord> _waitingForResources = [];
     private readonly int _maxActorWorkers;
@@ -55,7 +56,7 @@ internal sealed class ActorManager
     public void Create(CreateActor spec)
     {
         var id = new ActorId(spec.ActorId.ToObjectId());
-        var resources = ResourceSet.Create(spec.NumCpus, 0, null);
+        var resources = ActorSpecs.Resources(spec);
         if (!_resources.Total.Contains(resources))
         {
             throw new InfeasibleTaskException(
@@ -106,12 +107,25 @@ internal sealed class ActorManager
         }
     }
 
-    /// <summary>Queues a call whose result is <paramref name="result"/>; it is forwarded after every earlier call to the same actor.</summary>
-    public void Submit(SubmitActorTask spec, ObjectEntry result)
+    /// <summary>
+    /// Queues a call of <paramref name="caller"/> whose result is <paramref name="result"/> (or, for a call another node
+    /// forwarded here, whose outcome goes to <paramref name="done"/>); it is sent to the actor after every earlier call of
+    /// the same caller.
+    /// </summary>
+    public void Submit(SubmitActorTask spec, ObjectEntry? result, CallerKey caller, Action<ActorCall, TaskResult>? done = null, ObjectId[]? references = null)
     {
         var id = spec.ReturnId.ToObjectId();
         var arguments = ProtoArguments.FromProto(spec.Args);
-        var call = new ActorCall { Id = id, Spec = spec, Arguments = arguments, Result = result, References = ProtoArguments.Referenced(arguments, spec.Contained) };
+        var call = new ActorCall
+        {
+            Id = id,
+            Spec = spec,
+            Arguments = arguments,
+            Result = result,
+            Caller = caller,
+            Done = done,
+            References = references ?? ProtoArguments.Referenced(arguments, spec.Contained),
+        };
         _objects.AddReferences(call.References, ReferenceKind.Task);
         var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
@@ -217,22 +231,9 @@ internal sealed class ActorManager
                 return true;
             }
 
-            var kept = new Queue<ActorCall>(actor.Pending.Count);
-            while (actor.Pending.TryDequeue(out var call))
+            if (actor.Pending.Find(id) is { } queued && actor.Pending.Remove(queued))
             {
-                if (call.Id == id)
-                {
-                    dropped = call;
-                }
-                else
-                {
-                    kept.Enqueue(call);
-                }
-            }
-
-            while (kept.TryDequeue(out var call))
-            {
-                actor.Pending.Enqueue(call);
+                dropped = queued;
             }
 
             if (dropped is not null)
@@ -267,6 +268,18 @@ internal sealed class ActorManager
         }
 
         Complete(completions);
+    }
+
+    /// <summary>Raised (outside the lock) when an actor this node hosts dies for good, with the reason.</summary>
+    public event Action<ActorId, string>? ActorEnded;
+
+    /// <summary>Whether this node hosts (or hosted) the actor.</summary>
+    public bool Hosts(ActorId id)
+    {
+        lock (_lock)
+        {
+            return _actors.ContainsKey(id);
+        }
     }
 
     /// <summary>Stops an actor; its calls fail with <see cref="ActorDiedException"/>.</summary>
@@ -435,6 +448,11 @@ internal sealed class ActorManager
 
     private void Complete(List<(ActorCall Call, TaskResult Result)> completions)
     {
+        while (_deaths.TryDequeue(out var death))
+        {
+            ActorEnded?.Invoke(death.Id, death.Reason);
+        }
+
         foreach (var (call, result) in completions)
         {
             Settle(call, result);
@@ -449,7 +467,16 @@ internal sealed class ActorManager
             _callActors.Remove(call.Id);
         }
 
-        result.CompleteIn(_objects, call.Result);
+        if (call.Result is { } entry)
+        {
+            result.CompleteIn(_objects, entry);
+        }
+        else
+        {
+            // Forwarded here: the outcome goes to the caller's node.
+            call.Done!(call, result);
+        }
+
         _objects.ReleaseAll(call.References, ReferenceKind.Task);
     }
 
@@ -544,7 +571,7 @@ internal sealed class ActorManager
     {
         if (!actor.HoldsResources)
         {
-            var resources = ResourceSet.Create(actor.Spec.NumCpus, 0, null);
+            var resources = ActorSpecs.Resources(actor.Spec);
             if (!_resources.TryAcquire(resources))
             {
                 if (!_waitingForResources.Contains(actor))
@@ -652,9 +679,8 @@ internal sealed class ActorManager
             return;
         }
 
-        while (actor.Pending.TryPeek(out var call) && call.PendingArguments == 0)
+        foreach (var call in actor.Pending.TakeReady())
         {
-            actor.Pending.Dequeue();
             if (FailedArgument(call.Arguments) is { } error)
             {
                 completions.Add((call, TaskResult.Failure(error)));
@@ -694,24 +720,12 @@ internal sealed class ActorManager
         }
 
         actor.InFlight.Clear();
-        if (retry.Count > 0)
-        {
-            var rest = actor.Pending.ToArray();
-            actor.Pending.Clear();
-            foreach (var call in retry.OrderBy(c => c.Sequence))
-            {
-                actor.Pending.Enqueue(call);
-            }
-
-            foreach (var call in rest)
-            {
-                actor.Pending.Enqueue(call);
-            }
-        }
+        actor.Pending.RequeueFront(retry);
     }
 
     private void Kill(ActorRecord actor, ErrorInfo cause, List<(ActorCall, TaskResult)> completions)
     {
+        _deaths.Enqueue((actor.Id, cause.Reason));
         // A dead actor never restarts, so its constructor's arguments may go. Freeing takes no lock of the manager's.
         _objects.ReleaseAll(actor.References, ReferenceKind.Task);
         var worker = actor.Worker;
@@ -736,7 +750,7 @@ internal sealed class ActorManager
         if (actor.HoldsResources)
         {
             actor.HoldsResources = false;
-            _resources.ReleaseFromActor(ResourceSet.Create(actor.Spec.NumCpus, 0, null));
+            _resources.ReleaseFromActor(ActorSpecs.Resources(actor.Spec));
         }
 
         foreach (var call in actor.InFlight.Values)
@@ -744,7 +758,7 @@ internal sealed class ActorManager
             completions.Add((call, TaskResult.Failure(cause)));
         }
 
-        while (actor.Pending.TryDequeue(out var call))
+        foreach (var call in actor.Pending.TakeAll())
         {
             completions.Add((call, TaskResult.Failure(cause)));
         }

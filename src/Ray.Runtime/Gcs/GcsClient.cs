@@ -23,6 +23,14 @@ internal interface IGcsClient : IAsyncDisposable
 
     Task MarkJobFinishedAsync(JobId job, CancellationToken cancellationToken);
 
+    /// <summary>Adds an actor to the directory; the error says why when it may not be (its name is taken).</summary>
+    Task<string?> RegisterActorAsync(ActorInfo actor, CancellationToken cancellationToken);
+
+    Task UpdateActorAsync(ActorInfo actor, CancellationToken cancellationToken);
+
+    /// <summary>A live actor by name, or any actor by id; null when there is none.</summary>
+    Task<ActorInfo?> LookupActorAsync(LookupActorRequest request, CancellationToken cancellationToken);
+
     /// <summary>The job's record.</summary>
     /// <exception cref="RayException">There is no such job.</exception>
     Task<JobInfo> GetJobAsync(JobId job, CancellationToken cancellationToken);
@@ -61,6 +69,16 @@ internal sealed class LocalGcsClient(GcsServer gcs) : IGcsClient
 
     public Task<JobInfo> GetJobAsync(JobId job, CancellationToken cancellationToken) =>
         Task.FromResult(gcs.GetJob(job) ?? throw new RayException($"There is no job {job}."));
+
+    public Task<string?> RegisterActorAsync(ActorInfo actor, CancellationToken cancellationToken) => Task.FromResult(gcs.RegisterActor(actor));
+
+    public Task UpdateActorAsync(ActorInfo actor, CancellationToken cancellationToken)
+    {
+        gcs.UpdateActor(actor);
+        return Task.CompletedTask;
+    }
+
+    public Task<ActorInfo?> LookupActorAsync(LookupActorRequest request, CancellationToken cancellationToken) => Task.FromResult(gcs.LookupActor(request));
 
     public async Task RunSessionAsync(TimeSpan period, Func<NodeReport> report, Action<GcsEvent> onEvent, CancellationToken cancellationToken)
     {
@@ -124,6 +142,15 @@ internal sealed class RemoteGcsClient(GrpcChannel channel, ILogger logger, bool 
 
     public async Task<JobInfo> GetJobAsync(JobId job, CancellationToken cancellationToken) =>
         await _client.GetJobAsync(new GetJobRequest { JobId = job.Value }, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    public async Task<string?> RegisterActorAsync(ActorInfo actor, CancellationToken cancellationToken) =>
+        (await _client.RegisterActorAsync(new RegisterActorRequest { Actor = actor }, cancellationToken: cancellationToken).ConfigureAwait(false)).Error is { Length: > 0 } error ? error : null;
+
+    public async Task UpdateActorAsync(ActorInfo actor, CancellationToken cancellationToken) =>
+        await _client.UpdateActorAsync(new UpdateActorRequest { Actor = actor }, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    public async Task<ActorInfo?> LookupActorAsync(LookupActorRequest request, CancellationToken cancellationToken) =>
+        (await _client.LookupActorAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false)) is { Found: true } reply ? reply.Actor : null;
 
     public async Task RunSessionAsync(TimeSpan period, Func<NodeReport> report, Action<GcsEvent> onEvent, CancellationToken cancellationToken)
     {

@@ -19,6 +19,8 @@ internal sealed class GcsServer : IAsyncDisposable
     private readonly object _lock = new();
     private readonly Dictionary<ByteString, NodeEntry> _nodes = [];
     private readonly Dictionary<uint, JobInfo> _jobs = [];
+    private readonly Dictionary<ByteString, ActorInfo> _actors = [];
+    private readonly Dictionary<string, ByteString> _actorNames = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Namespace, string Key), ByteString> _kv = new();
     private readonly List<Channel<GcsEvent>> _subscribers = [];
     private readonly ILogger _logger;
@@ -193,7 +195,66 @@ internal sealed class GcsServer : IAsyncDisposable
 
         if (finished is not null)
         {
+            lock (_lock)
+            {
+                // The job's actors die with it (its driver went away), so their names are free.
+                foreach (var actor in _actors.Values.Where(a => a.JobId == id.Value && !a.IsDead))
+                {
+                    actor.IsDead = true;
+                    actor.DeathReason = $"its job {id} ended";
+                }
+            }
+
             Publish(new GcsEvent { JobFinished = finished });
+        }
+    }
+
+    /// <summary>Adds an actor to the directory; the error says why when its name is taken by a live actor.</summary>
+    public string? RegisterActor(ActorInfo actor)
+    {
+        lock (_lock)
+        {
+            if (actor.Name.Length > 0)
+            {
+                if (_actorNames.TryGetValue(actor.Name, out var holder) && _actors.TryGetValue(holder, out var existing) && !existing.IsDead && holder != actor.ActorId)
+                {
+                    return $"An actor named '{actor.Name}' already exists ({existing.ClassName} {Format(holder)}); names are unique in the cluster. " +
+                           "Use ray.GetActor to reach it, or choose another name.";
+                }
+
+                _actorNames[actor.Name] = actor.ActorId;
+            }
+
+            _actors[actor.ActorId] = actor.Clone();
+            return null;
+        }
+    }
+
+    /// <summary>Records where an actor lives now, or that it died (its name is free then).</summary>
+    public void UpdateActor(ActorInfo update)
+    {
+        lock (_lock)
+        {
+            if (_actors.TryGetValue(update.ActorId, out var actor))
+            {
+                actor.NodeId = update.NodeId.Length > 0 ? update.NodeId : actor.NodeId;
+                actor.IsDead = update.IsDead;
+                actor.DeathReason = update.DeathReason;
+            }
+        }
+    }
+
+    /// <summary>A live actor by name, or any actor by id; null when there is none.</summary>
+    public ActorInfo? LookupActor(LookupActorRequest request)
+    {
+        lock (_lock)
+        {
+            var id = request.KeyCase == LookupActorRequest.KeyOneofCase.Name
+                ? _actorNames.GetValueOrDefault(request.Name)
+                : request.ActorId;
+            return id is not null && _actors.TryGetValue(id, out var actor) && (request.KeyCase != LookupActorRequest.KeyOneofCase.Name || !actor.IsDead)
+                ? actor.Clone()
+                : null;
         }
     }
 
@@ -259,6 +320,8 @@ internal sealed class GcsServer : IAsyncDisposable
 
         _stopping.Dispose();
     }
+
+    private static string Format(ByteString actorId) => actorId.Length == ObjectId.Size ? ObjectId.ReadFrom(actorId.Span).ToString() : "?";
 
     private void Publish(GcsEvent message)
     {

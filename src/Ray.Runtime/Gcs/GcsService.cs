@@ -61,6 +61,18 @@ internal sealed class GcsService(GcsServer gcs) : Runtime.Protocol.Gcs.GcsBase
     public override Task<JobInfo> GetJob(GetJobRequest request, ServerCallContext context) =>
         Task.FromResult(gcs.GetJob(new JobId(request.JobId)) ?? throw new RpcException(new Status(StatusCode.NotFound, $"There is no job {new JobId(request.JobId)}.")));
 
+    public override Task<RegisterActorReply> RegisterActor(RegisterActorRequest request, ServerCallContext context) =>
+        Task.FromResult(new RegisterActorReply { Error = gcs.RegisterActor(request.Actor) ?? string.Empty });
+
+    public override Task<GcsEmpty> UpdateActor(UpdateActorRequest request, ServerCallContext context)
+    {
+        gcs.UpdateActor(request.Actor);
+        return Task.FromResult(new GcsEmpty());
+    }
+
+    public override Task<LookupActorReply> LookupActor(LookupActorRequest request, ServerCallContext context) =>
+        Task.FromResult(gcs.LookupActor(request) is { } actor ? new LookupActorReply { Found = true, Actor = actor } : new LookupActorReply());
+
     public override Task<KvPutReply> KvPut(KvPutRequest request, ServerCallContext context) =>
         Task.FromResult(new KvPutReply { Added = gcs.KvPut(request.Namespace, request.Key, request.Value, request.Overwrite) });
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Ray.Actors;
 using Ray.Core;
 using Ray.Gcs;
 using Ray.Logging;
@@ -38,6 +39,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private ClusterView? _view;
     private ClusterReferences? _references;
     private ForwardedTasks? _forwarded;
+    private ClusterActors? _actors;
     private Grpc.Net.Client.GrpcChannel? _gcsChannel;
     private WebApplication? _server;
     private Task _session = Task.CompletedTask;
@@ -319,6 +321,8 @@ internal sealed class NodeHost : IAsyncDisposable
         _references = new ClusterReferences(Node.NodeGuid, Node.Objects, Links, LoggerFactory.CreateLogger(LogCategories.ObjectManager));
         _forwarded = new ForwardedTasks(Node, Links, _references, job => EnsureJobAsync(job, CancellationToken.None), LoggerFactory.CreateLogger(LogCategories.Scheduler));
         Node.Scheduler.UseCluster(_view, _forwarded);
+        _actors = new ClusterActors(Node, _view, Links, _references, Gcs, job => EnsureJobAsync(job, CancellationToken.None), LoggerFactory.CreateLogger(LogCategories.Actors));
+        Node.ClusterActors = _actors;
         _view.NodeDied += Node.Scheduler.OnNodeDied;
         _view.NodeDied += (node, _) => _references.OnNodeDied(node);
         Node.Objects.OwnedFreed = entry =>
@@ -337,7 +341,7 @@ internal sealed class NodeHost : IAsyncDisposable
     /// <summary>What another node sent this one.</summary>
     private void Route(Guid from, NodeMessage message)
     {
-        if (_forwarded!.Handle(from, message) || _references!.Handle(from, message))
+        if (_forwarded!.Handle(from, message) || _references!.Handle(from, message) || _actors!.Handle(from, message))
         {
             return;
         }

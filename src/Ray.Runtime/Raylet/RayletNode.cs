@@ -273,7 +273,7 @@ internal sealed class RayletNode : IAsyncDisposable
     /// </summary>
     public void Cancel(ObjectId id, bool force)
     {
-        if (!Scheduler.Cancel(id, force))
+        if (!Scheduler.Cancel(id, force) && ClusterActors?.Cancel(id) != true)
         {
             Actors.Cancel(id);
         }
@@ -285,7 +285,7 @@ internal sealed class RayletNode : IAsyncDisposable
 
     /// <summary>Submits an actor call from the driver.</summary>
     public void SubmitActorTask(ObjectId id, ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
-        Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments), Objects.Create(id, Environment.ProcessId, ReferenceKind.Local));
+        Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments), Objects.Create(id, Environment.ProcessId, ReferenceKind.Local), new CallerKey(NodeGuid, Environment.ProcessId));
 
     private static bool IsActorMessage(WorkerMessage message) => message.BodyCase switch
     {
@@ -334,14 +334,36 @@ internal sealed class RayletNode : IAsyncDisposable
                 Actors.OnActorReady(worker, message.ActorReady);
                 break;
             case WorkerMessage.BodyOneofCase.SubmitActorTask:
-                Actors.Submit(message.SubmitActorTask, ObjectManager.CreateBorrowed(worker, message.SubmitActorTask.ReturnId.ToObjectId()));
+                var result = ObjectManager.CreateBorrowed(worker, message.SubmitActorTask.ReturnId.ToObjectId());
+                var caller = new CallerKey(NodeGuid, worker.ProcessId);
+                if (ClusterActors is { } cluster)
+                {
+                    cluster.Submit(message.SubmitActorTask, result, caller);
+                }
+                else
+                {
+                    Actors.Submit(message.SubmitActorTask, result, caller);
+                }
+
                 ObjectManager.Subscribe(worker, message.SubmitActorTask.ReturnId.ToObjectId());
                 break;
             case WorkerMessage.BodyOneofCase.KillActor:
-                Actors.Kill(new ActorId(message.KillActor.ActorId.ToObjectId()));
+                var killed = new ActorId(message.KillActor.ActorId.ToObjectId());
+                if (ClusterActors is { } killer)
+                {
+                    killer.Kill(killed);
+                }
+                else
+                {
+                    Actors.Kill(killed);
+                }
+
                 break;
             case WorkerMessage.BodyOneofCase.Cancel:
                 Cancel(message.Cancel.TaskId.ToObjectId(), message.Cancel.Force);
+                break;
+            case WorkerMessage.BodyOneofCase.CreateActor when ClusterActors is { } creator:
+                creator.Create(message.CreateActor);
                 break;
             case WorkerMessage.BodyOneofCase.CreateActor:
                 try
@@ -354,6 +376,9 @@ internal sealed class RayletNode : IAsyncDisposable
                     Actors.RecordFailedCreation(message.CreateActor, e.Message);
                 }
 
+                break;
+            case WorkerMessage.BodyOneofCase.LookupActor when ClusterActors is { } directory:
+                _ = LookupAsync(worker, message.LookupActor, directory);
                 break;
             case WorkerMessage.BodyOneofCase.LookupActor:
                 var reply = new ActorLookupReply { RequestId = message.LookupActor.RequestId };
@@ -373,6 +398,32 @@ internal sealed class RayletNode : IAsyncDisposable
                 _ = AnswerAsync(worker, message.Query);
                 break;
         }
+    }
+
+    /// <summary>The router of actors across the cluster; null for an embedded node, whose actors all live here.</summary>
+    public ClusterActors? ClusterActors { get; set; }
+
+    private static async Task LookupAsync(WorkerHandle worker, LookupActor lookup, ClusterActors directory)
+    {
+        var reply = new ActorLookupReply { RequestId = lookup.RequestId };
+        try
+        {
+            if (await directory.LookupAsync(lookup.Name).ConfigureAwait(false) is { } found)
+            {
+                reply.ActorId = found.Id.Value.ToProto();
+                reply.ClassName = found.ClassName;
+            }
+            else
+            {
+                reply.Error = ActorSpecs.UnknownName(lookup.Name);
+            }
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or IOException)
+        {
+            reply.Error = $"The actor directory could not be asked for '{lookup.Name}': {e.Message}";
+        }
+
+        worker.Send(new RayletMessage { ActorLookup = reply });
     }
 
     /// <summary>How the node learns the cluster's nodes for a query (from the GCS); set by its host.</summary>

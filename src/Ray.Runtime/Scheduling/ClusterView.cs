@@ -30,6 +30,9 @@ internal sealed class ClusterView
     /// <summary>Raised (outside the lock) when a node is declared dead.</summary>
     public event Action<Guid, string>? NodeDied;
 
+    /// <summary>Raised (outside the lock) after a report may have given other nodes room: work queued here for want of it can look again.</summary>
+    public event Action? RoomChanged;
+
     public Guid Self => _self;
 
     /// <summary>Applies a node table change from the GCS.</summary>
@@ -57,6 +60,8 @@ internal sealed class ClusterView
         {
             NodeDied?.Invoke(id, info.DeathReason);
         }
+
+        RoomChanged?.Invoke();
     }
 
     /// <summary>
@@ -79,6 +84,8 @@ internal sealed class ClusterView
                 }
             }
         }
+
+        RoomChanged?.Invoke();
     }
 
     /// <summary>How long a report may lag behind work this node sent (two heartbeat periods).</summary>

@@ -116,6 +116,23 @@ internal sealed class LocalScheduler
         _cluster = view;
         _forwarder = forwarder;
         _policy = new PlacementPolicy(view.Self);
+        view.RoomChanged += OnClusterRoomChanged;
+    }
+
+    /// <summary>Another node may have room now: tasks queued here for want of it spill there (else they would wait for a local event).</summary>
+    private void OnClusterRoomChanged()
+    {
+        lock (_lock)
+        {
+            if (_queuedDemand.IsEmpty)
+            {
+                return;
+            }
+
+            Schedule();
+        }
+
+        Flush();
     }
 
     /// <summary>Fails with a clear error when no node of the cluster could ever run a task of this shape and placement.</summary>

@@ -39,6 +39,9 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
 
     public static ResourceSet Empty { get; } = new([], []);
 
+    /// <summary>Whether the set holds nothing (every amount is zero).</summary>
+    public bool IsEmpty => _names.Length == 0;
+
     public static ResourceSet Create(double cpus, double gpus, IReadOnlyDictionary<string, double>? custom)
     {
         if (custom is null || custom.Count == 0)
