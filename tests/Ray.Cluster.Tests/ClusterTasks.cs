@@ -106,3 +106,15 @@ public static partial class ClusterActorTasks
     [Remote]
     public static void KillNamed(string name) => RayRuntime.Current.Kill(RayRuntime.Current.GetActor<ClusterCounter>(name));
 }
+
+/// <summary>Tasks for the node-death tests.</summary>
+public static partial class NodeDeathTasks
+{
+    /// <summary>Whether the task's node sees <paramref name="nodeId"/> as dead, and why.</summary>
+    [Remote]
+    public static async Task<string> DeathSeenInside(string nodeId)
+    {
+        var node = (await RayRuntime.Current.GetNodesAsync()).Single(n => n.NodeId == nodeId);
+        return node.IsAlive ? string.Empty : node.DeathReason;
+    }
+}
