@@ -165,6 +165,27 @@ public sealed class ObjectNotFoundException : RayException
 }
 
 /// <summary>
+/// The object existed but can no longer be read: its owner's node died, or every copy of it was lost (Ray's
+/// <c>ObjectLostError</c> and <c>OwnerDiedError</c>). <see cref="Reason"/> says which.
+/// </summary>
+public sealed class ObjectLostException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public ObjectLostException(ObjectId objectId, string reason)
+        : base($"Object {objectId} was lost: {reason}.")
+    {
+        ObjectId = objectId;
+        Reason = reason;
+    }
+
+    /// <summary>The lost object.</summary>
+    public ObjectId ObjectId { get; }
+
+    /// <summary>Why it was lost.</summary>
+    public string Reason { get; }
+}
+
+/// <summary>
 /// The actor is dead: killed with <c>ray.Kill</c>, its constructor threw, or its worker died and it ran out of
 /// restarts. The message says which; <see cref="Exception.InnerException"/> carries a constructor's exception.
 /// </summary>

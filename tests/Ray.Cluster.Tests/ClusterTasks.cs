@@ -117,4 +117,10 @@ public static partial class NodeDeathTasks
         var node = (await RayRuntime.Current.GetNodesAsync()).Single(n => n.NodeId == nodeId);
         return node.IsAlive ? string.Empty : node.DeathReason;
     }
+
+    /// <summary>Submits a held task to this task's own node and returns its reference, which this node owns.</summary>
+    [Remote]
+    public static ObjectRef<string> HoldHere(string startedDirectory, string release) =>
+        ClusterTasks.Remote.WithOptions(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(RayRuntime.Current.NodeId) })
+            .HoldThenNode(startedDirectory, release);
 }

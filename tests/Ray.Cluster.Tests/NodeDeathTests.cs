@@ -69,6 +69,33 @@ public sealed class NodeDeathTests
     }
 
     [Fact]
+    public async Task An_object_whose_owner_node_was_killed_fails_its_gets_with_ObjectLostException()
+    {
+        await using var cluster = await StartAsync();
+        await using var ray = await ConnectAsync(cluster);
+        var victim = cluster.Nodes[2];
+        var directory = Directory.CreateTempSubdirectory("raygen-node-death-").FullName;
+        try
+        {
+            // The inner reference is owned by the victim's node, and its task there never finishes.
+            var started = Directory.CreateDirectory(Path.Combine(directory, "started")).FullName;
+            var onVictim = NodeDeathTasks.Remote.WithOptions(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(victim.NodeId) });
+            var inner = await onVictim.HoldHere(started, Path.Combine(directory, "release")).GetAsync().AsTask().WaitAsync(Timeout);
+            Assert.Equal(victim.NodeId, inner.Owner.Node.ToString("n"));
+            await WaitForFilesAsync(started, 1);
+
+            victim.Signal("KILL");
+            var lost = await Assert.ThrowsAsync<ObjectLostException>(() => inner.GetAsync().AsTask().WaitAsync(Timeout));
+            Assert.Equal(inner.Id, lost.ObjectId);
+            Assert.Contains(victim.NodeId, lost.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task An_actor_on_a_killed_node_is_dead_for_every_caller()
     {
         await using var cluster = await StartAsync();

@@ -85,6 +85,9 @@ internal static class RayErrors
         Message = message,
     };
 
+    /// <summary>The object can no longer be read (its owner's node died, or its copies are gone).</summary>
+    public static ErrorInfo Lost(ObjectId id, string reason) => new() { Kind = ErrorKind.ObjectLost, Reason = reason, ObjectId = id.ToProto() };
+
     public static ErrorInfo NotFound(ObjectId id) => new() { Kind = ErrorKind.ObjectNotFound, Message = id.ToString(), ObjectId = id.ToProto() };
 
     /// <summary>The wire form of an <see cref="ObjectStoreFullException"/> or <see cref="ObjectCorruptedException"/>.</summary>
@@ -119,6 +122,7 @@ internal static class RayErrors
         ErrorKind.NodeDied => new NodeDiedException(error.FunctionName, error.Message, error.Reason, error.Attempts),
         ErrorKind.Infeasible => new InfeasibleTaskException(error.Message),
         ErrorKind.ObjectNotFound => new ObjectNotFoundException(error.ObjectId.ToObjectId()),
+        ErrorKind.ObjectLost => new ObjectLostException(error.ObjectId.ToObjectId(), error.Reason),
         ErrorKind.ObjectStoreFull => new ObjectStoreFullException(error.Message, (long)error.RequestedBytes, (long)error.CapacityBytes, (long)error.UsedBytes),
         ErrorKind.ObjectCorrupted => new ObjectCorruptedException(error.ObjectId.ToObjectId(), error.Message),
         ErrorKind.ActorDied => new ActorDiedException(

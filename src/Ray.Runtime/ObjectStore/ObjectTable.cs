@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using Ray.Core;
 using Ray.Runtime.Protocol;
 
 namespace Ray.ObjectStore;
@@ -149,6 +150,22 @@ internal sealed class ObjectTable(NodeObjectStore? store)
     /// Frees every object of a job that ended, whatever still references it (the references died with the job's
     /// processes); returns how many.
     /// </summary>
+    /// <summary>Fails every borrowed object owned by <paramref name="owner"/> that is not ready yet: its owner's node died. Returns how many.</summary>
+    public int FailBorrowedFrom(Guid owner, string reason)
+    {
+        var failed = 0;
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.IsBorrowed && entry.OwnerNode == owner && !entry.IsReady)
+            {
+                Fail(entry, RayErrors.Lost(entry.Id, reason));
+                failed++;
+            }
+        }
+
+        return failed;
+    }
+
     public int FreeJob(JobId job)
     {
         var freed = 0;

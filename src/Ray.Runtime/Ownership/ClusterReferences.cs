@@ -144,9 +144,13 @@ internal sealed class ClusterReferences
         }
     }
 
-    /// <summary>A node died: the references it held here are dropped (its processes are gone).</summary>
+    /// <summary>
+    /// A node died: the references it held here are dropped (its processes are gone), and the objects it owned that
+    /// this node still waits for fail with <see cref="ObjectLostException"/>.
+    /// </summary>
     public void OnNodeDied(Guid node)
     {
+        _objects.FailBorrowedFrom(node, $"its owner's node {node:n} died");
         foreach (var info in _objects.List())
         {
             if (info.BorrowingNodes > 0)
