@@ -84,6 +84,16 @@ public sealed class ClusterActorTests(ThreeNodeClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task Killing_a_dedicated_actor_on_another_node_ends_its_process()
+    {
+        var actor = ClusterCounter.WithOptions(new ActorOptions { DedicatedProcess = true, SchedulingStrategy = SchedulingStrategy.NodeAffinity(Cluster.Nodes[1].NodeId) }).Remote(0);
+        using var process = System.Diagnostics.Process.GetProcessById(await actor.ProcessId().GetAsync().AsTask().WaitAsync(Timeout));
+        fixture.Ray.Kill(actor);
+        await process.WaitForExitAsync().WaitAsync(Timeout);
+        await Assert.ThrowsAsync<ActorDiedException>(() => WaitUntilDeadAsync(actor));
+    }
+
     private static async Task WaitUntilDeadAsync(ActorHandle<ClusterCounter> actor)
     {
         var deadline = DateTime.UtcNow + Timeout;
