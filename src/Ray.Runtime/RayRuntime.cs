@@ -386,18 +386,19 @@ public sealed class RayRuntime : IAsyncDisposable
 
     /// <summary>
     /// Lists the node's objects with their sizes, where they are, which process owns them and what keeps them alive,
-    /// largest first (Ray's <c>ray memory</c>). Driver only.
+    /// largest first (Ray's <c>ray memory</c>). Inside a task or actor, the objects of the node it runs on.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Called inside a worker.</exception>
-    public IReadOnlyList<ObjectInfo> ListObjects() => _cluster is not null
-        ? _cluster.Core.Query(NodeQueryKind.Objects).Objects.Select(NodeQueries.FromProto).ToArray()
-        : RequireNode().Objects.List();
+    public IReadOnlyList<ObjectInfo> ListObjects() => Node is { } node
+        ? node.Objects.List()
+        : ((ConnectedCoreWorker)Core).Query(NodeQueryKind.Objects).Objects.Select(NodeQueries.FromProto).ToArray();
 
-    /// <summary>The state of the node's shared-memory object store: capacity, use, spilling. Driver only.</summary>
-    /// <exception cref="InvalidOperationException">Called inside a worker.</exception>
-    public ObjectStoreStats GetObjectStoreStats() => _cluster is not null
-        ? NodeQueries.FromProto(_cluster.Core.Query(NodeQueryKind.StoreStats).StoreStats)
-        : RequireNode().Store.Stats();
+    /// <summary>
+    /// The state of the node's shared-memory object store: capacity, use, spilling. Inside a task or actor, the store
+    /// of the node it runs on.
+    /// </summary>
+    public ObjectStoreStats GetObjectStoreStats() => Node is { } node
+        ? node.Store.Stats()
+        : NodeQueries.FromProto(((ConnectedCoreWorker)Core).Query(NodeQueryKind.StoreStats).StoreStats);
 
     /// <summary>
     /// Stops the node: workers are asked to exit, and killed if they do not within a few seconds. Open
@@ -450,9 +451,6 @@ public sealed class RayRuntime : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(references);
         return references as IReadOnlyList<TRef> ?? references.ToArray();
     }
-
-    private RayletNode RequireNode() => Node ?? throw new InvalidOperationException(
-        "The object table lives in the driver: call this on the driver's runtime, not inside a task or actor.");
 
     private static async Task<RayRuntime> StartEmbeddedAsync(RayOptions options, ILoggerFactory loggerFactory, ILoggerFactory? ownedLoggerFactory, CancellationToken cancellationToken)
     {

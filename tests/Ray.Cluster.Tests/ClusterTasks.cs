@@ -124,3 +124,48 @@ public static partial class NodeDeathTasks
         ClusterTasks.Remote.WithOptions(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(RayRuntime.Current.NodeId) })
             .HoldThenNode(startedDirectory, release);
 }
+
+/// <summary>Tasks for the tests of objects that move between nodes.</summary>
+public static partial class ObjectTasks
+{
+    /// <summary>Bytes that depend on <paramref name="seed"/> and on their position, so a misplaced chunk shows.</summary>
+    public static byte[] Pattern(int size, int seed)
+    {
+        var bytes = new byte[size];
+        var state = (uint)seed * 2654435761u + 1;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            bytes[i] = (byte)state;
+        }
+
+        return bytes;
+    }
+
+    public static string Hash(ReadOnlySpan<byte> bytes) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes));
+
+    [Remote]
+    public static byte[] Make(int size, int seed) => Pattern(size, seed);
+
+    /// <summary>The hash of the value, the hash of a view of the same object, and the node that read them.</summary>
+    [Remote]
+    public static string[] HashHere(byte[] value, ObjectRef<byte[]> same)
+    {
+        using var view = same.GetView();
+        return [Hash(value), Hash(view.Span), RayRuntime.Current.NodeId];
+    }
+
+    /// <summary>The shared memory in use on this task's node.</summary>
+    [Remote]
+    public static long UsedHere() => RayRuntime.Current.GetObjectStoreStats().UsedBytes;
+
+    /// <summary>The shared memory in use on this task's node while it holds <paramref name="value"/>.</summary>
+    [Remote]
+    public static long UsedWhileHolding(byte[] value)
+    {
+        GC.KeepAlive(value);
+        return RayRuntime.Current.GetObjectStoreStats().UsedBytes;
+    }
+}

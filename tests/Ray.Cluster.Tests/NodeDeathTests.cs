@@ -96,6 +96,26 @@ public sealed class NodeDeathTests
     }
 
     [Fact]
+    public async Task A_large_result_whose_only_copy_was_on_a_killed_node_fails_its_get_with_ObjectLostException()
+    {
+        await using var cluster = await StartAsync();
+        await using var ray = await ConnectAsync(cluster);
+        var victim = cluster.Nodes[2];
+        var onVictim = ObjectTasks.Remote.WithOptions(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(victim.NodeId) });
+
+        // The driver's node owns the result; its only copy is in the victim's store, which nobody has pulled from yet.
+        var made = onVictim.Make(4 << 20, 5);
+        var ready = await ray.WaitAsync([made], 1, Timeout).WaitAsync(Timeout);
+        Assert.Single(ready.Ready);
+
+        victim.Signal("KILL");
+        await WaitUntilDeadAsync(ray, victim.NodeId);
+        var lost = await Assert.ThrowsAsync<ObjectLostException>(() => made.GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Equal(made.Id, lost.ObjectId);
+        Assert.Contains(victim.NodeId, lost.Message);
+    }
+
+    [Fact]
     public async Task An_actor_on_a_killed_node_is_dead_for_every_caller()
     {
         await using var cluster = await StartAsync();

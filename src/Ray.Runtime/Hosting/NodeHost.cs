@@ -38,6 +38,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private PackageStore? _packageStore;
     private ClusterView? _view;
     private ClusterReferences? _references;
+    private ObjectManager.PullManager? _pulls;
     private ForwardedTasks? _forwarded;
     private ClusterActors? _actors;
     private Grpc.Net.Client.GrpcChannel? _gcsChannel;
@@ -123,6 +124,7 @@ internal sealed class NodeHost : IAsyncDisposable
             await Node.Pool.DisposeAsync().ConfigureAwait(false);
         }
 
+        _pulls?.Stop();
         if (Links is not null)
         {
             await Links.DisposeAsync().ConfigureAwait(false);
@@ -325,6 +327,10 @@ internal sealed class NodeHost : IAsyncDisposable
         Node.ClusterActors = _actors;
         _view.NodeDied += Node.Scheduler.OnNodeDied;
         _view.NodeDied += (node, _) => _references.OnNodeDied(node);
+        var objectLogger = LoggerFactory.CreateLogger(LogCategories.ObjectManager);
+        var puller = new ObjectManager.ObjectPuller(Node.Store, Channel, objectLogger);
+        _pulls = new ObjectManager.PullManager(Node.NodeGuid, Node.Objects, puller, _view, _references.OnCopied, objectLogger);
+        Node.Objects.Pulls = _pulls;
         Node.Objects.OwnedFreed = entry =>
         {
             // Copies elsewhere (a result made on another node) go with the object.
@@ -439,6 +445,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         builder.Services.AddClusterGrpc(Credentials.Token, LoggerFactory.CreateLogger(LogCategories.Transport));
+        builder.Services.AddSingleton(new ObjectManager.ObjectTransferService(Node.Store, Node.Objects, LoggerFactory.CreateLogger(LogCategories.ObjectManager)));
         builder.Services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(o => o.EnableDetailedErrors = true);
 
         // The services never block (a batch is handled under the scheduler's lock and returns), so socket
@@ -462,6 +469,10 @@ internal sealed class NodeHost : IAsyncDisposable
         _server = builder.Build();
         _server.MapGrpcService<RayletService>();
         _server.MapGrpcService<NodeLinkService>();
+        if (Options.ListenOnNetwork)
+        {
+            _server.MapGrpcService<ObjectManager.ObjectTransferService>();
+        }
         if (_gcs is not null)
         {
             _server.MapGrpcService<GcsService>();

@@ -102,6 +102,13 @@ internal sealed class ObjectEntry
     /// </summary>
     public RemoteCopies? Remote { get; private set; }
 
+    /// <summary>
+    /// For an owned object: the other nodes that pulled a copy (besides <see cref="Remote"/>'s, which hold the copy its
+    /// task made). Told to borrowers that need the object, so that they can pull from several nodes; a copy that went
+    /// meanwhile only costs a puller a failed attempt. Guarded by the entry.
+    /// </summary>
+    private List<Guid>? _copies;
+
     /// <summary>Whether the table has let go of it.</summary>
     public bool IsFreed
     {
@@ -238,6 +245,53 @@ internal sealed class ObjectEntry
         lock (_gate)
         {
             return TryMarkFreed();
+        }
+    }
+
+    /// <summary>
+    /// Gives a ready object that had no copy here the one just pulled from another node. False when the object was freed
+    /// meanwhile, failed, or already has a copy here (the caller then frees <paramref name="copy"/> unless it is that one).
+    /// </summary>
+    public bool TryAttachCopy(StoredObject copy)
+    {
+        lock (_gate)
+        {
+            if (_freed || !_isReady || Stored is not null || Error is not null)
+            {
+                return false;
+            }
+
+            Stored = copy;
+            return true;
+        }
+    }
+
+    /// <summary>For an owned object: <paramref name="node"/> pulled a copy.</summary>
+    public void AddCopy(Guid node)
+    {
+        lock (_gate)
+        {
+            if (!_freed && !(Remote?.Locations.Contains(node) ?? false) && !(_copies?.Contains(node) ?? false))
+            {
+                (_copies ??= []).Add(node);
+            }
+        }
+    }
+
+    /// <summary>The nodes with a copy, <paramref name="self"/> first when this node has one: where to pull it from.</summary>
+    public Guid[] Locations(Guid self)
+    {
+        lock (_gate)
+        {
+            var locations = new List<Guid>((Remote?.Locations.Length ?? 0) + (_copies?.Count ?? 0) + 1);
+            if (Stored is not null)
+            {
+                locations.Add(self);
+            }
+
+            locations.AddRange(Remote?.Locations ?? []);
+            locations.AddRange(_copies ?? []);
+            return [.. locations.Distinct()];
         }
     }
 

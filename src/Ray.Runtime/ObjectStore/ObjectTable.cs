@@ -11,7 +11,7 @@ namespace Ray.ObjectStore;
 /// more (no <see cref="ObjectRef"/> in the driver, no worker borrowing it, no pending task using it, no object
 /// holding it); freeing releases its stored bytes (once no read or view has them pinned) and the objects it holds.
 /// </summary>
-internal sealed class ObjectTable(NodeObjectStore? store)
+internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocalObjects
 {
     private readonly ConcurrentDictionary<ObjectId, ObjectEntry> _entries = new();
 
@@ -90,6 +90,34 @@ internal sealed class ObjectTable(NodeObjectStore? store)
     }
 
     public bool TryGet(ObjectId id, [NotNullWhen(true)] out ObjectEntry? entry) => _entries.TryGetValue(id, out entry);
+
+    /// <summary>
+    /// Copies objects this node has no copy of from the nodes that have one; null on a node that is not part of a
+    /// cluster (every object it knows is here).
+    /// </summary>
+    public ObjectManager.PullManager? Pulls { get; set; }
+
+    /// <inheritdoc />
+    public StoredObject? Find(ObjectId id) => _entries.TryGetValue(id, out var entry) && !entry.IsFreed ? entry.Stored : null;
+
+    /// <summary>Attaches a copy pulled from another node to its entry; false (and the copy freed) when the entry cannot take it.</summary>
+    public bool AttachCopy(ObjectEntry entry, StoredObject copy)
+    {
+        // Attached under the entry's lock only while it is not freed, so Free (which reads the copy after marking the
+        // entry freed) never misses it.
+        if (entry.TryAttachCopy(copy))
+        {
+            GC.AddMemoryPressure(copy.RegionSize);
+            return true;
+        }
+
+        if (!ReferenceEquals(entry.Stored, copy))
+        {
+            store?.Free(copy);
+        }
+
+        return ReferenceEquals(entry.Stored, copy);
+    }
 
     /// <summary>Counts a reference to <paramref name="id"/>; false when there is no such object.</summary>
     public bool AddReference(ObjectId id, ReferenceKind kind) => _entries.TryGetValue(id, out var entry) && entry.AddReference(kind);

@@ -104,6 +104,22 @@ internal sealed class ClusterReferences
         return new RemoteRef { Id = id.ToProto(), OwnerNode = NodeIds.ToBytes(owner), OwnerPid = entry?.OwnerProcessId ?? 0 };
     }
 
+    /// <summary>A large object's size and the nodes that hold a copy of it (this one first, when it does), for a puller.</summary>
+    public StoredInfo StoredInfo(ObjectEntry entry)
+    {
+        var info = new StoredInfo { Size = (ulong)entry.Size };
+        foreach (var node in entry.Locations(_self))
+        {
+            info.Locations.Add(NodeIds.ToBytes(node));
+        }
+
+        return info;
+    }
+
+    /// <summary>This node pulled a copy of a borrowed object: its owner names it to later pullers.</summary>
+    public void OnCopied(ObjectEntry entry) =>
+        _links.Send(entry.OwnerNode, new NodeMessage { LocationChanged = new LocationChanged { Id = entry.Id.ToProto(), Added = true } });
+
     /// <summary>Handles what other nodes send about references; false for messages that are not about them.</summary>
     public bool Handle(Guid from, NodeMessage message)
     {
@@ -138,6 +154,13 @@ internal sealed class ClusterReferences
                 return true;
             case NodeMessage.BodyOneofCase.ObjectStatus:
                 OnStatus(from, message.ObjectStatus);
+                return true;
+            case NodeMessage.BodyOneofCase.LocationChanged:
+                if (message.LocationChanged.Added && _objects.TryGet(message.LocationChanged.Id.ToObjectId(), out var copied) && !copied.IsBorrowed)
+                {
+                    copied.AddCopy(from);
+                }
+
                 return true;
             default:
                 return false;
@@ -178,9 +201,9 @@ internal sealed class ClusterReferences
             {
                 status.Error = error;
             }
-            else if (ready.Stored is { } stored)
+            else if (ready.Stored is not null || ready.Remote is not null)
             {
-                status.Stored = new StoredInfo { Size = (ulong)stored.PayloadSize, Locations = { NodeIds.ToBytes(_self) } };
+                status.Stored = StoredInfo(ready);
             }
             else
             {

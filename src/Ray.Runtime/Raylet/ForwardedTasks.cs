@@ -61,9 +61,7 @@ internal sealed class ForwardedTasks : ITaskForwarder
             }
             else
             {
-                var stored = entry?.Stored is { } local
-                    ? new StoredInfo { Size = (ulong)local.PayloadSize, Locations = { NodeIds.ToBytes(_node.NodeGuid) } }
-                    : entry?.Remote is { } remote ? new StoredInfo { Size = (ulong)remote.Size, Locations = { remote.Locations.Select(NodeIds.ToBytes) } } : null;
+                var stored = entry is { Stored: not null } or { Remote: not null } ? _references.StoredInfo(entry) : null;
                 forward.Args.Add(new ForwardedArg { Object = new ForwardedObject { Ref = _references.ToRemote(argument.Reference), Stored = stored } });
                 forward.Contained.Add(_references.ToRemote(argument.Reference));
             }

@@ -140,6 +140,11 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
             {
                 value.StoredSize = (ulong)stored.PayloadSize;
             }
+            else if (ready.Remote is { } remote)
+            {
+                // On other nodes only: the reader's read pulls it here.
+                value.StoredSize = (ulong)remote.Size;
+            }
             else
             {
                 value.Value = ProtoConversions.Wrap(ready.Value);
@@ -304,6 +309,31 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
 
         entry.OnReady(ready =>
         {
+            if (objects.Pulls is { } pulls && ObjectManager.PullManager.NeedsPull(ready))
+            {
+                // Its copies are on other nodes: pull one here first, off the stream's thread.
+                _ = PullAndReadAsync(pulls, worker, request, ready);
+                return;
+            }
+
+            ServeRead(worker, request, ready);
+        });
+    }
+
+    private async Task PullAndReadAsync(ObjectManager.PullManager pulls, WorkerHandle worker, ReadObject request, ObjectEntry entry)
+    {
+        if (await pulls.MakeLocalAsync(entry).ConfigureAwait(false) is { } error)
+        {
+            worker.Send(new RayletMessage { Read = new ObjectRead { RequestId = request.RequestId, Error = error } });
+            return;
+        }
+
+        ServeRead(worker, request, entry);
+    }
+
+    private void ServeRead(WorkerHandle worker, ReadObject request, ObjectEntry ready)
+    {
+        {
             if (ready.Stored is not { } stored)
             {
                 var reply = new ObjectRead { RequestId = request.RequestId };
@@ -339,7 +369,7 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
 
             // Spilled: bring it back from disk off the stream's thread.
             _ = RestoreAndReplyAsync(worker, request.RequestId, stored);
-        });
+        }
     }
 
     private async Task RestoreAndReplyAsync(WorkerHandle worker, ulong requestId, StoredObject stored)

@@ -472,10 +472,22 @@ internal sealed class LocalScheduler
     private void Enqueue(TaskRecord task)
     {
         // A task this node owns may run anywhere in the cluster; one forwarded here runs here.
-        if (task.Result is not null && _cluster is not null && ChooseNode(task) is { } node && node != _cluster.Self && !HasStoredArguments(task))
+        if (task.Result is not null && _cluster is not null && ChooseNode(task) is { } node && node != _cluster.Self)
         {
             Forward(task, node);
             return;
+        }
+
+        if (_objects.Pulls is { } pulls)
+        {
+            // It runs here: what it reads from other nodes starts coming now, and its worker's read joins that pull.
+            foreach (var argument in task.Arguments)
+            {
+                if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry))
+                {
+                    pulls.Prefetch(entry);
+                }
+            }
         }
 
         task.State = TaskState.Queued;
@@ -638,7 +650,8 @@ internal sealed class LocalScheduler
             }
             else if (!objects.TryGet(argument.Reference, out var entry) || entry.Stored is not { } stored)
             {
-                into.Add(entry is null
+                // Unknown, or its copies are on other nodes (the worker's read pulls one): by reference; else inline.
+                into.Add(entry is null || entry.Remote is not null
                     ? new TaskArg { Reference = argument.Reference.ToProto() }
                     : new TaskArg { Value = ProtoConversions.Wrap(entry.Value) });
             }
@@ -671,11 +684,11 @@ internal sealed class LocalScheduler
 
     /// <summary>
     /// Another node that has room for a task queued here for want of it; null when none has, or the task must stay
-    /// (it was forwarded here, it must run on this node, or it reads a large object here).
+    /// (it was forwarded here, or it must run on this node).
     /// </summary>
     private Guid? SpillTarget(TaskRecord task)
     {
-        if (task.Result is null || task.Placement is { Kind: PlacementKind.NodeAffinity, Soft: false } || HasStoredArguments(task))
+        if (task.Result is null || task.Placement is { Kind: PlacementKind.NodeAffinity, Soft: false })
         {
             return null;
         }
@@ -705,23 +718,6 @@ internal sealed class LocalScheduler
         }
 
         return _policy!.Choose(task.Resources, task.Placement, nodes, ArgumentBytes(task), task.SpilledFrom);
-    }
-
-    /// <summary>
-    /// Whether a task reads a large object by reference; such a task runs where this node is, since objects do not move
-    /// between nodes yet.
-    /// </summary>
-    private bool HasStoredArguments(TaskRecord task)
-    {
-        foreach (var argument in task.Arguments)
-        {
-            if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && (entry.Stored is not null || entry.Remote is not null))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>How many bytes of the task's large arguments each node holds.</summary>
