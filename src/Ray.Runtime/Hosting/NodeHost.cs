@@ -400,6 +400,13 @@ internal sealed class NodeHost : IAsyncDisposable
             report.Available[name] = amount;
         }
 
+        foreach (var (shape, count) in Node.Scheduler.QueuedDemand)
+        {
+            var demand = new ResourceDemand { Count = count };
+            shape.CopyTo(demand.Shape);
+            report.Demand.Add(demand);
+        }
+
         return report;
     }
 
