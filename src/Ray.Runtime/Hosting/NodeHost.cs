@@ -232,7 +232,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
         catch (Grpc.Core.RpcException e)
         {
-            throw ClusterErrors.FromRpc(e, $"the head at {Options.GcsAddress}");
+            throw ClusterErrors.FromRpc(e, $"the head at {Options.GcsAddress}", Credentials.Tls is not null);
         }
 
         if (reply.Error.Length > 0)
