@@ -20,8 +20,8 @@ internal static class ClusterErrors
 
         // A connection that fails before the call starts is UNAVAILABLE or, for some failures of the HTTP/2 layer, INTERNAL.
         StatusCode.Unavailable or StatusCode.Internal when Innermost<AuthenticationException>(e.Status.DebugException) is { } handshake => new RayException(
-            $"The TLS handshake with {peer} failed: {Messages(handshake)}{(tls ? string.Empty : " This side did not ask for TLS.")} " +
-            $"Every node, driver and CLI command of a cluster with TLS needs a certificate of the cluster's CA ({TlsFlags}).",
+            $"The TLS handshake with {peer} failed: {Messages(handshake)} In a cluster with TLS every node, driver and CLI command " +
+            $"holds a certificate of the cluster's CA and trusts that CA alone ({TlsFlags}); a node without TLS fails every handshake.",
             e),
         StatusCode.Unavailable or StatusCode.Internal when ClosedBeforeHttp2(e.Status.DebugException) => new RayException(
             tls
@@ -39,19 +39,23 @@ internal static class ClusterErrors
     /// <summary>
     /// Whether the server ended the connection before its HTTP/2 preface: what a TLS endpoint does to a plain-text
     /// client, and what a mutual-TLS server does once it has refused the client's certificate (under TLS 1.3 the
-    /// client learns of that only after its side of the handshake is done). SocketsHttpHandler reports it as an
-    /// invalid or ended response while it waits for the server's SETTINGS frame, or, for a request that waited on
-    /// that connection, as an error of no kind and no cause (the new connection shut down before it carried one).
+    /// client learns of that only after its side of the handshake is done). SocketsHttpHandler says so in one of
+    /// three ways, depending on where the close finds it: an invalid or ended response while it waits for the
+    /// server's SETTINGS frame; a plain <see cref="IOException"/> while it writes its own preface; or, for a request
+    /// that waited for that connection, an error of no kind and no cause (the connection shut down before it carried
+    /// a request).
     /// </summary>
     private static bool ClosedBeforeHttp2(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded } or
-                HttpIOException { HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded } or
-                HttpRequestException { HttpRequestError: HttpRequestError.Unknown, InnerException: null })
+            switch (e)
             {
-                return true;
+                case HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded }:
+                case HttpIOException { HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded }:
+                case HttpRequestException { HttpRequestError: HttpRequestError.Unknown, InnerException: null }:
+                case HttpRequestException { InnerException: { } inner } when inner.GetType() == typeof(IOException):
+                    return true;
             }
         }
 
