@@ -48,10 +48,11 @@ internal static class StartCommand
     private static async Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken)
     {
         NodeOptions options;
+        bool generatedToken;
         var session = ClusterSession.Current;
         try
         {
-            options = Options(result, session);
+            (options, generatedToken) = Options(result, session);
         }
         catch (Exception e) when (e is RayException or JsonException or FormatException)
         {
@@ -60,16 +61,19 @@ internal static class StartCommand
         }
 
         return result.GetValue(Block)
-            ? await ForegroundNode.RunAsync(options, session, generatedToken: result.GetValue(AuthToken) is null && result.GetValue(Head), cancellationToken)
+            ? await ForegroundNode.RunAsync(options, session, generatedToken, cancellationToken)
             : await BackgroundNode.StartAsync(session, cancellationToken);
     }
 
-    private static NodeOptions Options(ParseResult result, ClusterSession session)
+    /// <summary>The node's options, and whether its token was made here (a head given none), to be written to the token file.</summary>
+    private static (NodeOptions Options, bool GeneratedToken) Options(ParseResult result, ClusterSession session)
     {
         var isHead = result.GetValue(Head);
         var address = result.GetValue(Address);
+
+        // A head takes the token it is given and makes one otherwise; it never reads the token file, which is its to write.
         var token = isHead
-            ? result.GetValue(AuthToken) ?? Environment.GetEnvironmentVariable(ClusterSession.TokenVariable)
+            ? Given(result.GetValue(AuthToken)) ?? Given(Environment.GetEnvironmentVariable(ClusterSession.TokenVariable))
             : session.ResolveToken(result.GetValue(AuthToken)) ?? throw new RayException(
                 "Joining a cluster needs its token: --auth-token, RAYGEN_AUTH_TOKEN, or the token file of a head on this machine.");
         TlsFiles? tls = null;
@@ -81,7 +85,7 @@ internal static class StartCommand
                 result.GetValue(TlsCa) ?? throw new RayException("--tls-ca is needed with --tls-cert."));
         }
 
-        return new NodeOptions
+        var options = new NodeOptions
         {
             IsHead = isHead,
             GcsAddress = address,
@@ -97,7 +101,11 @@ internal static class StartCommand
             HealthCheckTimeout = TimeSpan.FromSeconds(result.GetValue(HealthCheckTimeout)),
             CacheDirectory = session.PackagesDirectory,
         };
+        return (options, token is null);
     }
+
+    /// <summary>An empty value (an environment variable set to nothing) counts as none, as everywhere else.</summary>
+    private static string? Given(string? value) => value is { Length: > 0 } ? value : null;
 
     private static Dictionary<string, double>? ParseResources(string? json)
     {

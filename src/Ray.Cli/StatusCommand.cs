@@ -42,7 +42,7 @@ internal static class StatusCommand
             }
             catch (RpcException e)
             {
-                throw ClusterErrors.FromRpc(e, $"the head at {address}");
+                throw ClusterErrors.FromRpc(e, $"the head at {address}", credentials.Tls is not null);
             }
         }
         catch (RayException e)

@@ -45,7 +45,7 @@ public sealed class JobTests
         using var driver = await cluster.StartDriverAsync("V1", "hold", readyLine: "holding");
         var actorPid = int.Parse(Regex.Match(driver.Output, @"actor pid: (\d+)").Groups[1].Value);
         var job = (await cluster.Head.WaitForOutputAsync(@"Job (?<job>[0-9a-f]{8}) started on node")).Groups["job"].Value;
-        var workers = WorkerProcessesOf(cluster.Head.Pid);
+        var workers = ProcessTable.WorkersOf(cluster.Head.Pid);
         Assert.Contains(actorPid, workers);
         Assert.True(workers.Length >= 3, $"Expected the job's task workers and its actor worker, found {workers.Length}.");
 
@@ -54,53 +54,31 @@ public sealed class JobTests
 
         await cluster.Head.WaitForOutputAsync($@"Job {job} ended on node \S+: its driver disconnected");
         var deadline = DateTime.UtcNow + Within;
-        while (WorkerProcessesOf(cluster.Head.Pid) is { Length: > 0 } left)
+        while (ProcessTable.WorkersOf(cluster.Head.Pid) is { Length: > 0 } left)
         {
             Assert.True(DateTime.UtcNow < deadline, $"Workers of the killed driver's job still run: {string.Join(", ", left)}");
             await Task.Delay(50);
         }
 
-        var (status, output) = await cluster.RunCliAsync("status", "--address", cluster.HeadAddress, "--auth-token", cluster.Token);
-        Assert.Equal(0, status);
-        Assert.Contains("Jobs: 0 running, 1 finished", output);
-        Assert.Matches(@"CPU 0/2", output);
+        // The GCS learns that the job's CPUs are free with the node's next report.
+        deadline = DateTime.UtcNow + Within;
+        while (true)
+        {
+            var (status, output) = await cluster.RunCliAsync("status", "--address", cluster.HeadAddress, "--auth-token", cluster.Token);
+            Assert.Equal(0, status);
+            Assert.Contains("Jobs: 0 running, 1 finished", output);
+            if (output.Contains("CPU 0/2", StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"The killed driver's CPUs were not free within {Within.TotalSeconds} s:{Environment.NewLine}{output}");
+            await Task.Delay(200);
+        }
 
         // Another job sees nothing of it on the node.
         using var other = await cluster.StartDriverAsync("V2", "objects");
         Assert.Equal(0, await other.WaitForExitAsync());
         Assert.Contains("other jobs' objects: 0", other.Output);
-    }
-
-    /// <summary>The worker processes a node runs now: its children running Ray.Worker.</summary>
-    private static int[] WorkerProcessesOf(int nodePid) =>
-        Directory.EnumerateDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0 && ParentOf(pid) == nodePid && CommandLine(pid).Contains("Ray.Worker.dll", StringComparison.Ordinal))
-            .ToArray();
-
-    private static int ParentOf(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields[0] is "Z" or "X" ? -1 : int.Parse(fields[1]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return -1;
-        }
-    }
-
-    private static string CommandLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return string.Empty;
-        }
     }
 }

@@ -38,6 +38,9 @@ internal sealed class TestCluster : IAsyncDisposable
         ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
     };
 
+    /// <summary>raygen.dll in the copy of its files the nodes run from.</summary>
+    public static string Raygen => Path.Combine(NodeBinaries.Value, "raygen.dll");
+
     /// <summary>The folder of this test's build: the driver's application directory.</summary>
     public static string DriverDirectory => AppContext.BaseDirectory;
 
@@ -72,8 +75,7 @@ internal sealed class TestCluster : IAsyncDisposable
     /// </summary>
     public async Task<NodeProcess> StartNodeAsync(string[] arguments, string ip, string? hidden = null)
     {
-        var raygen = Path.Combine(NodeBinaries.Value, "raygen.dll");
-        string[] command = ["dotnet", raygen, "start", .. arguments, "--node-ip-address", ip, "--auth-token", Token, "--block"];
+        string[] command = ["dotnet", Raygen, "start", .. arguments, "--node-ip-address", ip, "--auth-token", Token, "--block"];
         var node = hidden is null
             ? await NodeProcess.StartAsync(command[0], command[1..], Environment, "ready")
             : await NodeProcess.StartAsync(
@@ -88,7 +90,7 @@ internal sealed class TestCluster : IAsyncDisposable
     /// <summary>Runs a raygen command to its end; returns its exit code and output.</summary>
     public async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
     {
-        using var cli = await NodeProcess.StartAsync("dotnet", [Path.Combine(NodeBinaries.Value, "raygen.dll"), .. arguments], Environment, readyLine: null);
+        using var cli = await NodeProcess.StartAsync("dotnet", [Raygen, .. arguments], Environment, readyLine: null);
         var exit = await cli.WaitForExitAsync();
         return (exit, cli.Output);
     }

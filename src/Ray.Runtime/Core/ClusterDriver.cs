@@ -68,7 +68,7 @@ internal sealed class ClusterDriver : IAsyncDisposable
             }
             catch (RpcException e)
             {
-                throw ClusterErrors.FromRpc(e, $"the cluster at {address}");
+                throw ClusterErrors.FromRpc(e, $"the cluster at {address}", credentials.Tls is not null);
             }
 
             var (node, local) = Choose(nodes, address);
@@ -94,7 +94,7 @@ internal sealed class ClusterDriver : IAsyncDisposable
             catch (RpcException e)
             {
                 await driver.DisposeAsync().ConfigureAwait(false);
-                throw ClusterErrors.FromRpc(e, $"node {NodeIds.Format(node.NodeId)} at {(local ? node.SocketPath : node.Address)}");
+                throw ClusterErrors.FromRpc(e, $"node {NodeIds.Format(node.NodeId)} at {(local ? node.SocketPath : node.Address)}", !local && credentials.Tls is not null);
             }
             catch
             {

@@ -234,7 +234,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
         catch (Grpc.Core.RpcException e)
         {
-            throw ClusterErrors.FromRpc(e, $"the head at {Options.GcsAddress}");
+            throw ClusterErrors.FromRpc(e, $"the head at {Options.GcsAddress}", Credentials.Tls is not null);
         }
 
         if (reply.Error.Length > 0)
@@ -404,6 +404,13 @@ internal sealed class NodeHost : IAsyncDisposable
         foreach (var (name, amount) in Node.Scheduler.AvailableForNewWork.Amounts)
         {
             report.Available[name] = amount;
+        }
+
+        foreach (var (shape, count) in Node.Scheduler.QueuedDemand)
+        {
+            var demand = new ResourceDemand { Count = count };
+            shape.CopyTo(demand.Shape);
+            report.Demand.Add(demand);
         }
 
         return report;

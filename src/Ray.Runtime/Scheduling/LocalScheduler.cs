@@ -46,6 +46,7 @@ internal sealed class LocalScheduler
     private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
     private readonly NodeResources _resources;
     private readonly Action<WorkerHandle> _killWorker;
+    private readonly Dictionary<ResourceSet, int> _queuedShapes = [];
     private ResourceSet _queuedDemand = ResourceSet.Empty;
     private ClusterView? _cluster;
     private ITaskForwarder? _forwarder;
@@ -92,6 +93,21 @@ internal sealed class LocalScheduler
             }
 
             return _resources.Available.Minus(queued);
+        }
+    }
+
+    /// <summary>
+    /// The tasks queued here for want of resources, counted by the resources each asks for: the pending demand the
+    /// node reports to the cluster, which <c>raygen status</c> shows.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<ResourceSet, int>> QueuedDemand
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queuedShapes.Count == 0 ? [] : [.. _queuedShapes];
+            }
         }
     }
 
@@ -492,6 +508,7 @@ internal sealed class LocalScheduler
 
         task.State = TaskState.Queued;
         _queuedDemand = _queuedDemand.Add(task.Resources);
+        _queuedShapes[task.Resources] = _queuedShapes.GetValueOrDefault(task.Resources) + 1;
         var schedulingClass = new SchedulingClass(task.Id.Job, task.Resources);
         if (!_queues.TryGetValue(schedulingClass, out var queue))
         {
@@ -706,7 +723,21 @@ internal sealed class LocalScheduler
     }
 
     /// <summary>A queued task leaves the queue (for a lease, another node, or its end): its demand no longer counts.</summary>
-    private void LeaveQueue(TaskRecord task) => _queuedDemand = _queuedDemand.Minus(task.Resources);
+    private void LeaveQueue(TaskRecord task)
+    {
+        _queuedDemand = _queuedDemand.Minus(task.Resources);
+        if (_queuedShapes.TryGetValue(task.Resources, out var count))
+        {
+            if (count > 1)
+            {
+                _queuedShapes[task.Resources] = count - 1;
+            }
+            else
+            {
+                _queuedShapes.Remove(task.Resources);
+            }
+        }
+    }
 
     /// <summary>The node for a task this node owns; null when none can run it now (it then waits here).</summary>
     private Guid? ChooseNode(TaskRecord task)

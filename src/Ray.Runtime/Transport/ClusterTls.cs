@@ -154,8 +154,9 @@ internal sealed class ClusterTls
     /// <summary>
     /// The client side of a handshake with the server at <paramref name="host"/> (the IP address or name dialled):
     /// this certificate goes with every connection, and the server's must be issued by the cluster's CA for
-    /// serverAuth and name <paramref name="host"/>. A refused server is logged, since the caller sees only a failed
-    /// connection.
+    /// serverAuth and name <paramref name="host"/>. A refused server is logged, and the handshake fails with an
+    /// <see cref="AuthenticationException"/> that says why, so that the reason reaches whoever made the call (a
+    /// validation callback that only returns false leaves the caller a bare "the remote certificate was rejected").
     /// </summary>
     public SslClientAuthenticationOptions ClientOptions(string host, ILogger logger) => new()
     {
@@ -166,7 +167,11 @@ internal sealed class ClusterTls
         RemoteCertificateValidationCallback = Refusing(
             (server, chain) => ServerProblem(server, chain, host),
             "it presented no certificate",
-            problem => logger.ServerCertificateRefused(host, problem)),
+            problem =>
+            {
+                logger.ServerCertificateRefused(host, problem);
+                throw new AuthenticationException($"This side refused the TLS certificate of the server at {host}: {problem}.");
+            }),
     };
 
     /// <summary>Why the server certificate <paramref name="certificate"/> must be refused for <paramref name="host"/>; null when it is good.</summary>
