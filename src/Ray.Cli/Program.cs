@@ -6,6 +6,7 @@ var root = new RootCommand("raygen: the nodes of a RayGen cluster. Start a head 
     StartCommand.Create(),
     StopCommand.Create(),
     StatusCommand.Create(),
+    ReplayCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

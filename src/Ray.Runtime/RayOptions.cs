@@ -114,4 +114,11 @@ public sealed record RayOptions
 
     /// <summary>The most bytes spilled objects may take on disk. Default: no limit but the disk's free space (less a 5% reserve).</summary>
     public long? ObjectSpillLimit { get; init; }
+
+    /// <summary>
+    /// What is kept of failed tasks and actor calls so that <see cref="RayTaskException.Replay"/> can run them again in
+    /// this process, and whether each is also written to a file for <c>raygen replay FILE</c>. Default: the last 100
+    /// failures, 64 MiB of arguments, for an hour, no files. Applies to a cluster driver's job too.
+    /// </summary>
+    public FailedTaskCaptureOptions FailedTaskCapture { get; init; } = new();
 }

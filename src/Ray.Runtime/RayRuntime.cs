@@ -4,7 +4,9 @@ using Microsoft.Extensions.Logging.Console;
 using Ray.Core;
 using Ray.Hosting;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.Raylet;
+using Ray.Replay;
 using Ray.Runtime.Protocol;
 
 namespace Ray;
@@ -454,10 +456,13 @@ public sealed class RayRuntime : IAsyncDisposable
 
     private static async Task<RayRuntime> StartEmbeddedAsync(RayOptions options, ILoggerFactory loggerFactory, ILoggerFactory? ownedLoggerFactory, CancellationToken cancellationToken)
     {
+        var appDirectory = Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory);
+        var capture = CaptureSettings.From(options.FailedTaskCapture, appDirectory);
         var host = await NodeHost.StartAsync(NodeOptions.FromDriver(options), loggerFactory, cancellationToken).ConfigureAwait(false);
         try
         {
-            await host.Node.StartJobAsync(JobId.Embedded, Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory), cancellationToken).ConfigureAwait(false);
+            host.Node.FailedCalls.Configure(JobId.Embedded, capture);
+            await host.Node.StartJobAsync(JobId.Embedded, appDirectory, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -466,6 +471,7 @@ public sealed class RayRuntime : IAsyncDisposable
         }
 
         var core = new DriverCoreWorker(host.Node);
+        core.Replays.Logger = loggerFactory.CreateLogger(LogCategories.Replay);
         host.Node.AttachDriver(core);
         return new RayRuntime(core, host, null, ownedLoggerFactory);
     }
@@ -473,6 +479,7 @@ public sealed class RayRuntime : IAsyncDisposable
     private static async Task<RayRuntime> ConnectAsync(string address, RayOptions options, ClusterSession session, ILoggerFactory loggerFactory, ILoggerFactory? ownedLoggerFactory, CancellationToken cancellationToken)
     {
         var cluster = await ClusterDriver.ConnectAsync(address, options, session, loggerFactory, cancellationToken).ConfigureAwait(false);
+        cluster.Core.Replays.Logger = loggerFactory.CreateLogger(LogCategories.Replay);
         return new RayRuntime(cluster.Core, null, cluster, ownedLoggerFactory);
     }
 

@@ -66,6 +66,17 @@ public static partial class ClusterTasks
 
     [Remote]
     public static ObjectRef<int> PutOnNode(int value) => RayRuntime.Current.Put(value);
+
+    /// <summary>The process that last ran <see cref="Checked"/>, in this process (0 until a replay runs it here).</summary>
+    public static int LastCheckedProcessId { get; set; }
+
+    /// <summary>Returns the node it ran on, unless the value is negative.</summary>
+    [Remote(MaxRetries = 0)]
+    public static string Checked(int value)
+    {
+        LastCheckedProcessId = Environment.ProcessId;
+        return value < 0 ? throw new ArgumentOutOfRangeException(nameof(value), value, $"{value} is negative") : RayRuntime.Current.NodeId;
+    }
 }
 
 /// <summary>The seed's counter.</summary>
@@ -83,6 +94,8 @@ public partial class ClusterCounter
     public string NodeId() => RayRuntime.Current.NodeId;
 
     public int Get() => _value;
+
+    public int Take(int amount) => amount > _value ? throw new InvalidOperationException($"cannot take {amount} of {_value}") : _value -= amount;
 }
 
 public static partial class ClusterActorTasks

@@ -76,7 +76,7 @@ internal sealed class DriverProcess : IDisposable
     }
 
     /// <summary>Starts the driver in <paramref name="mode"/> and waits until its node is up and it printed what it runs.</summary>
-    public static async Task<DriverProcess> StartAsync(string mode)
+    public static async Task<DriverProcess> StartAsync(string mode, params string[] arguments)
     {
         var startInfo = new ProcessStartInfo("setsid")
         {
@@ -85,7 +85,7 @@ internal sealed class DriverProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var argument in new[] { "env", "--default-signal=INT", FindDotnet(), Path.Combine(AppContext.BaseDirectory, "Ray.TestDriver.dll"), mode })
+        foreach (var argument in (string[])["env", "--default-signal=INT", FindDotnet(), Path.Combine(AppContext.BaseDirectory, "Ray.TestDriver.dll"), mode, .. arguments])
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -197,7 +197,7 @@ internal sealed class DriverProcess : IDisposable
         _process.Dispose();
     }
 
-    private static string FindDotnet() =>
+    internal static string FindDotnet() =>
         Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
 
     private static int[] Pids(string line, string prefix) =>

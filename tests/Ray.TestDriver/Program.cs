@@ -7,6 +7,8 @@
 //   exit       returns from Main without disposing the runtime
 //   ctrlc      cancels the first Ctrl+C (SIGINT), disposes the runtime, prints "disposed" and exits 0
 //   unhandled  submits a task that fails, never reads its result, drops it and collects garbage, then disposes
+//   capture DIR  with failed-call capture files in DIR: a task fails for one input and an actor method throws; prints
+//              "failed: <the remote message>" for each, disposes (which writes the files) and prints "disposed"
 // Logs go to stderr: RayGen's at Debug, the framework's (Kestrel, hosting, gRPC) at the default (off).
 using Microsoft.Extensions.Logging;
 using Ray;
@@ -27,7 +29,12 @@ if (mode == "ctrlc")
     };
 }
 
-var ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2, LoggerFactory = logs });
+var ray = await RayRuntime.InitAsync(new RayOptions
+{
+    NumCpus = 2,
+    LoggerFactory = logs,
+    FailedTaskCapture = mode == "capture" ? new FailedTaskCaptureOptions { Directory = args[1] } : new FailedTaskCaptureOptions(),
+});
 var answer = await DriverTasks.Remote.Echo(41);
 var actor = DriverActor.Remote();
 await actor.Ping();
@@ -63,6 +70,14 @@ switch (mode)
         await ray.DisposeAsync();
         Console.WriteLine("disposed");
         return 0;
+    case "capture":
+        await FailAsync(DriverTasks.Remote.Divide(84, 2));
+        await FailAsync(DriverTasks.Remote.Divide(84, 0));
+        var account = DriverActor.Remote();
+        await FailAsync(account.Withdraw(5));
+        await ray.DisposeAsync();
+        Console.WriteLine("disposed");
+        return 0;
 }
 
 await Task.Delay(Timeout.Infinite);
@@ -83,6 +98,18 @@ static async Task SubmitAndForgetAsync(RayRuntime ray)
     Console.WriteLine("collected");
 }
 
+static async Task FailAsync(ObjectRef<int> call)
+{
+    try
+    {
+        Console.WriteLine($"returned: {await call}");
+    }
+    catch (RayTaskException e)
+    {
+        Console.WriteLine($"failed: {e.RemoteMessage}");
+    }
+}
+
 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
 static ObjectId SubmitFailing() => DriverTasks.Remote.Fail("nobody reads this").Id;
 
@@ -96,10 +123,25 @@ public static partial class DriverTasks
 
     [Remote]
     public static int Fail(string message) => throw new InvalidOperationException(message);
+
+    /// <summary>The process that last ran <see cref="Divide"/>: a replay in another process sets it there.</summary>
+    public static int LastDivideProcessId { get; private set; }
+
+    [Remote]
+    public static int Divide(int dividend, int divisor)
+    {
+        LastDivideProcessId = Environment.ProcessId;
+        return divisor == 0 ? throw new ArgumentException($"cannot divide {dividend} by zero", nameof(divisor)) : dividend / divisor;
+    }
 }
 
 [Remote]
 public partial class DriverActor
 {
+    private int _balance = 3;
+
     public int Ping() => 1;
+
+    public int Withdraw(int amount) =>
+        amount > _balance ? throw new InvalidOperationException($"cannot withdraw {amount}: the balance is {_balance}") : _balance -= amount;
 }

@@ -33,6 +33,9 @@ internal sealed class ActorManager
     private Action<WorkerHandle> _retireWorker = static _ => { };
     private long _nextSequence;
 
+    /// <summary>Where calls of this node's processes that threw are kept for replay; null keeps none.</summary>
+    public Replay.FailedCallStore? FailedCalls { get; set; }
+
     public ActorManager(ObjectTable objects, NodeResources resources, int maxActorWorkers, ILogger logger)
     {
         _objects = objects;
@@ -462,13 +465,24 @@ internal sealed class ActorManager
     /// <summary>Stores a call's result and lets go of its arguments.</summary>
     private void Settle(ActorCall call, TaskResult result)
     {
+        ActorRecord? actor;
         lock (_lock)
         {
-            _callActors.Remove(call.Id);
+            _callActors.Remove(call.Id, out actor);
         }
 
         if (call.Result is { } entry)
         {
+            if (result.Error is { Kind: ErrorKind.TaskFailed, FailedTask: null } error && actor is not null)
+            {
+                // The method threw: the exception names the call and its actor, and the call is kept for replay with
+                // the actor's constructor, before the call's own references go.
+                error.FailedTask = call.Id.ToProto();
+                error.ActorId = actor.Id.Value.ToProto();
+                error.ActorClass = actor.ClassName;
+                FailedCalls?.Capture(Replay.CapturedCall.Of(call, actor.Spec, actor.ConstructorArguments, actor.References, error));
+            }
+
             result.CompleteIn(_objects, entry);
         }
         else

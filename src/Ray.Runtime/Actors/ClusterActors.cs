@@ -218,6 +218,7 @@ internal sealed class ClusterActors
             }
 
             actor.Host = host;
+            actor.Spec = spec;
         }
 
         var forward = new ForwardActor { Spec = spec };
@@ -445,11 +446,16 @@ internal sealed class ClusterActors
     private void OnCallDone(Guid from, TaskDone done)
     {
         OutgoingCall? call;
+        CreateActor? creation = null;
         lock (_lock)
         {
             if (!_inFlight.Remove(done.TaskId.ToObjectId(), out call) || call.Host != from)
             {
                 call = null;
+            }
+            else if (_remote.TryGetValue(new ActorId(call.Spec.ActorId.ToObjectId()), out var actor))
+            {
+                creation = actor.Spec;
             }
         }
 
@@ -469,9 +475,51 @@ internal sealed class ClusterActors
         if (done.OutcomeCase == TaskDone.OutcomeOneofCase.Error)
         {
             _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
+            if (done.Error is { Kind: ErrorKind.TaskFailed, FailedTask: null } error)
+            {
+                Capture(call, creation, error);
+            }
         }
 
         result.CompleteIn(_node.Objects, call.Result);
+    }
+
+    /// <summary>
+    /// A method of an actor on another node threw, called by a process of this node (which owns the call): the exception
+    /// names the call and the actor, and the call is kept for replay, with the actor's constructor when it was created here.
+    /// </summary>
+    private void Capture(OutgoingCall call, CreateActor? creation, ErrorInfo error)
+    {
+        var id = call.Spec.ReturnId.ToObjectId();
+        error.FailedTask = id.ToProto();
+        error.ActorId = call.Spec.ActorId;
+        error.ActorClass = call.Spec.ClassName;
+        if (_node.FailedCalls is not { } failures)
+        {
+            return;
+        }
+
+        var arguments = ProtoArguments.FromProto(call.Spec.Args);
+        var constructorArguments = creation is null ? null : ProtoArguments.FromProto(creation.Args);
+        var references = ProtoArguments.Referenced(arguments, call.Spec.Contained);
+        if (constructorArguments is not null)
+        {
+            references = [.. references, .. ProtoArguments.Referenced(constructorArguments, creation!.Contained)];
+        }
+
+        failures.Capture(new Replay.CapturedCall
+        {
+            TaskId = id,
+            FunctionId = call.Spec.MethodId,
+            FunctionName = call.Spec.MethodName,
+            AssemblyName = call.Spec.AssemblyName,
+            Arguments = arguments,
+            Actor = creation,
+            ConstructorArguments = constructorArguments,
+            References = references,
+            Error = error,
+            SubmitterPid = call.Result.OwnerProcessId,
+        });
     }
 
     private async Task KillRemoteAsync(ActorId id)
@@ -587,6 +635,9 @@ internal sealed class ClusterActors
 
         /// <summary>The node that hosts it; empty until the directory answered.</summary>
         public Guid Host { get; set; }
+
+        /// <summary>How it was made, when this node made it (a replayed call makes a new instance with it).</summary>
+        public CreateActor? Spec { get; set; }
 
         public ErrorInfo? DeathCause { get; set; }
 

@@ -6,6 +6,7 @@ using Ray.Hosting;
 using Ray.Logging;
 using Ray.Packages;
 using Ray.Raylet;
+using Ray.Replay;
 using Ray.Runtime.Protocol;
 using Ray.Transport;
 
@@ -46,6 +47,7 @@ internal sealed class ClusterDriver : IAsyncDisposable
     /// <exception cref="RayException">The cluster cannot be reached, refused the token, or runs another version; the message says which.</exception>
     public static async Task<ClusterDriver> ConnectAsync(string address, RayOptions options, ClusterSession session, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
+        var capture = CaptureSettings.From(options.FailedTaskCapture, Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory));
         var token = session.ResolveToken(options.AuthToken) ?? throw new RayException(
             $"The cluster at {address} needs its token: set RayOptions.AuthToken or RAYGEN_AUTH_TOKEN, or run the driver on the head's machine, " +
             $"where 'raygen start --head' wrote it to {session.TokenFile}.");
@@ -83,6 +85,7 @@ internal sealed class ClusterDriver : IAsyncDisposable
                     PackageId = packageId,
                     MapsStore = local,
                     Entrypoint = Environment.ProcessPath is { } path ? $"{Path.GetFileName(path)} {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}".Trim() : string.Empty,
+                    Capture = capture.ToProto(),
                 },
             });
             var output = new WorkerOutput(options.WorkerOutput ?? Console.Out, options.WorkerErrorOutput ?? Console.Error);

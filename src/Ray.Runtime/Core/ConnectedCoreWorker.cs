@@ -100,10 +100,27 @@ internal sealed class ConnectedCoreWorker : CoreWorker
     }
 
     /// <summary>Asks the raylet about the node or the cluster, and waits for the answer.</summary>
-    public async Task<NodeQueryReply> QueryAsync(NodeQueryKind kind, CancellationToken cancellationToken)
+    public Task<NodeQueryReply> QueryAsync(NodeQueryKind kind, CancellationToken cancellationToken) =>
+        QueryAsync(new NodeQuery { Kind = kind }, cancellationToken);
+
+    public override async Task<FailedCallRecord> FetchFailedCallAsync(ObjectId taskId, CancellationToken cancellationToken)
+    {
+        var reply = await QueryAsync(new NodeQuery { Kind = NodeQueryKind.FailedCall, TaskId = taskId.ToProto() }, cancellationToken).ConfigureAwait(false);
+        return reply.Unavailable.Length > 0 ? throw new Replay.ReplayUnavailableException(reply.Unavailable) : reply.FailedCall;
+    }
+
+    public override FailedCallRecord FetchFailedCall(ObjectId taskId, CancellationToken cancellationToken)
+    {
+        // The answer arrives on the reading thread, which must not be the one waiting for it.
+        RayletReader.LeaveReadingThread();
+        return base.FetchFailedCall(taskId, cancellationToken);
+    }
+
+    private async Task<NodeQueryReply> QueryAsync(NodeQuery query, CancellationToken cancellationToken)
     {
         var (requestId, reply) = _requests.Begin<NodeQueryReply>(cancellationToken);
-        _send(new WorkerMessage { Query = new NodeQuery { RequestId = requestId, Kind = kind } });
+        query.RequestId = requestId;
+        _send(new WorkerMessage { Query = query });
         NodeQueryReply answer;
         using (EnterBlocked())
         {

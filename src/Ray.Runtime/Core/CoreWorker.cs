@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MemoryPack;
 using Ray.Infrastructure;
 using Ray.ObjectStore;
+using Ray.Replay;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Core;
@@ -29,6 +30,14 @@ internal abstract class CoreWorker : IRayCore
 {
     private readonly ConcurrentDictionary<IDisposable, byte> _openViews = new();
 
+    protected CoreWorker()
+    {
+        Replays = new FailedCallReplayer(this);
+    }
+
+    /// <summary>What the <see cref="RayTaskException"/>s this process raises replay through.</summary>
+    public FailedCallReplayer Replays { get; }
+
     /// <summary>Serialized values larger than this go to the shared-memory store.</summary>
     public int MaxInlineObjectSize { get; protected set; } = 100 * 1024;
 
@@ -55,6 +64,17 @@ internal abstract class CoreWorker : IRayCore
 
     /// <summary>Stores a serialized value (sealing its region, if it has one) as a new object held by one reference of the caller.</summary>
     public abstract ObjectId Put(SerializedValue value);
+
+    /// <summary>
+    /// The failed call that its owner (this process's node) kept under <paramref name="taskId"/>, with its arguments as
+    /// values, to run again here.
+    /// </summary>
+    /// <exception cref="Replay.ReplayUnavailableException">The owner keeps no such call; the message says why.</exception>
+    public abstract Task<FailedCallRecord> FetchFailedCallAsync(ObjectId taskId, CancellationToken cancellationToken);
+
+    /// <summary>The same, blocking.</summary>
+    public virtual FailedCallRecord FetchFailedCall(ObjectId taskId, CancellationToken cancellationToken) =>
+        FetchFailedCallAsync(taskId, cancellationToken).GetAwaiter().GetResult();
 
     /// <summary>Asks the task or actor call that produces <paramref name="id"/> to stop; <paramref name="force"/> ends a task's worker.</summary>
     public abstract void Cancel(ObjectId id, bool force);
@@ -251,7 +271,7 @@ internal abstract class CoreWorker : IRayCore
         if (payload.Error is { } error)
         {
             OnErrorObserved(id);
-            throw RayErrors.ToException(error);
+            throw RayErrors.ToException(error, Replays);
         }
     }
 

@@ -1,6 +1,7 @@
 using Ray.Infrastructure;
 using Ray.ObjectStore;
 using Ray.Raylet;
+using Ray.Runtime.Protocol;
 
 namespace Ray.Core;
 
@@ -90,6 +91,9 @@ internal sealed class DriverCoreWorker : CoreWorker
     }
 
     public override void Cancel(ObjectId id, bool force) => _node.Cancel(id, force);
+
+    public override Task<FailedCallRecord> FetchFailedCallAsync(ObjectId taskId, CancellationToken cancellationToken) =>
+        _node.FailedCalls.FetchAsync(taskId, JobId.Embedded, cancellationToken);
 
     public override Task WhenReady(ObjectId id) =>
         _node.Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));

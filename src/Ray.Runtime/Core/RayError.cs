@@ -1,3 +1,4 @@
+using Ray.Infrastructure;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Core;
@@ -22,7 +23,7 @@ internal static class RayErrors
 
         if (exception is RayTaskException remote)
         {
-            // A failure that travelled through a nested task keeps its original cause.
+            // A failure that travelled through a nested task keeps its original cause, and the call that threw it.
             return new ErrorInfo
             {
                 Kind = ErrorKind.TaskFailed,
@@ -31,6 +32,8 @@ internal static class RayErrors
                 Message = remote.RemoteMessage,
                 StackTrace = remote.RemoteStackTrace,
                 WorkerPid = remote.WorkerProcessId ?? pid,
+                FailedTask = remote.FailedTask.IsNil ? null : remote.FailedTask.ToProto(),
+                ActorClass = remote.ActorClass ?? string.Empty,
             };
         }
 
@@ -111,11 +114,19 @@ internal static class RayErrors
         _ => System("the object store", exception.Message),
     };
 
-    /// <summary>The exception the caller sees for a stored error.</summary>
-    public static Exception ToException(ErrorInfo error) => error.Kind switch
+    /// <summary>
+    /// The exception the caller sees for a stored error. A <see cref="RayTaskException"/> replays the call that threw
+    /// through <paramref name="replayer"/> (this process's runtime); without one, <see cref="RayTaskException.Replay"/> says why it cannot.
+    /// </summary>
+    public static Exception ToException(ErrorInfo error, IFailedCallReplayer? replayer = null) => error.Kind switch
     {
         ErrorKind.TaskFailed => new RayTaskException(
-            error.FunctionName, error.ExceptionType, error.Message, error.StackTrace, error.WorkerPid == 0 ? null : error.WorkerPid),
+            error.FunctionName, error.ExceptionType, error.Message, error.StackTrace, error.WorkerPid == 0 ? null : error.WorkerPid)
+        {
+            FailedTask = error.FailedTask.ToObjectId(),
+            ActorClass = error.ActorClass.Length > 0 ? error.ActorClass : null,
+            Replayer = replayer,
+        },
         ErrorKind.WorkerDied => new WorkerDiedException(
             error.FunctionName, error.WorkerPid, error.HasExitCode ? error.ExitCode : null, error.Attempts),
         ErrorKind.Cancelled => new TaskCancelledException(error.FunctionName),

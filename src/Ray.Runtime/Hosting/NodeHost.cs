@@ -273,6 +273,7 @@ internal sealed class NodeHost : IAsyncDisposable
         try
         {
             var directory = await Packages.EnsureAsync(registration.PackageId, DownloadPackageAsync(registration.PackageId), cancellationToken).ConfigureAwait(false);
+            Node.FailedCalls.Configure(job, Replay.CaptureSettings.FromProto(registration.Capture));
             await Node.StartJobAsync(job, directory, cancellationToken).ConfigureAwait(false);
             return job;
         }

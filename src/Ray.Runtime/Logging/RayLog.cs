@@ -23,6 +23,9 @@ internal static class LogCategories
 
     /// <summary>Failures no one looked at: a fire-and-forget call that failed and whose result was dropped unread.</summary>
     public const string UnhandledErrors = "Ray.UnhandledErrors";
+
+    /// <summary>Failed calls kept for replay, written to capture files, and replayed.</summary>
+    public const string Replay = "Ray.Replay";
 }
 
 /// <summary>RayGen's log messages that may come often, compiled once (<see cref="LoggerMessageAttribute"/>).</summary>

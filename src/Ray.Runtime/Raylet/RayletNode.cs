@@ -9,6 +9,7 @@ using Ray.Hosting;
 using Ray.Infrastructure;
 using Ray.Logging;
 using Ray.ObjectStore;
+using Ray.Replay;
 using Ray.Runtime.Protocol;
 using Ray.Scheduling;
 
@@ -45,6 +46,9 @@ internal sealed class RayletNode : IAsyncDisposable
         Scheduler = new LocalScheduler(resources, Objects, Pool.Kill, loggerFactory.CreateLogger(LogCategories.Scheduler));
         Actors = new ActorManager(Objects, resources, options.NumActorWorkers ?? options.TaskWorkers, loggerFactory.CreateLogger(LogCategories.Actors));
         ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger(LogCategories.ObjectManager));
+        FailedCalls = new FailedCallStore(Objects, NodeGuid, loggerFactory.CreateLogger(LogCategories.Replay));
+        Scheduler.FailedCalls = FailedCalls;
+        Actors.FailedCalls = FailedCalls;
         Actors.UseWorkers(Pool.StartActorWorker, Pool.Retire);
         Pool.ActorWorkerStartFailed += Actors.OnWorkerStartFailed;
         Pool.WorkerRegistered += Scheduler.AddWorker;
@@ -78,6 +82,9 @@ internal sealed class RayletNode : IAsyncDisposable
     public ActorManager Actors { get; }
 
     public WorkerPool Pool { get; }
+
+    /// <summary>The failed calls this node owns, kept for replay.</summary>
+    public FailedCallStore FailedCalls { get; }
 
     /// <summary>Where the lines the node's workers print go.</summary>
     public WorkerOutput Output { get; }
@@ -193,6 +200,7 @@ internal sealed class RayletNode : IAsyncDisposable
         Scheduler.EndJob(job);
         Actors.EndJob(job);
         await Pool.StopJobAsync(job).ConfigureAwait(false);
+        FailedCalls.EndJob(job);
         var freed = Objects.FreeJob(job);
         _logger.JobEnded(job, NodeId, $"{reason}; {freed} object(s) freed");
     }
@@ -251,6 +259,9 @@ internal sealed class RayletNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Capture files of the last failures are written before the store their arguments are read from goes.
+        await FailedCalls.FlushFilesAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        FailedCalls.Dispose();
         await Pool.DisposeAsync().ConfigureAwait(false);
         Store.Dispose();
         _session.Dispose();
@@ -444,6 +455,17 @@ internal sealed class RayletNode : IAsyncDisposable
                     break;
                 case NodeQueryKind.Nodes when ClusterNodes is { } nodes:
                     reply.Nodes.Add(await nodes(CancellationToken.None).ConfigureAwait(false));
+                    break;
+                case NodeQueryKind.FailedCall:
+                    try
+                    {
+                        reply.FailedCall = await FailedCalls.FetchAsync(query.TaskId.ToObjectId(), worker.Job, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (ReplayUnavailableException e)
+                    {
+                        reply.Unavailable = e.Message;
+                    }
+
                     break;
                 default:
                     reply.Error = $"This node cannot answer a {query.Kind} query.";

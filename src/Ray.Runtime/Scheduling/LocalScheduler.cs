@@ -72,6 +72,9 @@ internal sealed class LocalScheduler
         };
     }
 
+    /// <summary>Where tasks this node owns that threw are kept for replay; null keeps none.</summary>
+    public Replay.FailedCallStore? FailedCalls { get; set; }
+
     /// <summary>The node's resources.</summary>
     public ResourceSet Total => _resources.Total;
 
@@ -897,6 +900,12 @@ internal sealed class LocalScheduler
         {
             entry.Lineage = task;
         }
+        else if (result.Error is { Kind: ErrorKind.TaskFailed, FailedTask: null } error && task.Result is not null)
+        {
+            // This task threw (a failure passed on from an argument or a nested call already names its call): the
+            // exception names it wherever the failure travels, and Flush keeps it for replay.
+            error.FailedTask = task.Id.ToProto();
+        }
 
         _completions.Enqueue((task, result));
     }
@@ -916,6 +925,12 @@ internal sealed class LocalScheduler
             {
                 if (completion.Task.Result is { } entry)
                 {
+                    if (completion.Result.Error is { FailedTask: { } failed } error && failed.Is(completion.Task.Id))
+                    {
+                        // Before the task's own references go, so that its objects are still there to be held.
+                        FailedCalls?.Capture(Replay.CapturedCall.Of(completion.Task, error));
+                    }
+
                     completion.Result.CompleteIn(_objects, entry);
                 }
                 else
