@@ -32,14 +32,21 @@ public static class Program
     {
         if (args.Any(a => a is "--help" or "-h"))
         {
-            output.WriteLine("usage: RayGen.Benchmarks [--quick] [--filter name]... [--rounds n] [--round-seconds s]");
+            output.WriteLine("usage: RayGen.Benchmarks [--quick] [--filter name]... [--rounds n] [--round-seconds s] [--cluster]");
+            output.WriteLine($"--cluster: the cluster rows on three local node processes: {string.Join(", ", Cluster.ClusterBenchmarks.Names)}");
             output.WriteLine($"rows: {string.Join(", ", MicroBenchmarks.All(Settings.Default).Select(c => c.Name).Append(ActorCreationName).Append(SeedTableName))}");
             return 0;
         }
 
-        if (!Settings.TryParse(args, output, out var settings))
+        var cluster = args.Contains("--cluster");
+        if (!Settings.TryParse(args.Where(a => a != "--cluster").ToArray(), output, out var settings))
         {
             return 2;
+        }
+
+        if (cluster)
+        {
+            return await Cluster.ClusterBenchmarks.RunAsync(output, settings, nodes: 3);
         }
 
         var cases = MicroBenchmarks.All(settings).Where(c => settings.Selects(c.Name)).ToList();
@@ -153,7 +160,7 @@ public static class Program
         output.WriteLine($"         never slower than sequential ({string.Join(", ", rows.Select(r => $"n={r.N}: {Ratio(r.RayGenSpeedup)}"))}): {(rows.All(r => r.RayGenSpeedup >= 1.0) ? "MET" : "NOT MET")}");
     }
 
-    private static async Task<Measurement> MeasureAsync(Func<Task> operation, double multiplier, int minWarmUpOperations, Settings settings)
+    internal static async Task<Measurement> MeasureAsync(Func<Task> operation, double multiplier, int minWarmUpOperations, Settings settings)
     {
         var stopwatch = Stopwatch.StartNew();
         var warmUps = 0;

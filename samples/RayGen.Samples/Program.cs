@@ -4,7 +4,8 @@ namespace RayGen.Samples;
 
 /// <summary>
 /// <c>dotnet run --project samples/RayGen.Samples</c> runs every sample on one embedded node;
-/// <c>-- aggregation</c> runs one; <c>-- --list</c> lists them.
+/// <c>-- aggregation</c> runs one; <c>-- --list</c> lists them; <c>-- --quick</c> runs them with small parameters.
+/// With <c>RAYGEN_ADDRESS</c> set (a cluster's <c>HOST:PORT</c>, or <c>auto</c>) they run on that cluster instead.
 /// </summary>
 public static class Program
 {
@@ -22,13 +23,15 @@ public static class Program
 
         if (args.Any(a => a is "--help" or "-h"))
         {
-            Console.WriteLine("usage: RayGen.Samples [--list] [sample ...]");
+            Console.WriteLine("usage: RayGen.Samples [--list] [--quick] [sample ...]");
+            Console.WriteLine("--quick runs each sample with small parameters. With RAYGEN_ADDRESS set, the samples run on that cluster.");
             Console.WriteLine("With no sample named, every sample runs in turn. Samples: " + string.Join(", ", SampleCatalog.All.Select(s => s.Name)));
             return 0;
         }
 
+        var quick = args.Contains("--quick");
         var selected = new List<Sample>();
-        foreach (var name in args)
+        foreach (var name in args.Where(a => a != "--quick"))
         {
             if (SampleCatalog.Find(name) is { } sample)
             {
@@ -46,12 +49,12 @@ public static class Program
             selected.AddRange(SampleCatalog.All);
         }
 
-        // ray.init(): one embedded node, one worker process per CPU.
+        // ray.init(): one embedded node, one worker process per CPU (or the cluster RAYGEN_ADDRESS names).
         await using var ray = await RayRuntime.InitAsync();
         foreach (var sample in selected)
         {
             Console.WriteLine($"=== {sample.Name} (seed: {sample.SeedSection}) ===");
-            await sample.RunAsync(Console.Out);
+            await (quick ? sample.RunQuickAsync : sample.RunAsync)(Console.Out);
             Console.WriteLine();
         }
 

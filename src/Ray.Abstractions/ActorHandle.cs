@@ -14,19 +14,26 @@ namespace Ray;
 public sealed class ActorHandle<TActor> : IMemoryPackable<ActorHandle<TActor>>, IEquatable<ActorHandle<TActor>>
     where TActor : class
 {
-    private ActorHandle(ActorId id, IRayCore? core)
+    private ActorHandle(ActorId id, OwnerAddress owner, IRayCore? core)
     {
         Id = id;
+        Owner = owner;
         Core = core;
     }
 
     /// <summary>The actor's id.</summary>
     public ActorId Id { get; }
 
+    /// <summary>Who owns the actor: the node of the process that created it, which decides its restarts.</summary>
+    internal OwnerAddress Owner { get; }
+
     internal IRayCore? Core { get; }
 
     /// <summary>Creates a handle bound to <paramref name="core"/> (generated code and the runtime use this).</summary>
-    public static ActorHandle<TActor> Create(ActorId id, IRayCore? core) => new(id, core);
+    public static ActorHandle<TActor> Create(ActorId id, IRayCore? core) => new(id, core?.LocalOwner ?? OwnerAddress.None, core);
+
+    /// <summary>Creates a handle to an actor owned by <paramref name="owner"/> (the runtime uses this for looked-up actors).</summary>
+    internal static ActorHandle<TActor> Create(ActorId id, OwnerAddress owner, IRayCore? core) => new(id, owner, core);
 
     /// <inheritdoc/>
     public bool Equals(ActorHandle<TActor>? other) => other is not null && other.Id == Id;
@@ -56,10 +63,10 @@ public sealed class ActorHandle<TActor> : IMemoryPackable<ActorHandle<TActor>>, 
 
     private static void Write<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, ActorHandle<TActor>? value)
         where TBufferWriter : IBufferWriter<byte>
-        => IdWireFormat.Write(ref writer, value?.Id.Value);
+        => IdWireFormat.Write(ref writer, value?.Id.Value, value?.Owner ?? OwnerAddress.None);
 
     private static ActorHandle<TActor>? Read(ref MemoryPackReader reader)
-        => IdWireFormat.Read(ref reader) is { } id ? new ActorHandle<TActor>(new ActorId(id), null) : null;
+        => IdWireFormat.Read(ref reader) is var (id, owner) ? new ActorHandle<TActor>(new ActorId(id), owner, null) : null;
 
     private sealed class Formatter : MemoryPackFormatter<ActorHandle<TActor>>
     {

@@ -24,4 +24,10 @@ public sealed record ActorOptions
 
     /// <summary>Whether the actor gets a worker process of its own instead of sharing one. Default false.</summary>
     public bool? DedicatedProcess { get; init; }
+
+    /// <summary>Custom resources the actor holds for its whole life, by name: it is placed on a node that offers them.</summary>
+    public IReadOnlyDictionary<string, double>? Resources { get; init; }
+
+    /// <summary>Where the cluster places the actor. Default <see cref="Ray.SchedulingStrategy.Default"/>.</summary>
+    public SchedulingStrategy? SchedulingStrategy { get; init; }
 }

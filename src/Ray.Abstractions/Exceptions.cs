@@ -12,7 +12,8 @@ public class RayException : Exception
 
 /// <summary>
 /// A remote function threw. Rethrown at <c>await</c>/<c>Get()</c> of its result and of every task that
-/// depends on it, carrying the remote exception's type, message and stack trace.
+/// depends on it, carrying the remote exception's type, message and stack trace. <see cref="Replay"/> runs the call
+/// that threw again in this process, with the same arguments, so that a debugger stops in the remote function.
 /// </summary>
 public class RayTaskException : RayException
 {
@@ -41,6 +42,59 @@ public class RayTaskException : RayException
 
     /// <summary>The process id of the worker that ran the task, when known.</summary>
     public int? WorkerProcessId { get; }
+
+    /// <summary>
+    /// The call that threw (the id of its result object), when the runtime knows it: this task, or the task or actor
+    /// method whose failure this one passed on (a failed argument, a nested call). <see cref="Replay"/> runs that call.
+    /// </summary>
+    public ObjectId? FailedTaskId => FailedTask.IsNil ? null : FailedTask;
+
+    /// <summary>
+    /// The actor class when the call that threw is an actor method, else null. Replaying it makes a new instance from
+    /// the actor's constructor arguments first, so the actor's state (what earlier calls did to it) may differ.
+    /// </summary>
+    public string? ActorClass { get; internal init; }
+
+    /// <summary>The call that threw, as the runtime set it; nil when unknown.</summary>
+    internal ObjectId FailedTask { get; init; }
+
+    /// <summary>What runs a captured call again in this process; null for an exception the runtime did not raise.</summary>
+    internal Infrastructure.IFailedCallReplayer? Replayer { get; init; }
+
+    /// <summary>
+    /// Runs the call that threw (<see cref="FailedTaskId"/>) again in this process, on the calling thread, with the same
+    /// arguments deserialized from the bytes the worker read, so that a breakpoint in the remote function is hit and its
+    /// exception is thrown here, where it can be inspected. For an actor method (<see cref="ActorClass"/>) a new instance
+    /// is made from the actor's constructor arguments first, so the state may differ from the actor's that failed. The
+    /// call's owner keeps failed calls for a bounded time (<c>RayOptions.FailedTaskCapture</c>). Returns normally when
+    /// the call does not throw this time.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// The call cannot be replayed: capture is disabled, the call was evicted or not kept, or this exception was not
+    /// raised by a runtime in this process. The message says which.
+    /// </exception>
+    public void Replay(CancellationToken cancellationToken = default) => ReplayerOrThrow().Replay(this, cancellationToken);
+
+    /// <summary>
+    /// Runs the call that threw again in this process, as <see cref="Replay"/> does; a function that awaits continues on
+    /// the thread pool.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The call cannot be replayed; the message says why.</exception>
+    public Task ReplayAsync(CancellationToken cancellationToken = default) => ReplayerOrThrow().ReplayAsync(this, cancellationToken);
+
+    private Infrastructure.IFailedCallReplayer ReplayerOrThrow()
+    {
+        if (FailedTask.IsNil)
+        {
+            throw new InvalidOperationException(
+                $"This failure of {FunctionName} cannot be replayed: it does not say which call threw (it was not raised by a RayGen runtime at the call's " +
+                "owner, or it was made or deserialized without its capture).");
+        }
+
+        return Replayer ?? throw new InvalidOperationException(
+            $"This failure of {FunctionName} (call {FailedTask}) cannot be replayed here: it was made or deserialized outside the runtime that captured " +
+            "the call. Replay it from the exception the runtime threw, or from a capture file (RayOptions.FailedTaskCapture.Directory, `raygen replay FILE`).");
+    }
 
     /// <inheritdoc/>
     public override string? StackTrace =>
@@ -75,6 +129,28 @@ public sealed class WorkerDiedException : RayException
 
     /// <summary>Its exit code, when the process could be reaped.</summary>
     public int? ExitCode { get; }
+
+    /// <summary>How many times the task was started.</summary>
+    public int Attempts { get; }
+}
+
+/// <summary>A task could not finish because the node it ran on died (it stopped answering, or it was stopped), after its retries (Ray's <c>NodeDiedError</c>).</summary>
+public sealed class NodeDiedException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public NodeDiedException(string functionName, string nodeId, string reason, int attempts)
+        : base($"Task {functionName} failed: node {nodeId}, where it ran, died ({reason}) after {attempts} attempt{(attempts == 1 ? string.Empty : "s")}.")
+    {
+        FunctionName = functionName;
+        NodeId = nodeId;
+        Attempts = attempts;
+    }
+
+    /// <summary>The task's function name.</summary>
+    public string FunctionName { get; }
+
+    /// <summary>The node that died.</summary>
+    public string NodeId { get; }
 
     /// <summary>How many times the task was started.</summary>
     public int Attempts { get; }
@@ -140,6 +216,27 @@ public sealed class ObjectNotFoundException : RayException
 
     /// <summary>The missing object.</summary>
     public ObjectId ObjectId { get; }
+}
+
+/// <summary>
+/// The object existed but can no longer be read: its owner's node died, or every copy of it was lost (Ray's
+/// <c>ObjectLostError</c> and <c>OwnerDiedError</c>). <see cref="Reason"/> says which.
+/// </summary>
+public sealed class ObjectLostException : RayException
+{
+    /// <summary>Creates the exception.</summary>
+    public ObjectLostException(ObjectId objectId, string reason)
+        : base($"Object {objectId} was lost: {reason}.")
+    {
+        ObjectId = objectId;
+        Reason = reason;
+    }
+
+    /// <summary>The lost object.</summary>
+    public ObjectId ObjectId { get; }
+
+    /// <summary>Why it was lost.</summary>
+    public string Reason { get; }
 }
 
 /// <summary>

@@ -15,10 +15,11 @@ public class ObjectRef
 {
     private int _released;
 
-    private protected ObjectRef(ObjectId id, IRayCore? core, bool counted)
+    private protected ObjectRef(ObjectId id, OwnerAddress? owner, IRayCore? core, bool counted)
     {
         Id = id;
         Core = core ?? RayCore.CurrentOrNull;
+        Owner = owner ?? Core?.LocalOwner ?? OwnerAddress.None;
         if (Core is null)
         {
             // No runtime counts references in this process, so there is nothing to release.
@@ -26,7 +27,7 @@ public class ObjectRef
         }
         else if (!counted)
         {
-            Core.AddReference(id);
+            Core.AddReference(id, Owner);
         }
     }
 
@@ -39,20 +40,23 @@ public class ObjectRef
     /// <summary>The object's id in the cluster.</summary>
     public ObjectId Id { get; }
 
+    /// <summary>Who owns the object: the node that keeps its state, and the process that made it.</summary>
+    internal OwnerAddress Owner { get; }
+
     /// <summary>The runtime this reference belongs to (the process's current one when it was created).</summary>
     private protected IRayCore? Core { get; }
 
     internal IRayCore Runtime => Core ?? RayCore.Current;
 
     /// <summary>Creates an untyped reference bound to <paramref name="core"/>, counted as a new reference to the object.</summary>
-    public static ObjectRef Create(ObjectId id, IRayCore? core) => new(id, core, counted: false);
+    public static ObjectRef Create(ObjectId id, IRayCore? core) => new(id, null, core, counted: false);
 
     /// <summary>
     /// Creates an untyped reference that takes over the reference the runtime already counted for the caller when it
     /// made the object (a submitted task's result, a <c>Put</c>); generated code and the runtime use this.
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public static ObjectRef Adopt(ObjectId id, IRayCore core) => new(id, core, counted: true);
+    public static ObjectRef Adopt(ObjectId id, IRayCore core) => new(id, null, core, counted: true);
 
     /// <summary>Waits until the object is ready; rethrows the producing task's failure.</summary>
     public ValueTaskAwaiter GetAwaiter() => WaitAsync(CancellationToken.None).GetAwaiter();
@@ -94,17 +98,17 @@ public class ObjectRef
 /// <typeparam name="T">The type of the value.</typeparam>
 public sealed class ObjectRef<T> : ObjectRef, IMemoryPackable<ObjectRef<T>>
 {
-    private ObjectRef(ObjectId id, IRayCore? core, bool counted)
-        : base(id, core, counted)
+    private ObjectRef(ObjectId id, OwnerAddress? owner, IRayCore? core, bool counted)
+        : base(id, owner, core, counted)
     {
     }
 
     /// <summary>Creates a typed reference bound to <paramref name="core"/>, counted as a new reference to the object.</summary>
-    public static new ObjectRef<T> Create(ObjectId id, IRayCore? core) => new(id, core, counted: false);
+    public static new ObjectRef<T> Create(ObjectId id, IRayCore? core) => new(id, null, core, counted: false);
 
     /// <summary>Creates a typed reference that takes over the reference the runtime counted for the caller (see <see cref="ObjectRef.Adopt"/>).</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public static new ObjectRef<T> Adopt(ObjectId id, IRayCore core) => new(id, core, counted: true);
+    public static new ObjectRef<T> Adopt(ObjectId id, IRayCore core) => new(id, null, core, counted: true);
 
     /// <summary>Waits for the value; rethrows the producing task's failure as <see cref="RayTaskException"/>.</summary>
     public new ValueTaskAwaiter<T> GetAwaiter() => GetAsync(CancellationToken.None).GetAwaiter();
@@ -141,11 +145,11 @@ public sealed class ObjectRef<T> : ObjectRef, IMemoryPackable<ObjectRef<T>>
             ContainedReferences.Add(value);
         }
 
-        IdWireFormat.Write(ref writer, value?.Id);
+        IdWireFormat.Write(ref writer, value?.Id, value?.Owner ?? OwnerAddress.None);
     }
 
     private static ObjectRef<T>? Read(ref MemoryPackReader reader)
-        => IdWireFormat.Read(ref reader) is { } id ? new ObjectRef<T>(id, null, counted: false) : null;
+        => IdWireFormat.Read(ref reader) is var (id, owner) ? new ObjectRef<T>(id, owner, null, counted: false) : null;
 
     private sealed class ObjectRefFormatter : MemoryPackFormatter<ObjectRef<T>>
     {

@@ -27,4 +27,7 @@ public sealed record TaskOptions
 
     /// <summary>A name for the task, shown in logs and listings instead of the function's name.</summary>
     public string? Name { get; init; }
+
+    /// <summary>Where the cluster runs the task. Default <see cref="Ray.SchedulingStrategy.Default"/>.</summary>
+    public SchedulingStrategy? SchedulingStrategy { get; init; }
 }

@@ -10,7 +10,10 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Ray.Generators.CodeFixes
 {
-    /// <summary>RAY0011: replaces a blocking <c>reference.Get()</c> with <c>await reference</c>.</summary>
+    /// <summary>
+    /// RAY0011: replaces a blocking <c>reference.Get()</c> or <c>reference.Wait()</c> with <c>await reference</c>, and
+    /// <c>ray.Get(references)</c> with <c>await ray.GetAsync(references)</c>.
+    /// </summary>
     [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(UseAwaitCodeFixProvider))]
     [Shared]
     public sealed class UseAwaitCodeFixProvider : CodeFixProvider
@@ -27,22 +30,25 @@ namespace Ray.Generators.CodeFixes
             var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
             foreach (var diagnostic in context.Diagnostics)
             {
-                // Get(timeout) has no await equivalent that keeps the timeout, and 'await' is not allowed in a lock.
-                if (root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not InvocationExpressionSyntax
+                // The analyzer gives no form for a wait with a timeout, which no 'await' keeps; 'await' is not allowed in a lock.
+                if (!diagnostic.Properties.TryGetValue(DiagnosticIds.AwaitFormProperty, out var form)
+                    || root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not InvocationExpressionSyntax
                     {
-                        Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Get" } access,
-                        ArgumentList.Arguments.Count: 0,
+                        Expression: MemberAccessExpressionSyntax access,
                     } invocation
                     || IsInLock(invocation))
                 {
                     continue;
                 }
 
+                ExpressionSyntax awaited = form == DiagnosticIds.AwaitGetAsync
+                    ? invocation.WithExpression(access.WithName(SyntaxFactory.IdentifierName("GetAsync")))
+                    : access.Expression;
                 var document = context.Document;
                 context.RegisterCodeFix(
                     CodeAction.Create(
-                        $"Use 'await {access.Expression}'",
-                        _ => Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(invocation, Await(invocation, access.Expression)))),
+                        $"Use 'await {awaited.WithoutTrivia()}'",
+                        _ => Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(invocation, Await(invocation, awaited)))),
                         equivalenceKey: nameof(UseAwaitCodeFixProvider)),
                     diagnostic);
             }

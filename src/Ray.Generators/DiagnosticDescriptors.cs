@@ -9,7 +9,6 @@ namespace Ray.Generators
     public static class DiagnosticDescriptors
     {
         private const string Category = "RayGen";
-        private const string HelpLinkFormat = "https://github.com/raygen/raygen/blob/main/docs/diagnostics/{0}.md";
 
         /// <summary>RAY0002: a parameter or the return type cannot cross a process boundary.</summary>
         public static readonly DiagnosticDescriptor UnsupportedParameterOrReturnType = Create(
@@ -65,6 +64,24 @@ namespace Ray.Generators
             "An actor method's name collides with a member of ActorHandle<T>",
             "Actor method '{0}' has the name of the member '{1}' of ActorHandle<{2}>, and an extension method never wins over an instance member, so 'handle.{1}(...)' would silently go to the handle instead of the actor; rename the method");
 
+        /// <summary>
+        /// RAY0015: a <c>[Remote]</c> value that an actor does not use: a task-only one (<c>NumGpus</c>, <c>MaxRetries</c>,
+        /// <c>RetryExceptions</c>) on an actor class, or any value on an actor's method.
+        /// </summary>
+        public static readonly DiagnosticDescriptor OptionUnusedByActor = Create(
+            "RAY0015",
+            "A [Remote] value that an actor does not use",
+            "'{0}' has no effect on {1}: {2}; {3}");
+
+        /// <summary>
+        /// RAY0016: a <c>[Remote]</c> value that a task does not use: an actor-only one (<c>MaxRestarts</c>,
+        /// <c>MaxTaskRetries</c>, <c>MaxConcurrency</c>, <c>DedicatedProcess</c>) on a static method.
+        /// </summary>
+        public static readonly DiagnosticDescriptor OptionUnusedByTask = Create(
+            "RAY0016",
+            "A [Remote] value that a task does not use",
+            "'{0}' has no effect on remote method '{1}': it applies to actors ([Remote] classes) only; {2}");
+
         private static DiagnosticDescriptor Create(string id, string title, string messageFormat)
             => new DiagnosticDescriptor(
                 id,
@@ -73,6 +90,6 @@ namespace Ray.Generators
                 Category,
                 DiagnosticSeverity.Error,
                 isEnabledByDefault: true,
-                helpLinkUri: string.Format(System.Globalization.CultureInfo.InvariantCulture, HelpLinkFormat, id));
+                helpLinkUri: HelpLinks.For(id));
     }
 }

@@ -57,6 +57,7 @@ namespace Ray.Generators
                 return new RemoteTargetResult(null, null, diagnostics.ToImmutableEquatableArray());
             }
 
+            CheckActorClassOptions(context.Attributes[0], type, diagnostics, cancellationToken);
             var known = new KnownTypeSymbols(compilation);
             var constructorSpecs = ParseActorConstructors(constructors, remoteAttribute, compilation, known, diagnostics, cancellationToken);
             var methodSpecs = ParseActorMethods(type, compilation, known, diagnostics, cancellationToken);

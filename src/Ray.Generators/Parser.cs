@@ -111,9 +111,14 @@ namespace Ray.Generators
 
                 // A public method of an actor is called through its handle anyway, and the class's own parse checks it;
                 // [Remote] on any other instance method of an actor asks for something that cannot happen.
-                return method.DeclaredAccessibility == Accessibility.Public
-                    ? RemoteTargetResult.Empty
-                    : Failure(DiagnosticInfo.Create(
+                if (method.DeclaredAccessibility == Accessibility.Public)
+                {
+                    var unused = new List<DiagnosticInfo>();
+                    CheckActorMethodOptions(context.Attributes[0], method, unused, cancellationToken);
+                    return new RemoteTargetResult(null, null, unused.ToImmutableEquatableArray());
+                }
+
+                return Failure(DiagnosticInfo.Create(
                         DiagnosticDescriptors.CannotGenerate,
                         location,
                         $"actor method '{ReadableName(method)}'",
@@ -146,8 +151,10 @@ namespace Ray.Generators
                 return new RemoteTargetResult(null, null, diagnostics.ToImmutableEquatableArray());
             }
 
+            // A value the task does not use is an error, but the stub is still generated: it is right without the value.
+            CheckTaskOptions(context.Attributes[0], method, diagnostics, cancellationToken);
             var spec = CreateMethodSpec(method, context.Attributes[0], remoteAttribute, context.SemanticModel.Compilation, known);
-            return new RemoteTargetResult(spec, null, ImmutableEquatableArray<DiagnosticInfo>.Empty);
+            return new RemoteTargetResult(spec, null, diagnostics.ToImmutableEquatableArray());
         }
 
         /// <summary>

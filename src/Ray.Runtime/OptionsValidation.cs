@@ -40,7 +40,7 @@ internal static class OptionsValidation
             throw new ArgumentOutOfRangeException(nameof(options), options.WorkerStartTimeout, "RayOptions.WorkerStartTimeout must be positive (or Timeout.InfiniteTimeSpan).");
         }
 
-        ObjectStoreSettings.Validate(options);
+        ObjectStoreSettings.Validate(Hosting.NodeOptions.FromDriver(options));
     }
 
     private static void RequireAmount(double amount, string option)

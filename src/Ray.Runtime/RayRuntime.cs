@@ -2,8 +2,12 @@ using MemoryPack;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Ray.Core;
+using Ray.Hosting;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.Raylet;
+using Ray.Replay;
+using Ray.Runtime.Protocol;
 
 namespace Ray;
 
@@ -22,14 +26,16 @@ public sealed class RayRuntime : IAsyncDisposable
     private static RayRuntime? s_current;
     private static int s_starting;
 
-    private readonly RayletNode? _node;
+    private readonly NodeHost? _host;
+    private readonly ClusterDriver? _cluster;
     private readonly ILoggerFactory? _ownedLoggerFactory;
     private int _disposed;
 
-    private RayRuntime(CoreWorker core, RayletNode? node, ILoggerFactory? ownedLoggerFactory)
+    private RayRuntime(CoreWorker core, NodeHost? host, ClusterDriver? cluster, ILoggerFactory? ownedLoggerFactory)
     {
         Core = core;
-        _node = node;
+        _host = host;
+        _cluster = cluster;
         _ownedLoggerFactory = ownedLoggerFactory;
     }
 
@@ -38,38 +44,61 @@ public sealed class RayRuntime : IAsyncDisposable
     public static RayRuntime Current => s_current ?? throw new InvalidOperationException(
         "RayGen is not initialized in this process: call 'await RayRuntime.InitAsync()' first.");
 
-    /// <summary>Whether this process is the driver (it hosts the node) rather than a worker.</summary>
-    public bool IsDriver => _node is not null;
+    /// <summary>Whether this process is the driver (it started the runtime) rather than a worker.</summary>
+    public bool IsDriver => _host is not null || _cluster is not null;
 
-    /// <summary>The process ids of the node's worker processes (driver only; empty in a worker).</summary>
-    public IReadOnlyCollection<int> WorkerProcessIds => _node?.Pool.SharedProcessIds ?? [];
+    /// <summary>Whether this driver is connected to a cluster (<see cref="RayOptions.Address"/>) rather than hosting an embedded node.</summary>
+    public bool IsConnectedToCluster => _cluster is not null;
 
-    /// <summary>The process ids of every worker process of the node, those dedicated to one actor included.</summary>
-    public IReadOnlyCollection<int> AllWorkerProcessIds => _node?.Pool.ProcessIds ?? [];
+    /// <summary>
+    /// The node this process runs on, or submits through for a driver connected to a cluster from outside it (Ray's
+    /// <c>get_runtime_context().get_node_id()</c>): 32 hex digits, as <see cref="NodeInfo.NodeId"/> gives it.
+    /// </summary>
+    public string NodeId => Core.LocalOwner.Node.ToString("n");
 
-    /// <summary>The resources of the node, by name (<c>CPU</c>, <c>GPU</c>, custom).</summary>
+    /// <summary>The process ids of the embedded node's task worker processes (empty in a worker and in a cluster driver).</summary>
+    public IReadOnlyCollection<int> WorkerProcessIds => Node?.Pool.TaskProcessIds ?? [];
+
+    /// <summary>The process ids of the embedded node's processes that host actors (empty in a worker and in a cluster driver).</summary>
+    public IReadOnlyCollection<int> ActorWorkerProcessIds => Node?.Pool.ActorProcessIds ?? [];
+
+    /// <summary>The process ids of every worker process of the embedded node, task and actor workers alike.</summary>
+    public IReadOnlyCollection<int> AllWorkerProcessIds => Node?.Pool.ProcessIds ?? [];
+
+    /// <summary>
+    /// The resources of the cluster, by name (<c>CPU</c>, <c>GPU</c>, custom): the sum over its live nodes (Ray's
+    /// <c>ray.cluster_resources()</c>). In the driver of an embedded node and inside tasks alike.
+    /// </summary>
     public IReadOnlyDictionary<string, double> ClusterResources =>
-        _node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? new Dictionary<string, double>();
+        Node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Total);
 
-    /// <summary>The resources not reserved by running tasks right now.</summary>
+    /// <summary>
+    /// The resources not in use right now (exactly, on an embedded node; as the nodes last reported, on a cluster), summed
+    /// over the live nodes (Ray's <c>ray.available_resources()</c>).
+    /// </summary>
     public IReadOnlyDictionary<string, double> AvailableResources =>
-        _node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? new Dictionary<string, double>();
+        Node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Available);
 
     internal CoreWorker Core { get; }
 
-    /// <summary>The raylet's Unix domain socket (driver only).</summary>
-    internal string? RayletSocketPath => _node?.SocketPath;
+    /// <summary>The embedded node's Unix domain socket (driver only).</summary>
+    internal string? RayletSocketPath => Node?.SocketPath;
 
     /// <summary>The embedded node (driver only).</summary>
-    internal RayletNode? Node => _node;
+    internal RayletNode? Node => _host?.Node;
+
+    /// <summary>The embedded node's host (driver only).</summary>
+    internal NodeHost? Host => _host;
 
     /// <summary>
-    /// Starts an embedded single-node cluster in this process: the raylet on a Unix domain socket and
-    /// <see cref="RayOptions.NumWorkers"/> worker processes, pre-started and reused. Returns once every worker
-    /// has registered.
+    /// Starts RayGen in this process. Without an address (<see cref="RayOptions.Address"/>, <c>$RAYGEN_ADDRESS</c>), it
+    /// starts an embedded single-node cluster: the raylet on a Unix domain socket and <see cref="RayOptions.NumWorkers"/>
+    /// worker processes, pre-started and reused, and returns once every worker has registered. With one, it connects to
+    /// that cluster: the application directory is uploaded to the cluster (nodes never need it on their disk) and the
+    /// driver's job starts on the node it submits through.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range; checked before anything starts.</exception>
-    /// <exception cref="RayException">A worker could not be started; the message says why.</exception>
+    /// <exception cref="RayException">A worker could not be started, or the cluster refused or could not be reached; the message says why.</exception>
     public static async Task<RayRuntime> InitAsync(RayOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RayOptions();
@@ -100,10 +129,13 @@ public sealed class RayRuntime : IAsyncDisposable
 
         var ownedLoggerFactory = options.LoggerFactory is null ? CreateDefaultLoggerFactory() : null;
         var loggerFactory = options.LoggerFactory ?? ownedLoggerFactory!;
-        RayletNode node;
+        RayRuntime runtime;
         try
         {
-            node = await RayletNode.StartAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
+            var session = ClusterSession.Current;
+            runtime = session.ResolveAddress(options.Address) is { } address
+                ? await ConnectAsync(address, options, session, loggerFactory, ownedLoggerFactory, cancellationToken).ConfigureAwait(false)
+                : await StartEmbeddedAsync(options, loggerFactory, ownedLoggerFactory, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -111,12 +143,48 @@ public sealed class RayRuntime : IAsyncDisposable
             throw;
         }
 
-        var core = new DriverCoreWorker(node);
-        node.AttachDriver(core);
-        var runtime = new RayRuntime(core, node, ownedLoggerFactory);
         runtime.Install();
         AppDomain.CurrentDomain.ProcessExit += runtime.OnProcessExit;
         return runtime;
+    }
+
+    /// <summary>The nodes of the cluster (Ray's <c>ray.nodes()</c>): an embedded node's one, or every node a cluster ever had, dead ones included.</summary>
+    public async Task<IReadOnlyList<NodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default) =>
+        (await ClusterNodesAsync(cancellationToken).ConfigureAwait(false)).Select(NodeInfo.From).ToArray();
+
+    private async Task<IReadOnlyList<GcsNodeInfo>> ClusterNodesAsync(CancellationToken cancellationToken)
+    {
+        if ((_cluster?.Gcs ?? _host?.Gcs) is { } gcs)
+        {
+            return await gcs.GetNodesAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Inside a task: the worker asks its raylet, which asks the GCS.
+        return (await ((ConnectedCoreWorker)Core).QueryAsync(NodeQueryKind.Nodes, cancellationToken).ConfigureAwait(false)).Nodes;
+    }
+
+    private IReadOnlyList<GcsNodeInfo> LiveNodes()
+    {
+        if (Core is ConnectedCoreWorker connected && _cluster is null)
+        {
+            return connected.Query(NodeQueryKind.Nodes).Nodes.Where(n => n.IsAlive).ToArray();
+        }
+
+        return ClusterNodesAsync(CancellationToken.None).GetAwaiter().GetResult().Where(n => n.IsAlive).ToArray();
+    }
+
+    private static Dictionary<string, double> Sum(IReadOnlyList<GcsNodeInfo> nodes, Func<GcsNodeInfo, IDictionary<string, double>> amounts)
+    {
+        var sum = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            foreach (var (name, amount) in amounts(node))
+            {
+                sum[name] = sum.GetValueOrDefault(name) + amount;
+            }
+        }
+
+        return sum;
     }
 
     /// <summary>
@@ -141,24 +209,93 @@ public sealed class RayRuntime : IAsyncDisposable
     }
 
     /// <summary>Waits for all <paramref name="references"/> and returns their values in order; the first failure is rethrown.</summary>
-    public async Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> references, CancellationToken cancellationToken = default)
+    public Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> references, CancellationToken cancellationToken = default) =>
+        GetAsync(references, null, cancellationToken);
+
+    /// <summary>
+    /// Waits for all <paramref name="references"/> and returns their values in order, or throws
+    /// <see cref="GetTimeoutException"/> naming the first that was not ready after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<T[]> GetAsync<T>(IEnumerable<ObjectRef<T>> references, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(references);
-        var list = references as IReadOnlyList<ObjectRef<T>> ?? references.ToArray();
+        var list = List(references);
         var values = new T[list.Count];
+        var deadline = Deadline.Start(timeout);
         for (var i = 0; i < values.Length; i++)
         {
-            values[i] = await list[i].GetAsync(cancellationToken).ConfigureAwait(false);
+            var pending = list[i].GetAsync(cancellationToken);
+            values[i] = pending.IsCompleted ? pending.Result : await deadline.WaitAsync(this, list[i], pending.AsTask()).ConfigureAwait(false);
         }
 
         return values;
     }
 
-    /// <summary>Blocks until all <paramref name="references"/> are ready and returns their values in order.</summary>
-    public T[] Get<T>(IEnumerable<ObjectRef<T>> references)
+    /// <summary>
+    /// Waits for all <paramref name="references"/> of remote calls that return no value (<c>void</c> or <c>Task</c>);
+    /// the first failure is rethrown.
+    /// </summary>
+    public Task GetAsync(IEnumerable<ObjectRef> references, CancellationToken cancellationToken = default) =>
+        GetAsync(references, null, cancellationToken);
+
+    /// <summary>
+    /// Waits for all <paramref name="references"/> of remote calls that return no value, or throws
+    /// <see cref="GetTimeoutException"/> naming the first that was not ready after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task GetAsync(IEnumerable<ObjectRef> references, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(references);
-        return references.Select(r => r.Get()).ToArray();
+        var list = List(references);
+        var deadline = Deadline.Start(timeout);
+        foreach (var reference in list)
+        {
+            var pending = reference.WaitAsync(cancellationToken);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                await deadline.WaitAsync(this, reference, pending.AsTask()).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Blocks until all <paramref name="references"/> are ready and returns their values in order.</summary>
+    public T[] Get<T>(IEnumerable<ObjectRef<T>> references) => Get(references, null);
+
+    /// <summary>
+    /// Blocks until all <paramref name="references"/> are ready and returns their values in order, or throws
+    /// <see cref="GetTimeoutException"/> naming the first that was not ready after <paramref name="timeout"/>.
+    /// </summary>
+    public T[] Get<T>(IEnumerable<ObjectRef<T>> references, TimeSpan? timeout)
+    {
+        var list = List(references);
+        var values = new T[list.Count];
+        var deadline = Deadline.Start(timeout);
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = deadline.Remaining is { } remaining ? list[i].Get(remaining) : list[i].Get();
+        }
+
+        return values;
+    }
+
+    /// <summary>Blocks until all <paramref name="references"/> of remote calls that return no value are ready.</summary>
+    public void Get(IEnumerable<ObjectRef> references) => Get(references, null);
+
+    /// <summary>
+    /// Blocks until all <paramref name="references"/> of remote calls that return no value are ready, or throws
+    /// <see cref="GetTimeoutException"/> naming the first that was not ready after <paramref name="timeout"/>.
+    /// </summary>
+    public void Get(IEnumerable<ObjectRef> references, TimeSpan? timeout)
+    {
+        var deadline = Deadline.Start(timeout);
+        foreach (var reference in List(references))
+        {
+            if (deadline.Remaining is { } remaining)
+            {
+                reference.Wait(remaining);
+            }
+            else
+            {
+                reference.Wait();
+            }
+        }
     }
 
     /// <summary>
@@ -245,13 +382,18 @@ public sealed class RayRuntime : IAsyncDisposable
     }
 
     /// <summary>
-    /// Cancels the task that produces <paramref name="reference"/>: a task that has not started never runs; a
-    /// running task's <see cref="CancellationToken"/> fires. Awaiting the reference then throws <see cref="TaskCancelledException"/>.
+    /// Cancels the task or actor call that produces <paramref name="reference"/>. One that has not started never runs, and
+    /// awaiting the reference throws <see cref="TaskCancelledException"/>. One that is running only has its
+    /// <see cref="CancellationToken"/> fired: code that never looks at its token runs on, and its result is kept if it
+    /// finishes. With <paramref name="force"/> (Ray's <c>force=True</c>), a running task is stopped by ending its worker
+    /// process, which is replaced; other tasks that process held run again without losing an attempt. An actor call is
+    /// never forced, since its process hosts other actors: only its token fires (use <see cref="Kill{TActor}"/> to stop
+    /// an actor).
     /// </summary>
-    public void Cancel(ObjectRef reference)
+    public void Cancel(ObjectRef reference, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        Core.Cancel(reference.Id);
+        Core.Cancel(reference.Id, force);
     }
 
     /// <summary>
@@ -291,14 +433,27 @@ public sealed class RayRuntime : IAsyncDisposable
 
     /// <summary>
     /// Lists the node's objects with their sizes, where they are, which process owns them and what keeps them alive,
-    /// largest first (Ray's <c>ray memory</c>). Driver only.
+    /// largest first (Ray's <c>ray memory</c>). Inside a task or actor, the objects of the node it runs on.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Called inside a worker.</exception>
-    public IReadOnlyList<ObjectInfo> ListObjects() => RequireNode().Objects.List();
+    public IReadOnlyList<ObjectInfo> ListObjects()
+    {
+        ThrowIfDisposed();
+        return Node is { } node
+            ? node.Objects.List()
+            : ((ConnectedCoreWorker)Core).Query(NodeQueryKind.Objects).Objects.Select(NodeQueries.FromProto).ToArray();
+    }
 
-    /// <summary>The state of the node's shared-memory object store: capacity, use, spilling. Driver only.</summary>
-    /// <exception cref="InvalidOperationException">Called inside a worker.</exception>
-    public ObjectStoreStats GetObjectStoreStats() => RequireNode().Store.Stats();
+    /// <summary>
+    /// The state of the node's shared-memory object store: capacity, use, spilling. Inside a task or actor, the store
+    /// of the node it runs on.
+    /// </summary>
+    public ObjectStoreStats GetObjectStoreStats()
+    {
+        ThrowIfDisposed();
+        return Node is { } node
+            ? node.Store.Stats()
+            : NodeQueries.FromProto(((ConnectedCoreWorker)Core).Query(NodeQueryKind.StoreStats).StoreStats);
+    }
 
     /// <summary>
     /// Stops the node: workers are asked to exit, and killed if they do not within a few seconds. Open
@@ -314,10 +469,15 @@ public sealed class RayRuntime : IAsyncDisposable
 
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         Uninstall();
-        if (_node is not null)
+        if (_host is not null)
         {
             ((DriverCoreWorker)Core).Shutdown();
-            await _node.DisposeAsync().ConfigureAwait(false);
+            await _host.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync().ConfigureAwait(false);
         }
 
         _ownedLoggerFactory?.Dispose();
@@ -326,7 +486,7 @@ public sealed class RayRuntime : IAsyncDisposable
     /// <summary>Makes <paramref name="core"/> the runtime of a worker process.</summary>
     internal static RayRuntime AttachWorker(CoreWorker core)
     {
-        var runtime = new RayRuntime(core, null, null);
+        var runtime = new RayRuntime(core, null, null, null);
         runtime.Install();
         return runtime;
     }
@@ -341,19 +501,48 @@ public sealed class RayRuntime : IAsyncDisposable
                 o.TimestampFormat = "HH:mm:ss.fff ";
             }));
 
-    private RayletNode RequireNode()
-    {
-        ThrowIfDisposed();
-        return _node ?? throw new InvalidOperationException(
-            "The object table lives in the driver: call this on the driver's runtime, not inside a task or actor.");
-    }
-
     private void ThrowIfDisposed()
     {
         if (_disposed != 0)
         {
             throw DriverCoreWorker.Disposed();
         }
+    }
+
+    private static IReadOnlyList<TRef> List<TRef>(IEnumerable<TRef> references)
+        where TRef : ObjectRef
+    {
+        ArgumentNullException.ThrowIfNull(references);
+        return references as IReadOnlyList<TRef> ?? references.ToArray();
+    }
+
+    private static async Task<RayRuntime> StartEmbeddedAsync(RayOptions options, ILoggerFactory loggerFactory, ILoggerFactory? ownedLoggerFactory, CancellationToken cancellationToken)
+    {
+        var appDirectory = Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory);
+        var capture = CaptureSettings.From(options.FailedTaskCapture, appDirectory);
+        var host = await NodeHost.StartAsync(NodeOptions.FromDriver(options), loggerFactory, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            host.Node.FailedCalls.Configure(JobId.Embedded, capture);
+            await host.Node.StartJobAsync(JobId.Embedded, appDirectory, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var core = new DriverCoreWorker(host.Node);
+        core.Replays.Logger = loggerFactory.CreateLogger(LogCategories.Replay);
+        host.Node.AttachDriver(core);
+        return new RayRuntime(core, host, null, ownedLoggerFactory);
+    }
+
+    private static async Task<RayRuntime> ConnectAsync(string address, RayOptions options, ClusterSession session, ILoggerFactory loggerFactory, ILoggerFactory? ownedLoggerFactory, CancellationToken cancellationToken)
+    {
+        var cluster = await ClusterDriver.ConnectAsync(address, options, session, loggerFactory, cancellationToken).ConfigureAwait(false);
+        cluster.Core.Replays.Logger = loggerFactory.CreateLogger(LogCategories.Replay);
+        return new RayRuntime(cluster.Core, null, cluster, ownedLoggerFactory);
     }
 
     private void Install()
@@ -368,20 +557,8 @@ public sealed class RayRuntime : IAsyncDisposable
         Interlocked.CompareExchange(ref s_current, null, this);
     }
 
-    private void OnProcessExit(object? sender, EventArgs e)
-    {
-        // The driver is exiting without DisposeAsync: take the workers down with it, and the shared memory.
-        _node?.Store.Dispose();
-        foreach (var pid in AllWorkerProcessIds)
-        {
-            try
-            {
-                System.Diagnostics.Process.GetProcessById(pid).Kill();
-            }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-                // Already gone.
-            }
-        }
-    }
+    private void OnProcessExit(object? sender, EventArgs e) =>
+        // The driver is exiting without DisposeAsync: take the workers down with it, and the node's files. A cluster's
+        // node sees the driver's connection end and ends its job.
+        _host?.Abandon();
 }

@@ -85,6 +85,33 @@ public sealed class AntiPatternTests
         AnalyzerRun.Of(source).Single("RAY0011", span);
     }
 
+    [Theory]
+    [InlineData("return [|RayRuntime.Current.Get(futures)|].Sum();", "'RayRuntime.Current.Get(futures)'", "'await RayRuntime.Current.GetAsync(futures)'")]
+    [InlineData("var ray = RayRuntime.Current; return [|ray.Get(futures)|].Length;", "'ray.Get(futures)'", "'await ray.GetAsync(futures)'")]
+    [InlineData("[|futures[0].Wait()|]; return 0;", "'futures[0].Wait()'", "'await futures[0]'")]
+    [InlineData("[|futures[0].Wait(TimeSpan.FromSeconds(1))|]; return 0;", "'futures[0].Wait(TimeSpan.FromSeconds(1))'", "'await futures[0]'")]
+    public void RAY0011_OtherBlockingWaits(string body, string blocking, string instead)
+    {
+        var (source, span) = Markup.Parse($$"""
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static async Task<int> Sum(List<ObjectRef<int>> futures)
+                {
+                    await Task.Yield();
+                    {{body}}
+                }
+            }
+            """);
+
+        var message = AnalyzerRun.Of(source).Single("RAY0011", span).GetMessage();
+        Assert.Contains(blocking, message, StringComparison.Ordinal);
+        Assert.Contains(instead, message, StringComparison.Ordinal);
+        Assert.Contains("remote method 'MyApp.Work.Sum(System.Collections.Generic.List<Ray.ObjectRef<int>>)'", message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void RAY0011_NotInSynchronousOrNonRemoteCode()
     {
@@ -173,6 +200,103 @@ public sealed class AntiPatternTests
             """);
 
         AnalyzerRun.Of(source).Single("RAY0012", span);
+    }
+
+    [Theory]
+    [InlineData("for (var i = 0; i < items.Length; i++) { results.Add([|await Remote.Square(items[i])|]); }")]
+    [InlineData("foreach (var item in items) { var future = Remote.Square(item); results.Add([|await future|]); }")]
+    [InlineData("foreach (var item in items) { results.Add([|await Remote.Square(item).GetAsync()|]); }")]
+    [InlineData("foreach (var item in items) { [|await Remote.Log(item)|]; }")]
+    [InlineData("foreach (var item in items) { var done = Remote.Log(item); [|done.Wait()|]; }")]
+    public void RAY0012_AwaitAndWaitShapes(string loop)
+    {
+        var (source, span) = Markup.Parse($$"""
+            public static partial class Work
+            {
+                [Remote]
+                public static int Square(int x) => x * x;
+
+                [Remote]
+                public static void Log(int x) { }
+
+                public static async Task<List<int>> Driver(int[] items)
+                {
+                    var results = new List<int>();
+                    {{loop}}
+                    return results;
+                }
+            }
+            """);
+
+        var diagnostic = AnalyzerRun.Of(source).Single("RAY0012", span);
+        Assert.Matches("^'(await|Wait\\(\\))' waits for the result of 'Remote\\.(Square|Log)'", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void RAY0012_NotForActorCalls()
+    {
+        // Calls from one caller to an actor run one after another anyway; waiting for each loses no parallelism.
+        AssertNone("RAY0012", """
+            [Remote]
+            public partial class Server
+            {
+                private int _version;
+
+                public int Push(int gradient) => _version += gradient;
+            }
+
+            public static class Driver
+            {
+                public static async Task<int> Train(ActorHandle<Server> server)
+                {
+                    var version = 0;
+                    for (var step = 0; step < 10; step++)
+                    {
+                        version = await server.Push(step);
+                        version += server.Push(step).Get();
+                    }
+
+                    return version;
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public void RAY0012_AwaitNotWhenTheFuturesAreCollectedFirst()
+    {
+        AssertNone("RAY0012", """
+            public static partial class Work
+            {
+                [Remote]
+                public static int Square(int x) => x * x;
+
+                public static async Task<int> Driver(int[] items)
+                {
+                    var futures = new List<ObjectRef<int>>();
+                    foreach (var item in items)
+                    {
+                        futures.Add(Remote.Square(item));
+                    }
+
+                    var sum = 0;
+                    foreach (var future in futures)
+                    {
+                        sum += await future;
+                    }
+
+                    var once = Remote.Square(2);
+                    for (var i = 0; i < 3; i++)
+                    {
+                        sum += await once;
+                    }
+
+                    // The loop runs inside each task, not around the submissions.
+                    var tasks = items.Select(async item => await Remote.Square(item)).ToList();
+                    return sum + (await Task.WhenAll(tasks)).Sum();
+                }
+            }
+            """);
     }
 
     [Fact]

@@ -104,7 +104,7 @@ public sealed class ArrayViewTests
         Assert.StartsWith("The result of remote method 'MyApp.Work.Run()' ", message, StringComparison.Ordinal);
         Assert.Contains(expectedMessagePart, message, StringComparison.Ordinal);
         Assert.Contains("a view is valid only inside the call that received it; " + expectedAdvice, message, StringComparison.Ordinal);
-        Assert.Equal("https://github.com/raygen/raygen/blob/main/docs/diagnostics/RAY0014.md", diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal(Ray.Generators.HelpLinks.For("RAY0014"), diagnostic.Descriptor.HelpLinkUri);
         AssertOnlyDiagnostic(run);
     }
 

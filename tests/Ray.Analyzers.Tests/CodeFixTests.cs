@@ -272,7 +272,29 @@ public sealed class CodeFixTests
     }
 
     [Theory]
+    [InlineData("return RayRuntime.Current.Get(futures).Sum();", "return (await RayRuntime.Current.GetAsync(futures)).Sum();", "Use 'await RayRuntime.Current.GetAsync(futures)'")]
+    [InlineData("futures[0].Wait(); return 0;", "await futures[0]; return 0;", "Use 'await futures[0]'")]
+    public async Task RAY0011_AwaitsTheRuntimesGetAndAWait(string body, string expected, string title)
+    {
+        var result = await CodeFixRunner.FixAsync(new UseAwaitCodeFixProvider(), "RAY0011", [$$"""
+            public static partial class Work
+            {
+                [Remote]
+                public static async Task<int> Sum(List<ObjectRef<int>> futures)
+                {
+                    await Task.Yield();
+                    {{body}}
+                }
+            }
+            """]);
+
+        Assert.Equal(title, result.Title);
+        Assert.Contains(expected, result.Sources[0], StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("return value.Get(TimeSpan.FromSeconds(1));")]
+    [InlineData("value.Wait(TimeSpan.FromSeconds(1)); return 0;")]
     [InlineData("lock (Gate) { return value.Get(); }")]
     public async Task RAY0011_NoFixWhereAwaitDoesNotFit(string body)
     {

@@ -46,9 +46,7 @@ public sealed class RuleCatalogTests
         Assert.False(string.IsNullOrWhiteSpace(rule.Title.ToString()));
         Assert.Equal("RayGen", rule.Category);
         Assert.True(rule.IsEnabledByDefault);
-        Assert.Equal($"https://github.com/raygen/raygen/blob/main/docs/diagnostics/{id}.md", rule.HelpLinkUri);
-
-        var page = File.ReadAllText(RepositoryPaths.Combine($"docs/diagnostics/{id}.md"));
+        var page = File.ReadAllText(RepositoryPaths.Combine(PageOf(rule)));
         Assert.StartsWith($"# {id}: ", page, StringComparison.Ordinal);
         Assert.Contains("## What it means", page, StringComparison.Ordinal);
         Assert.Contains("## Wrong", page, StringComparison.Ordinal);
@@ -58,6 +56,21 @@ public sealed class RuleCatalogTests
 
         var index = File.ReadAllText(RepositoryPaths.Combine("docs/diagnostics/README.md"));
         Assert.Contains($"| [{id}]({id}.md) | {rule.DefaultSeverity} |", index, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Every help link is the address of a file in the repository's main branch, and that file is the rule's page in
+    /// <c>docs/diagnostics</c>, which exists (and which the package carries, see PackageTests).
+    /// </summary>
+    [Fact]
+    public void EveryHelpLinkIsAPageThatExists()
+    {
+        Assert.All(AllRules(), rule =>
+        {
+            var page = PageOf(rule);
+            Assert.Equal($"docs/diagnostics/{rule.Id}.md", page);
+            Assert.True(File.Exists(RepositoryPaths.Combine(page)), $"{rule.Id}'s help link {rule.HelpLinkUri} points at '{page}', which does not exist.");
+        });
     }
 
     [Theory]
@@ -70,6 +83,14 @@ public sealed class RuleCatalogTests
         Assert.Matches(new Regex($@"^{id} \| RayGen \| {rule.DefaultSeverity} \|", RegexOptions.Multiline), releases);
     }
 
+    /// <summary>The file in the repository that <paramref name="rule"/>'s help link is the address of.</summary>
+    private static string PageOf(DiagnosticDescriptor rule)
+    {
+        var prefix = HelpLinks.RepositoryUrl + "/blob/main/";
+        Assert.StartsWith(prefix, rule.HelpLinkUri, StringComparison.Ordinal);
+        return rule.HelpLinkUri[prefix.Length..];
+    }
+
     [Fact]
     public void CodeFixesHandleTheRulesTheyWereWrittenFor()
     {
@@ -80,6 +101,9 @@ public sealed class RuleCatalogTests
         // The fixes' assembly cannot reference the analyzers' (see DiagnosticIds), so the property key is repeated there.
         var ids = typeof(AddPartialCodeFixProvider).Assembly.GetType("Ray.Generators.CodeFixes.DiagnosticIds", throwOnError: true)!;
         Assert.Equal(SerializationAnalyzer.SourceTypeProperty, ids.GetField("OffendingTypeInSourceProperty")!.GetRawConstantValue());
+        Assert.Equal(RemoteCallAnalyzer.AwaitFormProperty, ids.GetField("AwaitFormProperty")!.GetRawConstantValue());
+        Assert.Equal(RemoteCallAnalyzer.AwaitReference, ids.GetField("AwaitReference")!.GetRawConstantValue());
+        Assert.Equal(RemoteCallAnalyzer.AwaitGetAsync, ids.GetField("AwaitGetAsync")!.GetRawConstantValue());
     }
 
     [Fact]

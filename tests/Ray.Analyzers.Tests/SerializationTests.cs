@@ -69,7 +69,7 @@ public sealed class SerializationTests
         Assert.Contains("Parameter 'streams'", message, StringComparison.Ordinal);
         Assert.Contains("remote method 'MyApp.Work.Count(System.Collections.Generic.List<System.IO.Stream>)'", message, StringComparison.Ordinal);
         Assert.Contains("'System.IO.Stream' inside it", message, StringComparison.Ordinal);
-        Assert.Equal("https://github.com/raygen/raygen/blob/main/docs/diagnostics/RAY0001.md", diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal(Ray.Generators.HelpLinks.For("RAY0001"), diagnostic.Descriptor.HelpLinkUri);
     }
 
     [Theory]
@@ -260,5 +260,66 @@ public sealed class SerializationTests
             .Where(diagnostic => diagnostic.Id == "RAY0001")
             .ToList()
             .ForEach(diagnostic => Assert.Fail("Unexpected: " + diagnostic));
+    }
+
+    [Theory]
+    [InlineData("ray.Put([|new Settings()|]);", "The value of 'ray.Put' has type 'MyApp.Settings'")]
+    [InlineData("RayRuntime.Current.Put([|new List<Settings>()|]);", "the 'MyApp.Settings' inside it")]
+    [InlineData("ray.Put<IShape>([|null!|]);", "[MemoryPackUnion]")]
+    [InlineData("var all = [|ray.Get(settings)|];", "The result of 'ray.Get' has type 'MyApp.Settings'")]
+    [InlineData("var all = await [|ray.GetAsync(settings)|];", "The result of 'ray.GetAsync'")]
+    [InlineData("var one = [|settings[0].Get()|];", "The result of 'settings[0].Get'")]
+    [InlineData("var one = [|settings[0].Get(TimeSpan.FromSeconds(1))|];", "The result of 'settings[0].Get'")]
+    [InlineData("var one = await [|settings[0].GetAsync()|];", "The result of 'settings[0].GetAsync'")]
+    [InlineData("var one = [|await settings[0]|];", "The result of 'await settings[0]'")]
+    [InlineData("var one = [|await Store(new Settings())|];", "The result of 'await Store(new Settings())'")]
+    public void RAY0001_ObjectStoreAccessOfAKnownType(string statement, string expectedMessagePart)
+    {
+        var (source, span) = Markup.Parse($$"""
+            namespace MyApp;
+
+            public static class Driver
+            {
+                public static async Task Run(RayRuntime ray, List<ObjectRef<Settings>> settings)
+                {
+                    {{statement}}
+                }
+
+                // A generic helper's Put is not checked (its T is anything); what comes out of it is.
+                private static ObjectRef<T> Store<T>(T value) => RayRuntime.Current.Put(value);
+            }
+            """);
+
+        var diagnostic = AnalyzerRun.Of(source, Types).Single("RAY0001", span);
+        Assert.Contains(expectedMessagePart, diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RAY0001_ObjectStoreAccessOfSerializableOrUnknownTypes()
+    {
+        var run = AnalyzerRun.Of("""
+            namespace MyApp;
+
+            public static class Driver
+            {
+                public static async Task Run(RayRuntime ray, List<ObjectRef<Point>> points, ObjectRef untyped)
+                {
+                    var data = ray.Put(new double[1000]);
+                    double[] copy = await data;
+                    var point = ray.Put(new Point(1, 2)).Get();
+                    var all = await ray.GetAsync(points);
+                    var nested = ray.Put(new Dictionary<string, List<Point>>());
+                    var colors = ray.Put(new[] { Color.Red });
+                    var reference = ray.Put(data);
+                    await untyped;
+                    untyped.Wait();
+                }
+
+                private static async Task<T> RoundTrip<T>(T value) => await RayRuntime.Current.Put(value);
+            }
+            """, Types);
+
+        Assert.True(run.RayDiagnostics.IsEmpty, "Unexpected:\n" + AnalyzerRun.Format(run.RayDiagnostics));
+        Assert.True(run.CompilerErrors.IsEmpty, "The test source does not compile:\n" + AnalyzerRun.Format(run.CompilerErrors));
     }
 }

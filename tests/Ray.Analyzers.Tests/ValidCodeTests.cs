@@ -1,3 +1,4 @@
+using Microsoft.CodeAnalysis;
 using Ray.Analyzers.Tests.Infrastructure;
 using Xunit;
 
@@ -204,6 +205,21 @@ public sealed class ValidCodeTests
     {
         string[] paths = ["tests/Ray.Runtime.Tests/TestTasks.cs", "tests/Ray.Runtime.Tests/TestActors.cs", "tests/Ray.Runtime.Tests/Gate.cs"];
         AssertCleanRun(AnalyzerRun.Of(TestCompilation.CreateFromFiles(paths.Select(path => (path, File.ReadAllText(RepositoryPaths.Combine(path)))))));
+    }
+
+    /// <summary>The README's quick tour is a whole Program.cs: pasted into a console app, it compiles with no RAY diagnostic.</summary>
+    [Fact]
+    public void TheReadmesQuickTour()
+    {
+        var readme = File.ReadAllText(RepositoryPaths.Combine("README.md"));
+        var tour = readme.IndexOf("## A quick tour", StringComparison.Ordinal);
+        Assert.True(tour >= 0, "README.md has no quick tour.");
+        const string Fence = "```csharp\n";
+        var start = readme.IndexOf(Fence, tour, StringComparison.Ordinal) + Fence.Length;
+        var code = readme[start..readme.IndexOf("\n```", start, StringComparison.Ordinal)];
+
+        var program = TestCompilation.CreateFromFiles([("Program.cs", code)]);
+        AssertCleanRun(AnalyzerRun.Of(program.WithOptions(program.Options.WithOutputKind(OutputKind.ConsoleApplication))));
     }
 
     private static bool IsBuildOutput(string root, string path)

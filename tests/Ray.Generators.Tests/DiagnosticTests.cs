@@ -364,13 +364,14 @@ public sealed class DiagnosticTests
         var unshipped = File.ReadAllText(Path.Combine(SourceDirectory(), "..", "..", "src", "Ray.Generators", "AnalyzerReleases.Unshipped.md"));
 
         Assert.Equal(
-            new[] { "RAY0002", "RAY0003", "RAY0004", "RAY0005", "RAY0006", "RAY0007", "RAY0008", "RAY0009", "RAY0010" },
+            new[] { "RAY0002", "RAY0003", "RAY0004", "RAY0005", "RAY0006", "RAY0007", "RAY0008", "RAY0009", "RAY0010", "RAY0015", "RAY0016" },
             descriptors.Select(descriptor => descriptor.Id).Order(StringComparer.Ordinal));
         Assert.All(descriptors, descriptor =>
         {
             Assert.Equal(DiagnosticSeverity.Error, descriptor.DefaultSeverity);
             Assert.Equal("RayGen", descriptor.Category);
-            Assert.Equal($"https://github.com/raygen/raygen/blob/main/docs/diagnostics/{descriptor.Id}.md", descriptor.HelpLinkUri);
+            Assert.Equal(HelpLinks.For(descriptor.Id), descriptor.HelpLinkUri);
+            Assert.True(File.Exists(Path.Combine(SourceDirectory(), "..", "..", HelpLinks.PagePath(descriptor.Id))), $"No page for {descriptor.Id}.");
             Assert.Contains($"{descriptor.Id} | RayGen | Error |", unshipped, StringComparison.Ordinal);
         });
     }

@@ -49,11 +49,15 @@ public sealed class ActorTests(RuntimeFixture fixture)
     }
 
     [Fact]
-    public async Task Many_actors_share_a_worker_process()
+    public async Task Many_actors_share_actor_workers_and_never_a_task_worker()
     {
         var counters = Enumerable.Range(0, 500).Select(i => Counter.Remote(i)).ToList();
         var pids = await fixture.Ray.GetAsync(counters.Select(c => c.ProcessId())).WaitAsync(Timeout);
-        Assert.All(pids, pid => Assert.Contains(pid, fixture.Ray.WorkerProcessIds));
+        Assert.All(pids, pid => Assert.Contains(pid, fixture.Ray.ActorWorkerProcessIds));
+        Assert.All(pids, pid => Assert.DoesNotContain(pid, fixture.Ray.WorkerProcessIds));
+
+        // One actor worker per CPU at most (the fixture's node has 2), so 500 actors share two processes at most.
+        Assert.InRange(pids.Distinct().Count(), 1, 2);
         Assert.Equal(Enumerable.Range(0, 500), await fixture.Ray.GetAsync(counters.Select(c => c.GetValue())).WaitAsync(Timeout));
         counters.ForEach(fixture.Ray.Kill);
     }
@@ -66,6 +70,9 @@ public sealed class ActorTests(RuntimeFixture fixture)
         Assert.DoesNotContain(pid, fixture.Ray.WorkerProcessIds);
         Assert.Contains(pid, fixture.Ray.AllWorkerProcessIds);
         fixture.Ray.Kill(counter);
+
+        // The process existed for that actor alone: it ends with it.
+        await DriverProcess.AssertAllExitAsync([pid], Timeout);
     }
 
     [Fact]
@@ -208,20 +215,27 @@ public sealed class ActorTests(RuntimeFixture fixture)
     }
 
     [Fact]
-    public async Task Killing_a_shared_worker_kills_its_actors_and_the_pool_recovers()
+    public async Task Killing_a_shared_actor_worker_kills_its_actors_and_new_actors_get_a_live_one()
     {
         var counter = Counter.Remote(3);
         using var busyGate = new Gate();
         var busy = counter.HoldThenGet(busyGate.Path);
         await busyGate.WaitForStartedAsync(1);
         var pid = busyGate.ProcessIds[0];
+        Assert.Contains(pid, fixture.Ray.ActorWorkerProcessIds);
         TestProcesses.Kill(pid);
         var error = await Assert.ThrowsAsync<ActorDiedException>(() => busy.GetAsync().AsTask().WaitAsync(Timeout));
         Assert.Contains($"pid {pid}", error.Message);
         Assert.Contains("MaxRestarts = 0", error.Message);
         await Assert.ThrowsAsync<ActorDiedException>(() => counter.GetValue().GetAsync().AsTask().WaitAsync(Timeout));
 
-        await fixture.AssertThePoolServesAgainAsync(replaced: pid);
+        // A new actor runs in a live actor worker, not in the dead one.
+        var next = Counter.Remote(4);
+        var nextPid = await next.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
+        Assert.NotEqual(pid, nextPid);
+        Assert.Contains(nextPid, fixture.Ray.ActorWorkerProcessIds);
+        Assert.Equal(4, await next.GetValue().GetAsync().AsTask().WaitAsync(Timeout));
+        fixture.Ray.Kill(next);
     }
 
     [Fact]

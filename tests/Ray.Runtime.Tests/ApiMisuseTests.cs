@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Xunit;
 
 namespace Ray.Runtime.Tests;
@@ -148,7 +149,16 @@ public sealed class ApiMisuseTests(RuntimeFixture fixture)
     /// <summary>Runs a scenario of Ray.TestDriver to its end and returns its steps' outcomes by name.</summary>
     private static async Task<Dictionary<string, string>> RunScenarioAsync(string scenario)
     {
-        using var driver = ProcessLifetimeTests.StartDriver(scenario);
+        var startInfo = new ProcessStartInfo(DriverProcess.FindDotnet())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        startInfo.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Ray.TestDriver.dll"));
+        startInfo.ArgumentList.Add(scenario);
+        using var driver = Process.Start(startInfo)!;
         var stderr = driver.StandardError.ReadToEndAsync();
         var lines = new List<string>();
         using var cancellation = new CancellationTokenSource(Timeout);

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Ray.Core;
+using Ray.Hosting;
 using Ray.Infrastructure;
 using Ray.Raylet;
 using Ray.Runtime.Protocol;
@@ -57,7 +58,7 @@ public sealed class BadInputTests(RuntimeFixture fixture)
     [Fact]
     public void A_missing_worker_binary_is_reported()
     {
-        var error = Assert.Throws<RayException>(() => WorkerLocator.Resolve(new RayOptions { WorkerPath = "/nonexistent/Ray.Worker.dll" }));
+        var error = Assert.Throws<RayException>(() => WorkerLocator.Resolve(NodeOptions.FromDriver(new RayOptions { WorkerPath = "/nonexistent/Ray.Worker.dll" })));
         Assert.Contains("/nonexistent/Ray.Worker.dll", error.Message);
         Assert.Contains("does not exist", error.Message);
     }
@@ -76,6 +77,24 @@ public sealed class BadInputTests(RuntimeFixture fixture)
     }
 
     [Fact]
+    public async Task A_connection_without_the_nodes_token_or_with_another_is_refused_and_says_which()
+    {
+        using var channel = UnixSocketChannel.Create(fixture.Ray.RayletSocketPath!);
+        var client = new global::Ray.Runtime.Protocol.Raylet.RayletClient(channel);
+        foreach (var (headers, problem) in new[] { (new Metadata(), "missing"), (TokenMetadata.For(ClusterToken.Generate().Value), "wrong") })
+        {
+            using var call = client.Connect(headers, deadline: DateTime.UtcNow + Timeout);
+            await call.RequestStream.WriteAsync(new WorkerBatch { Messages = { new WorkerMessage { Register = new RegisterWorker { ProtocolVersion = RuntimeVersion.Protocol, RuntimeVersion = RuntimeVersion.Current, Pid = Environment.ProcessId } } } });
+            var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
+            Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+            Assert.Contains($"token is {problem}", error.Status.Detail);
+            Assert.DoesNotContain(fixture.Ray.Host!.AuthToken, error.Status.Detail);
+        }
+
+        await AssertNodeServesAsync();
+    }
+
+    [Fact]
     public async Task A_process_the_raylet_did_not_start_cannot_register()
     {
         var error = await ConnectAsync(new RegisterWorker { ProtocolVersion = RuntimeVersion.Protocol, RuntimeVersion = RuntimeVersion.Current, Pid = Environment.ProcessId });
@@ -88,7 +107,7 @@ public sealed class BadInputTests(RuntimeFixture fixture)
         using var channel = UnixSocketChannel.Create(fixture.Ray.RayletSocketPath!);
         var bytes = Marshallers.Create<byte[]>(b => b, b => b);
         var method = new Method<byte[], byte[]>(MethodType.DuplexStreaming, "ray.rpc.Raylet", "Connect", bytes, bytes);
-        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, new CallOptions(deadline: DateTime.UtcNow + Timeout));
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, new CallOptions(headers: TokenHeader(), deadline: DateTime.UtcNow + Timeout));
         await call.RequestStream.WriteAsync([0xff, 0xff, 0xff, 0xff, 0x0f]);
         await call.RequestStream.CompleteAsync();
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
@@ -113,8 +132,10 @@ public sealed class BadInputTests(RuntimeFixture fixture)
     {
         using var channel = UnixSocketChannel.Create(fixture.Ray.RayletSocketPath!);
         var client = new global::Ray.Runtime.Protocol.Raylet.RayletClient(channel);
-        using var call = client.Connect(deadline: DateTime.UtcNow + Timeout);
+        using var call = client.Connect(TokenHeader(), deadline: DateTime.UtcNow + Timeout);
         await call.RequestStream.WriteAsync(batch);
         return await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
     }
+
+    private Metadata TokenHeader() => TokenMetadata.For(fixture.Ray.Host!.AuthToken);
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Ray.Raylet;
 using Xunit;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -11,28 +12,32 @@ public sealed class RuntimeFixture : IAsyncLifetime
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private readonly CapturingWriter _output = new();
+    private readonly CapturingWriter _errors = new();
 
     public RayRuntime Ray { get; private set; } = null!;
 
-    /// <summary>Every line worker processes printed so far.</summary>
+    /// <summary>Every line worker processes printed to stdout so far.</summary>
     public string WorkerOutput => _output.Text;
 
+    /// <summary>Every line worker processes printed to stderr so far.</summary>
+    public string WorkerErrors => _errors.Text;
+
     public async Task InitializeAsync() =>
-        Ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2, WorkerOutput = _output }).WaitAsync(Timeout);
+        Ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2, WorkerOutput = _output, WorkerErrorOutput = _errors }).WaitAsync(Timeout);
 
     public async Task DisposeAsync() => await Ray.DisposeAsync().AsTask().WaitAsync(Timeout);
 
     /// <summary>
-    /// After the worker <paramref name="replaced"/> died: waits until the pool has registered a replacement (a started
+    /// After the task worker <paramref name="replaced"/> died: waits until the pool has registered a replacement (a started
     /// process is not yet a worker), then holds one task per worker at once and checks that they ran on exactly the
-    /// registered workers, so the replacement took one.
+    /// registered task workers, so the replacement took one.
     /// </summary>
     public async Task AssertThePoolServesAgainAsync(int replaced)
     {
         var pool = Ray.Node!.Pool;
         var deadline = DateTime.UtcNow + Timeout;
         int[] workers;
-        while ((workers = [.. pool.Registered.Where(w => !w.IsDedicated).Select(w => w.ProcessId)]).Length < pool.Size)
+        while ((workers = [.. pool.Registered.Where(w => w.Kind == WorkerKind.Task).Select(w => w.ProcessId)]).Length < pool.Size)
         {
             Assert.True(DateTime.UtcNow < deadline, $"Only {workers.Length} of {pool.Size} workers were registered {Timeout.TotalSeconds} s after pid {replaced} died.");
             await Task.Delay(20);

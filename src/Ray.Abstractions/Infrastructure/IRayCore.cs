@@ -55,8 +55,17 @@ public interface IRayCore
     /// <summary>Serializes the result of a remote call; a runtime may place a large result in its object store.</summary>
     ReadOnlyMemory<byte> SerializeResult<T>(T value) => MemoryPackSerializer.Serialize(value);
 
-    /// <summary>An <see cref="ObjectRef"/> to <paramref name="id"/> was created in this process (for example deserialized).</summary>
-    void AddReference(ObjectId id)
+    /// <summary>
+    /// The owner of what this process makes: its node and this process. References made here (submitted tasks,
+    /// puts, created actors) carry it across processes.
+    /// </summary>
+    OwnerAddress LocalOwner => OwnerAddress.None;
+
+    /// <summary>
+    /// An <see cref="ObjectRef"/> to <paramref name="id"/>, owned by <paramref name="owner"/>, was created in this
+    /// process (for example deserialized).
+    /// </summary>
+    void AddReference(ObjectId id, OwnerAddress owner)
     {
     }
 

@@ -4,12 +4,12 @@ using MemoryPack;
 namespace Ray.Infrastructure;
 
 /// <summary>
-/// How references (<see cref="ObjectRef{T}"/>, <see cref="ActorHandle{TActor}"/>) cross a process boundary:
-/// only their 16-byte id, as a two-member MemoryPack object. The receiving side binds them to its own runtime.
+/// How references (<see cref="ObjectRef{T}"/>, <see cref="ActorHandle{TActor}"/>) cross a process boundary: their id
+/// and their owner's address, as a two-member MemoryPack object. The receiving side binds them to its own runtime.
 /// </summary>
 internal static class IdWireFormat
 {
-    public static void Write<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, ObjectId? id)
+    public static void Write<TBufferWriter>(ref MemoryPackWriter<TBufferWriter> writer, ObjectId? id, OwnerAddress owner)
         where TBufferWriter : IBufferWriter<byte>
     {
         if (id is not { } value)
@@ -19,10 +19,10 @@ internal static class IdWireFormat
         }
 
         writer.WriteObjectHeader(2);
-        writer.WriteUnmanaged(value.High, value.Low);
+        writer.WriteUnmanaged(value, owner);
     }
 
-    public static ObjectId? Read(ref MemoryPackReader reader)
+    public static (ObjectId Id, OwnerAddress Owner)? Read(ref MemoryPackReader reader)
     {
         if (!reader.TryReadObjectHeader(out var count))
         {
@@ -34,7 +34,7 @@ internal static class IdWireFormat
             MemoryPackSerializationException.ThrowInvalidPropertyCount(2, count);
         }
 
-        reader.ReadUnmanaged(out ulong high, out ulong low);
-        return new ObjectId(high, low);
+        reader.ReadUnmanaged(out ObjectId id, out OwnerAddress owner);
+        return (id, owner);
     }
 }

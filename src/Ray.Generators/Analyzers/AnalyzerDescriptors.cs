@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.CodeAnalysis;
 
 namespace Ray.Generators.Analyzers
@@ -10,7 +9,6 @@ namespace Ray.Generators.Analyzers
     public static class AnalyzerDescriptors
     {
         private const string Category = "RayGen";
-        private const string HelpLinkFormat = "https://github.com/raygen/raygen/blob/main/docs/diagnostics/{0}.md";
 
         /// <summary>RAY0001: a parameter or result of a remote method or actor cannot be serialized by MemoryPack.</summary>
         public static readonly DiagnosticDescriptor NotSerializable = Create(
@@ -19,18 +17,18 @@ namespace Ray.Generators.Analyzers
             "{0} of {1} has type '{2}', which cannot be sent to another process{3}; {4}",
             DiagnosticSeverity.Error);
 
-        /// <summary>RAY0011: a blocking <c>Get()</c> inside an async remote method or actor method.</summary>
+        /// <summary>RAY0011: a blocking wait (<c>Get()</c>, <c>Wait()</c>, <c>ray.Get(references)</c>) inside an async remote method or actor method.</summary>
         public static readonly DiagnosticDescriptor BlockingGetInAsync = Create(
             "RAY0011",
             "Use 'await' instead of a blocking Get() in async remote code",
-            "'{0}.Get()' blocks a worker thread inside async {1}; write 'await {0}' instead, which frees the thread while the object is not ready",
+            "'{0}' blocks a worker thread inside async {1}; write '{2}' instead, which frees the thread while the objects are not ready",
             DiagnosticSeverity.Warning);
 
-        /// <summary>RAY0012: <c>Get()</c> on a future inside the loop that submits it.</summary>
+        /// <summary>RAY0012: <c>await</c>, <c>Get()</c> or <c>Wait()</c> on a future inside the loop that submits it.</summary>
         public static readonly DiagnosticDescriptor GetInSubmittingLoop = Create(
             "RAY0012",
             "Do not wait for a future in the loop that submits it",
-            "'Get()' waits for the result of '{0}' in the same loop that submits it, so the tasks run one after another instead of in parallel; collect the futures in the loop and get them all after it, for example with 'await ray.GetAsync(references)'",
+            "'{0}' waits for the result of '{1}' in the same loop that submits it, so the tasks run one after another instead of in parallel; collect the futures in the loop and get them all after it, for example with 'await ray.GetAsync(references)'",
             DiagnosticSeverity.Warning);
 
         /// <summary>RAY0013: the same large value passed by value to a remote call on every pass of a loop.</summary>
@@ -58,6 +56,6 @@ namespace Ray.Generators.Analyzers
                 Category,
                 severity,
                 isEnabledByDefault: true,
-                helpLinkUri: string.Format(CultureInfo.InvariantCulture, HelpLinkFormat, id));
+                helpLinkUri: HelpLinks.For(id));
     }
 }

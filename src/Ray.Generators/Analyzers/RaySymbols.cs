@@ -15,6 +15,7 @@ namespace Ray.Generators.Analyzers
             ObjectRef = compilation.GetTypeByMetadataName("Ray.ObjectRef");
             ObjectRefOfT = compilation.GetTypeByMetadataName("Ray.ObjectRef`1");
             ActorHandle = compilation.GetTypeByMetadataName("Ray.ActorHandle`1");
+            RayRuntime = compilation.GetTypeByMetadataName("Ray.RayRuntime");
             Arg = compilation.GetTypeByMetadataName("Ray.Arg`1");
             ArrayView = compilation.GetTypeByMetadataName("Ray.ArrayView`1");
             MemoryPackable = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackableAttribute");
@@ -40,6 +41,9 @@ namespace Ray.Generators.Analyzers
         public INamedTypeSymbol? ObjectRefOfT { get; }
 
         public INamedTypeSymbol? ActorHandle { get; }
+
+        /// <summary>The runtime's entry point; null in a compilation that references only Ray.Abstractions.</summary>
+        public INamedTypeSymbol? RayRuntime { get; }
 
         public INamedTypeSymbol? Arg { get; }
 
@@ -123,6 +127,12 @@ namespace Ray.Generators.Analyzers
 
             return false;
         }
+
+        /// <summary>
+        /// Whether <paramref name="method"/> submits a task: a stub that returns a future and is not an actor method's
+        /// extension method, whose calls from one caller run one after another whatever the caller does.
+        /// </summary>
+        public bool IsTaskStub(IMethodSymbol method) => !method.IsExtensionMethod && IsObjectRef(method.ReturnType) && IsRemoteStub(method);
 
         private bool IsGeneratedByRay(ISymbol symbol)
         {

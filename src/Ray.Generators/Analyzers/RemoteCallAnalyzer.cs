@@ -8,12 +8,13 @@ namespace Ray.Generators.Analyzers
 {
     /// <summary>
     /// Ray's documented anti-patterns in code that calls remote methods, as warnings:
-    /// RAY0011 a blocking <c>Get()</c> in async remote code, RAY0012 <c>Get()</c> in the loop that submits the
-    /// task, RAY0013 the same large value passed by value to a task on every pass of a loop.
+    /// RAY0011 a blocking wait (<c>Get()</c>, <c>Wait()</c>, <c>ray.Get(references)</c>) in async remote code,
+    /// RAY0012 a wait (blocking or <c>await</c>) in the loop that submits the task, RAY0013 the same large value
+    /// passed by value to a task on every pass of a loop.
     /// </summary>
     /// <remarks>
-    /// Only invocation operations are analyzed, so an edit inside one method body re-runs this analyzer on that
-    /// body alone; the few look-ups beyond the invocation stay inside the enclosing loop.
+    /// Only invocation and await operations are analyzed, so an edit inside one method body re-runs this analyzer on
+    /// that body alone; the few look-ups beyond the operation stay inside the enclosing loop.
     /// </remarks>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
     public sealed class RemoteCallAnalyzer : DiagnosticAnalyzer
@@ -30,6 +31,18 @@ namespace Ray.Generators.Analyzers
             memberOptions: SymbolDisplayMemberOptions.IncludeContainingType | SymbolDisplayMemberOptions.IncludeParameters,
             parameterOptions: SymbolDisplayParameterOptions.IncludeType,
             miscellaneousOptions: SymbolDisplayMiscellaneousOptions.UseSpecialTypes);
+
+        /// <summary>
+        /// The key of RAY0011's property that says how to write the wait with 'await' when that keeps its meaning:
+        /// <see cref="AwaitReference"/> or <see cref="AwaitGetAsync"/>. A wait with a timeout has none.
+        /// </summary>
+        public const string AwaitFormProperty = "RayGen.AwaitForm";
+
+        /// <summary><c>reference.Get()</c> or <c>reference.Wait()</c> becomes <c>await reference</c>.</summary>
+        public const string AwaitReference = "Reference";
+
+        /// <summary><c>ray.Get(references)</c> becomes <c>await ray.GetAsync(references)</c>.</summary>
+        public const string AwaitGetAsync = "GetAsync";
 
         /// <inheritdoc/>
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
@@ -50,42 +63,82 @@ namespace Ray.Generators.Analyzers
                 }
 
                 start.RegisterOperationAction(operationContext => AnalyzeInvocation(operationContext, symbols), OperationKind.Invocation);
+                start.RegisterOperationAction(operationContext => AnalyzeAwait(operationContext, symbols), OperationKind.Await);
             });
         }
 
         private static void AnalyzeInvocation(OperationAnalysisContext context, RaySymbols symbols)
         {
             var invocation = (IInvocationOperation)context.Operation;
-            var target = invocation.TargetMethod;
-            if (target.Name == "Get" && !target.IsStatic && symbols.IsDefinition(target.ContainingType, symbols.ObjectRefOfT))
-            {
-                AnalyzeGet(context, invocation, symbols);
-            }
-            else if (symbols.IsRemoteStub(target))
+            if (symbols.IsRemoteStub(invocation.TargetMethod))
             {
                 AnalyzeSubmission(context, invocation);
             }
+            else
+            {
+                AnalyzeBlockingWait(context, invocation, symbols);
+            }
         }
 
-        private static void AnalyzeGet(OperationAnalysisContext context, IInvocationOperation get, RaySymbols symbols)
+        /// <summary>
+        /// RAY0011 and RAY0012 for a call that blocks until objects are ready: <c>Get</c> or <c>Wait</c> on a
+        /// reference, or <c>Get</c> on the runtime (<c>ray.Get(references)</c>, <c>RayRuntime.Current.Get(references)</c>).
+        /// </summary>
+        private static void AnalyzeBlockingWait(OperationAnalysisContext context, IInvocationOperation wait, RaySymbols symbols)
         {
-            if (get.Instance is not { IsImplicit: false } receiver)
+            var target = wait.TargetMethod;
+            if (target.IsStatic || wait.Instance is not { IsImplicit: false } receiver)
             {
                 return;
             }
 
-            var scope = Scope.Of(get);
+            var onReference = target.Name is "Get" or "Wait" && symbols.IsObjectRef(target.ContainingType);
+            var onRuntime = target.Name == "Get" && symbols.Is(target.ContainingType, symbols.RayRuntime);
+            if (!onReference && !onRuntime)
+            {
+                return;
+            }
+
+            var scope = Scope.Of(wait);
             var isAsync = scope.Function is { } function ? function.IsAsync : context.ContainingSymbol is IMethodSymbol { IsAsync: true };
             if (isAsync && DescribeRemoteMember(context.ContainingSymbol, symbols) is { } member)
             {
+                var arguments = wait.Syntax is InvocationExpressionSyntax syntax ? syntax.ArgumentList.Arguments.ToString() : string.Empty;
+                var instead = onReference ? $"await {receiver.Syntax}" : $"await {receiver.Syntax}.GetAsync({arguments})";
+
+                // Only a wait without a timeout has an 'await' that means the same.
+                var form = onReference ? (target.Parameters.IsEmpty ? AwaitReference : null)
+                    : target.Parameters.Length == 1 ? AwaitGetAsync : null;
+                var properties = form is null
+                    ? ImmutableDictionary<string, string?>.Empty
+                    : ImmutableDictionary<string, string?>.Empty.Add(AwaitFormProperty, form);
                 context.ReportDiagnostic(Diagnostic.Create(
-                    AnalyzerDescriptors.BlockingGetInAsync, get.Syntax.GetLocation(), receiver.Syntax.ToString(), member));
+                    AnalyzerDescriptors.BlockingGetInAsync, wait.Syntax.GetLocation(), properties, wait.Syntax.ToString(), member, instead));
             }
 
-            if (scope.Loop is { } loop && SubmissionInLoop(Unwrap(receiver), loop, symbols) is { } submission)
+            if (onReference && scope.Loop is { } loop && SubmissionInLoop(Unwrap(receiver), loop, symbols) is { } submission)
             {
                 context.ReportDiagnostic(Diagnostic.Create(
-                    AnalyzerDescriptors.GetInSubmittingLoop, get.Syntax.GetLocation(), StubName(submission)));
+                    AnalyzerDescriptors.GetInSubmittingLoop, wait.Syntax.GetLocation(), target.Name + "()", StubName(submission)));
+            }
+        }
+
+        /// <summary>RAY0012 for <c>await future</c> (or <c>await future.GetAsync(...)</c>) in the loop that submits the future.</summary>
+        private static void AnalyzeAwait(OperationAnalysisContext context, RaySymbols symbols)
+        {
+            var awaited = Unwrap(((IAwaitOperation)context.Operation).Operation);
+            if (awaited is IInvocationOperation { TargetMethod: { Name: "GetAsync" or "WaitAsync", IsStatic: false } method, Instance: { } instance }
+                && symbols.IsObjectRef(method.ContainingType))
+            {
+                awaited = Unwrap(instance);
+            }
+
+            if (symbols.IsObjectRef(awaited.Type)
+                && Scope.Of(context.Operation).Loop is { } loop
+                && SubmissionInLoop(awaited, loop, symbols) is { } submission)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(
+                    AnalyzerDescriptors.GetInSubmittingLoop, context.Operation.Syntax.GetLocation(), "await", StubName(submission)));
             }
         }
 
@@ -117,14 +170,14 @@ namespace Ray.Generators.Analyzers
         }
 
         /// <summary>
-        /// The remote call whose future <paramref name="future"/> is, when that call runs on every pass of
+        /// The task submission whose future <paramref name="future"/> is, when that call runs on every pass of
         /// <paramref name="loop"/>: the call itself, or a local declared in the loop's body and initialized with it.
         /// </summary>
         private static IInvocationOperation? SubmissionInLoop(IOperation future, ILoopOperation loop, RaySymbols symbols)
         {
             switch (future)
             {
-                case IInvocationOperation invocation when symbols.IsRemoteStub(invocation.TargetMethod):
+                case IInvocationOperation invocation when symbols.IsTaskStub(invocation.TargetMethod):
                     return invocation;
 
                 case ILocalReferenceOperation { Local: { } local } when IsDeclaredInside(local, loop.Body):
@@ -133,7 +186,7 @@ namespace Ray.Generators.Analyzers
                         if (reference.GetSyntax() is VariableDeclaratorSyntax declarator
                             && future.SemanticModel?.GetOperation(declarator) is IVariableDeclaratorOperation { Initializer: { } initializer }
                             && Unwrap(initializer.Value) is IInvocationOperation call
-                            && symbols.IsRemoteStub(call.TargetMethod))
+                            && symbols.IsTaskStub(call.TargetMethod))
                         {
                             return call;
                         }

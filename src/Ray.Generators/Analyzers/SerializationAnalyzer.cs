@@ -1,16 +1,19 @@
+using System;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
 
 namespace Ray.Generators.Analyzers
 {
     /// <summary>
     /// RAY0001: every parameter and result of a <c>[Remote]</c> static method, an actor constructor and a public
-    /// actor method crosses a process boundary, so MemoryPack must be able to serialize it. Ray finds out when
-    /// the task runs, often on another machine; this analyzer finds out when the code compiles.
+    /// actor method crosses a process boundary, so MemoryPack must be able to serialize it; so must every value
+    /// stored with <c>ray.Put</c> and read with <c>Get</c>, <c>GetAsync</c> or <c>await</c> where its type is known.
+    /// Ray finds out when the task runs, often on another machine; this analyzer finds out when the code compiles.
     /// RAY0014: an <c>ArrayView&lt;T&gt;</c> crosses nothing, so it may only be a non-nullable parameter, which the
     /// runtime opens on the array the caller passed; anywhere else in a parameter or result it is an error.
     /// </summary>
@@ -47,6 +50,10 @@ namespace Ray.Generators.Analyzers
 
                 var checker = new SerializabilityChecker(symbols);
                 start.RegisterSymbolAction(symbolContext => AnalyzeMethod(symbolContext, symbols, checker), SymbolKind.Method);
+                start.RegisterOperationAction(
+                    operationContext => AnalyzeObjectAccess(operationContext, symbols, checker),
+                    OperationKind.Invocation,
+                    OperationKind.Await);
             });
         }
 
@@ -86,7 +93,7 @@ namespace Ray.Generators.Analyzers
                 }
                 else if (checker.FindOffender(parameter.Type) is { } offender)
                 {
-                    Report(context, location, subject, member, parameter.Type, offender);
+                    Report(context.ReportDiagnostic, location, subject, member, parameter.Type, offender);
                 }
             }
 
@@ -126,9 +133,64 @@ namespace Ray.Generators.Analyzers
             }
             else if (checker.FindOffender(result) is { } resultOffender)
             {
-                Report(context, ResultLocation(method, unwrapped, context.CancellationToken), "The result", member, result, resultOffender);
+                Report(context.ReportDiagnostic, ResultLocation(method, unwrapped, context.CancellationToken), "The result", member, result, resultOffender);
             }
         }
+
+        /// <summary>
+        /// RAY0001 where a value goes into the object store or comes out of it with its type known at the call:
+        /// <c>ray.Put(value)</c>, <c>ray.Get(references)</c> and <c>ray.GetAsync(references)</c>, and <c>Get</c>,
+        /// <c>GetAsync</c> or <c>await</c> on an <c>ObjectRef&lt;T&gt;</c>. MemoryPack writes or reads a <c>T</c> there,
+        /// which a generic helper (<c>ObjectRef&lt;T&gt; Store&lt;T&gt;(T value) =&gt; ray.Put(value)</c>) hides from the
+        /// check of the call that stores it.
+        /// </summary>
+        private static void AnalyzeObjectAccess(OperationAnalysisContext context, RaySymbols symbols, SerializabilityChecker checker)
+        {
+            ITypeSymbol type;
+            var subject = "The result";
+            string member;
+            var location = context.Operation.Syntax.GetLocation();
+            switch (context.Operation)
+            {
+                case IInvocationOperation { TargetMethod: { IsStatic: false, Name: "Put" or "Get" or "GetAsync", TypeArguments.Length: 1 } method } invocation
+                    when symbols.Is(method.ContainingType, symbols.RayRuntime):
+                    type = method.TypeArguments[0];
+                    member = CallName(invocation);
+                    if (method.Name == "Put")
+                    {
+                        subject = "The value";
+                        if (invocation.Syntax is InvocationExpressionSyntax { ArgumentList.Arguments: { Count: > 0 } arguments })
+                        {
+                            location = arguments[0].GetLocation();
+                        }
+                    }
+
+                    break;
+
+                case IInvocationOperation { TargetMethod: { IsStatic: false, Name: "Get" or "GetAsync" } method } invocation
+                    when symbols.IsDefinition(method.ContainingType, symbols.ObjectRefOfT):
+                    type = method.ContainingType.TypeArguments[0];
+                    member = CallName(invocation);
+                    break;
+
+                case IAwaitOperation { Operation.Type: INamedTypeSymbol awaited } awaitOperation when symbols.IsDefinition(awaited, symbols.ObjectRefOfT):
+                    type = awaited.TypeArguments[0];
+                    member = $"'{awaitOperation.Syntax}'";
+                    break;
+
+                default:
+                    return;
+            }
+
+            if (!ReportedByGenerator(type) && checker.FindOffender(type) is { } offender)
+            {
+                Report(context.ReportDiagnostic, location, subject, member, type, offender);
+            }
+        }
+
+        /// <summary>How the user wrote the method called, for example <c>'ray.Put'</c> or <c>'reference.Get'</c>.</summary>
+        private static string CallName(IInvocationOperation invocation)
+            => invocation.Syntax is InvocationExpressionSyntax syntax ? $"'{syntax.Expression}'" : $"'{invocation.TargetMethod.Name}'";
 
         /// <summary>An <c>ArrayView&lt;T&gt;</c> parameter is fine unless it may be null: the runtime always opens a view on an array.</summary>
         private static void CheckViewParameter(SymbolAnalysisContext context, Location? location, string subject, string member, IParameterSymbol parameter)
@@ -224,7 +286,7 @@ namespace Ray.Generators.Analyzers
             return false;
         }
 
-        private static void Report(SymbolAnalysisContext context, Location? location, string subject, string member, ITypeSymbol declared, ITypeSymbol offender)
+        private static void Report(Action<Diagnostic> report, Location? location, string subject, string member, ITypeSymbol declared, ITypeSymbol offender)
         {
             var isDeclared = SymbolEqualityComparer.Default.Equals(declared, offender);
             var because = isDeclared
@@ -241,7 +303,7 @@ namespace Ray.Generators.Analyzers
                 Readable(declared),
                 because,
                 Advice(offender));
-            context.ReportDiagnostic(diagnostic);
+            report(diagnostic);
         }
 
         /// <summary>A user class, struct or record in this compilation: adding <c>[MemoryPackable]</c> and <c>partial</c> makes it serializable.</summary>
@@ -277,7 +339,7 @@ namespace Ray.Generators.Analyzers
             {
                 return offender.TypeKind == TypeKind.Interface || offender.IsAbstract
                     ? $"mark '{name}' with [MemoryPackable] and a [MemoryPackUnion] attribute for each implementation, and declare it 'partial'"
-                    : $"mark '{name}' with [MemoryPackable] and declare it 'partial' (the project needs a PackageReference to MemoryPack for its generator)";
+                    : $"mark '{name}' with [MemoryPackable] and declare it 'partial', and MemoryPack's source generator, which comes with RayGen, writes its serializer";
             }
 
             return $"MemoryPack has no formatter for '{name}'; pass the data it holds instead, for example as a byte[] or a [MemoryPackable] partial type of your own";

@@ -6,7 +6,8 @@ namespace Ray.Generators.Model
     /// <param name="Method">The task to generate, or null when there is none.</param>
     /// <param name="Actor">The actor to generate, or null when there is none.</param>
     /// <param name="Diagnostics">
-    /// The problems found; a task with an error is not generated, an actor is generated without the members that have one.
+    /// The problems found; a task with an error in its shape is not generated, an actor is generated without the members
+    /// that have one, and a <c>[Remote]</c> value that the task or actor does not use leaves what is generated as it is.
     /// </param>
     internal sealed record RemoteTargetResult(
         RemoteMethodSpec? Method,

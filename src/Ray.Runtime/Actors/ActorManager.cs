@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Ray.Core;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.ObjectStore;
 using Ray.Raylet;
 using Ray.Runtime.Protocol;
@@ -9,10 +10,10 @@ using Ray.Scheduling;
 namespace Ray.Actors;
 
 /// <summary>
-/// The node's actor directory and router: places each actor on a worker (many share one process; a
-/// dedicated one gets its own), forwards calls in submission order once their arguments are ready, keeps
-/// named actors, and restarts actors whose worker died while restarts remain. Objects are completed only
-/// after the lock is released.
+/// The node's actor directory and router: places each actor on an actor worker (many share one process, and no
+/// task runs there; a dedicated actor gets a process of its own), forwards calls in submission order once their
+/// arguments are ready, keeps named actors, and restarts actors whose worker died while restarts remain. Objects are
+/// completed only after the lock is released.
 /// </summary>
 internal sealed class ActorManager
 {
@@ -23,38 +24,42 @@ internal sealed class ActorManager
     private readonly Dictionary<ActorId, ActorRecord> _actors = [];
     private readonly Dictionary<string, ActorRecord> _named = new(StringComparer.Ordinal);
     private readonly Dictionary<WorkerHandle, HashSet<ActorRecord>> _workers = [];
-    private readonly Queue<ActorRecord> _waitingForDedicated = new();
+    private readonly Dictionary<ObjectId, ActorRecord> _callActors = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(ActorId Id, string Reason)> _deaths = new();
+    private readonly Dictionary<JobId, JobActors> _jobs = [];
     private readonly List<ActorRecord> _waitingForResources = [];
-    private Action? _startDedicatedWorker;
+    private readonly int _maxActorWorkers;
+    private Func<JobId, WorkerKind, bool> _startWorker = static (_, _) => false;
+    private Action<WorkerHandle> _retireWorker = static _ => { };
     private long _nextSequence;
 
-    public ActorManager(ObjectTable objects, NodeResources resources, ILogger logger)
+    /// <summary>Where calls of this node's processes that threw are kept for replay; null keeps none.</summary>
+    public Replay.FailedCallStore? FailedCalls { get; set; }
+
+    public ActorManager(ObjectTable objects, NodeResources resources, int maxActorWorkers, ILogger logger)
     {
         _objects = objects;
         _resources = resources;
+        _maxActorWorkers = Math.Max(1, maxActorWorkers);
         _logger = logger;
         _resources.ReleasedByTask += PlaceWaitingForResources;
     }
 
-    /// <summary>Starts a worker process of its own for an actor that asks for one.</summary>
-    public void UseDedicatedWorkers(Action start) => _startDedicatedWorker = start;
-
-    public int Count
+    /// <summary>
+    /// How the manager gets processes for actors: <paramref name="start"/> starts an actor worker or a dedicated one
+    /// (false if it could not), <paramref name="retire"/> ends a dedicated worker whose actor was killed.
+    /// </summary>
+    public void UseWorkers(Func<JobId, WorkerKind, bool> start, Action<WorkerHandle> retire)
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _actors.Count(a => a.Value.State != ActorState.Dead);
-            }
-        }
+        _startWorker = start;
+        _retireWorker = retire;
     }
 
     /// <summary>Creates an actor. A name already taken by a live actor fails at once.</summary>
     public void Create(CreateActor spec)
     {
         var id = new ActorId(spec.ActorId.ToObjectId());
-        var resources = ResourceSet.Create(spec.NumCpus, 0, null);
+        var resources = ActorSpecs.Resources(spec);
         if (!_resources.Total.Contains(resources))
         {
             throw new InfeasibleTaskException(
@@ -105,12 +110,25 @@ internal sealed class ActorManager
         }
     }
 
-    /// <summary>Queues a call whose result is <paramref name="result"/>; it is forwarded after every earlier call to the same actor.</summary>
-    public void Submit(SubmitActorTask spec, ObjectEntry result)
+    /// <summary>
+    /// Queues a call of <paramref name="caller"/> whose result is <paramref name="result"/> (or, for a call another node
+    /// forwarded here, whose outcome goes to <paramref name="done"/>); it is sent to the actor after every earlier call of
+    /// the same caller.
+    /// </summary>
+    public void Submit(SubmitActorTask spec, ObjectEntry? result, CallerKey caller, Action<ActorCall, TaskResult>? done = null, ObjectId[]? references = null)
     {
         var id = spec.ReturnId.ToObjectId();
         var arguments = ProtoArguments.FromProto(spec.Args);
-        var call = new ActorCall { Id = id, Spec = spec, Arguments = arguments, Result = result, References = ProtoArguments.Referenced(arguments, spec.Contained) };
+        var call = new ActorCall
+        {
+            Id = id,
+            Spec = spec,
+            Arguments = arguments,
+            Result = result,
+            Caller = caller,
+            Done = done,
+            References = references ?? ProtoArguments.Referenced(arguments, spec.Contained),
+        };
         _objects.AddReferences(call.References, ReferenceKind.Task);
         var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
@@ -135,6 +153,7 @@ internal sealed class ActorManager
                 call.PendingArguments = arguments.Count(a => a.IsReference) + 1;
                 call.Sequence = ++_nextSequence;
                 actor.Pending.Enqueue(call);
+                _callActors[id] = actor;
             }
         }
 
@@ -194,6 +213,78 @@ internal sealed class ActorManager
         Settle(call, result);
     }
 
+    /// <summary>
+    /// Cancels an actor call: one not sent to the actor yet is dropped and fails with <see cref="TaskCancelledException"/>;
+    /// a running one has its method's <see cref="CancellationToken"/> fired. False when no pending call makes <paramref name="id"/>.
+    /// </summary>
+    public bool Cancel(ObjectId id)
+    {
+        ActorCall? dropped = null;
+        var completions = new List<(ActorCall, TaskResult)>();
+        lock (_lock)
+        {
+            if (!_callActors.TryGetValue(id, out var actor))
+            {
+                return false;
+            }
+
+            if (actor.InFlight.ContainsKey(id))
+            {
+                actor.Worker?.Send(new RayletMessage { Cancel = new CancelTask { TaskId = id.ToProto(), ActorId = actor.Id.Value.ToProto() } });
+                return true;
+            }
+
+            if (actor.Pending.Find(id) is { } queued && actor.Pending.Remove(queued))
+            {
+                dropped = queued;
+            }
+
+            if (dropped is not null)
+            {
+                // Later calls of the same caller no longer wait behind it.
+                Pump(actor, completions);
+            }
+        }
+
+        if (dropped is not null)
+        {
+            completions.Add((dropped, TaskResult.Failure(RayErrors.Cancelled(dropped.Spec.MethodName))));
+        }
+
+        Complete(completions);
+
+        return true;
+    }
+
+    /// <summary>A job ended: its actors are killed and never restarted, and their names are free again.</summary>
+    public void EndJob(JobId job)
+    {
+        var completions = new List<(ActorCall, TaskResult)>();
+        lock (_lock)
+        {
+            foreach (var actor in _actors.Values.Where(a => a.Id.Job == job && a.State != ActorState.Dead).ToArray())
+            {
+                Kill(actor, ActorDied(actor, $"its job {job} ended"), completions);
+            }
+
+            _jobs.Remove(job);
+        }
+
+        Complete(completions);
+    }
+
+    /// <summary>Raised (outside the lock) when an actor this node hosts dies for good, with the reason.</summary>
+    public event Action<ActorId, string>? ActorEnded;
+
+    /// <summary>Whether this node hosts (or hosted) the actor.</summary>
+    public bool Hosts(ActorId id)
+    {
+        lock (_lock)
+        {
+            return _actors.ContainsKey(id);
+        }
+    }
+
     /// <summary>Stops an actor; its calls fail with <see cref="ActorDiedException"/>.</summary>
     public bool Kill(ActorId id)
     {
@@ -223,22 +314,82 @@ internal sealed class ActorManager
 
     public void AddWorker(WorkerHandle worker)
     {
+        if (worker.Kind is not (WorkerKind.Actor or WorkerKind.Dedicated))
+        {
+            return;
+        }
+
         var completions = new List<(ActorCall, TaskResult)>();
         lock (_lock)
         {
             _workers[worker] = [];
-            if (worker.IsDedicated)
+            var job = Job(worker.Job);
+            job.FailedStarts = 0;
+            var waiting = worker.Kind == WorkerKind.Dedicated ? job.WaitingForDedicated : job.WaitingForActorWorker;
+            if (worker.Kind == WorkerKind.Actor)
             {
-                if (_waitingForDedicated.TryDequeue(out var actor) && actor.State == ActorState.Placing)
+                job.Starting = Math.Max(0, job.Starting - 1);
+            }
+
+            if (worker.Kind == WorkerKind.Dedicated)
+            {
+                while (waiting.TryDequeue(out var actor))
                 {
-                    Place(actor, worker, completions);
+                    if (actor.State == ActorState.Placing)
+                    {
+                        Place(actor, worker, completions);
+                        break;
+                    }
                 }
             }
             else
             {
-                foreach (var waiting in _actors.Values.Where(a => a.State == ActorState.Placing && !a.Spec.DedicatedProcess).ToArray())
+                var placing = waiting.ToArray();
+                waiting.Clear();
+                foreach (var actor in placing)
                 {
-                    TryPlace(waiting, completions);
+                    if (actor.State == ActorState.Placing)
+                    {
+                        TryPlace(actor, completions);
+                    }
+                }
+            }
+        }
+
+        Complete(completions);
+    }
+
+    /// <summary>
+    /// A process started for actors exited before it registered. Its actors wait for another one; after a few failures
+    /// in a row they fail with the reason instead of starting processes in a loop.
+    /// </summary>
+    public void OnWorkerStartFailed(JobId jobId, WorkerKind kind, string reason)
+    {
+        var completions = new List<(ActorCall, TaskResult)>();
+        lock (_lock)
+        {
+            var job = Job(jobId);
+            var waiting = kind == WorkerKind.Dedicated ? job.WaitingForDedicated : job.WaitingForActorWorker;
+            if (kind == WorkerKind.Actor)
+            {
+                job.Starting = Math.Max(0, job.Starting - 1);
+            }
+
+            if (++job.FailedStarts < 3)
+            {
+                if (waiting.Count > 0 && _startWorker(jobId, kind) && kind == WorkerKind.Actor)
+                {
+                    job.Starting++;
+                }
+
+                return;
+            }
+
+            while (waiting.TryDequeue(out var actor))
+            {
+                if (actor.State == ActorState.Placing)
+                {
+                    Kill(actor, ActorDied(actor, $"no worker process could be started for it: {reason}"), completions);
                 }
             }
         }
@@ -269,7 +420,7 @@ internal sealed class ActorManager
                 if (actor.Restarts < actor.Spec.MaxRestarts)
                 {
                     actor.Restarts++;
-                    _logger.LogWarning("Actor {Class} {Id}: {How}; restarting ({Restart} of {Max}).", actor.ClassName, actor.Id, how, actor.Restarts, actor.Spec.MaxRestarts);
+                    _logger.ActorRestarting(actor.ClassName, actor.Id, how, actor.Restarts, actor.Spec.MaxRestarts);
                     RequeueOrFailInFlight(actor, ActorDied(actor, $"{how} while the call ran; the actor is restarting"), completions);
                     actor.State = ActorState.Placing;
                     TryPlace(actor, completions);
@@ -300,6 +451,11 @@ internal sealed class ActorManager
 
     private void Complete(List<(ActorCall Call, TaskResult Result)> completions)
     {
+        while (_deaths.TryDequeue(out var death))
+        {
+            ActorEnded?.Invoke(death.Id, death.Reason);
+        }
+
         foreach (var (call, result) in completions)
         {
             Settle(call, result);
@@ -309,7 +465,32 @@ internal sealed class ActorManager
     /// <summary>Stores a call's result and lets go of its arguments.</summary>
     private void Settle(ActorCall call, TaskResult result)
     {
-        result.CompleteIn(_objects, call.Result);
+        ActorRecord? actor;
+        lock (_lock)
+        {
+            _callActors.Remove(call.Id, out actor);
+        }
+
+        if (call.Result is { } entry)
+        {
+            if (result.Error is { Kind: ErrorKind.TaskFailed, FailedTask: null } error && actor is not null)
+            {
+                // The method threw: the exception names the call and its actor, and the call is kept for replay with
+                // the actor's constructor, before the call's own references go.
+                error.FailedTask = call.Id.ToProto();
+                error.ActorId = actor.Id.Value.ToProto();
+                error.ActorClass = actor.ClassName;
+                FailedCalls?.Capture(Replay.CapturedCall.Of(call, actor.Spec, actor.ConstructorArguments, actor.References, error));
+            }
+
+            result.CompleteIn(_objects, entry);
+        }
+        else
+        {
+            // Forwarded here: the outcome goes to the caller's node.
+            call.Done!(call, result);
+        }
+
         _objects.ReleaseAll(call.References, ReferenceKind.Task);
     }
 
@@ -391,6 +572,8 @@ internal sealed class ActorManager
 
             if (entry.Error is { } error)
             {
+                // The failure travels on in this call's result.
+                entry.ErrorObserved = true;
                 return error;
             }
         }
@@ -402,7 +585,7 @@ internal sealed class ActorManager
     {
         if (!actor.HoldsResources)
         {
-            var resources = ResourceSet.Create(actor.Spec.NumCpus, 0, null);
+            var resources = ActorSpecs.Resources(actor.Spec);
             if (!_resources.TryAcquire(resources))
             {
                 if (!_waitingForResources.Contains(actor))
@@ -417,26 +600,55 @@ internal sealed class ActorManager
             actor.HoldsResources = true;
         }
 
+        var job = Job(actor.Id.Job);
         if (actor.Spec.DedicatedProcess)
         {
-            _waitingForDedicated.Enqueue(actor);
-            _startDedicatedWorker?.Invoke();
+            job.WaitingForDedicated.Enqueue(actor);
+            _startWorker(actor.Id.Job, WorkerKind.Dedicated);
             return;
         }
 
+        // Actors share actor workers, never task workers. Up to the node's limit, a new actor starts a new actor
+        // worker while every running one already hosts actors, so actors spread over processes (and crash domains).
         WorkerHandle? best = null;
+        var actorWorkers = 0;
         foreach (var (worker, actors) in _workers)
         {
-            if (!worker.IsDedicated && (best is null || actors.Count < _workers[best].Count))
+            if (worker.Kind == WorkerKind.Actor && worker.Job == actor.Id.Job)
             {
-                best = worker;
+                actorWorkers++;
+                if (best is null || actors.Count < _workers[best].Count)
+                {
+                    best = worker;
+                }
             }
         }
 
-        if (best is not null)
+        var wantsAnother = best is null || _workers[best].Count > 0;
+        if (wantsAnother && actorWorkers + job.Starting < _maxActorWorkers && _startWorker(actor.Id.Job, WorkerKind.Actor))
         {
-            Place(actor, best, completions);
+            job.Starting++;
+            if (best is null)
+            {
+                job.WaitingForActorWorker.Enqueue(actor);
+                return;
+            }
         }
+
+        if (best is null)
+        {
+            if (job.Starting == 0)
+            {
+                Kill(actor, ActorDied(actor, "no worker process could be started for it (the node is stopping, or the worker binary could not be run)"), completions);
+                return;
+            }
+
+            // A worker is starting; the actor is placed when it registers.
+            job.WaitingForActorWorker.Enqueue(actor);
+            return;
+        }
+
+        Place(actor, best, completions);
     }
 
     private void PlaceWaitingForResources()
@@ -481,9 +693,8 @@ internal sealed class ActorManager
             return;
         }
 
-        while (actor.Pending.TryPeek(out var call) && call.PendingArguments == 0)
+        foreach (var call in actor.Pending.TakeReady())
         {
-            actor.Pending.Dequeue();
             if (FailedArgument(call.Arguments) is { } error)
             {
                 completions.Add((call, TaskResult.Failure(error)));
@@ -523,24 +734,12 @@ internal sealed class ActorManager
         }
 
         actor.InFlight.Clear();
-        if (retry.Count > 0)
-        {
-            var rest = actor.Pending.ToArray();
-            actor.Pending.Clear();
-            foreach (var call in retry.OrderBy(c => c.Sequence))
-            {
-                actor.Pending.Enqueue(call);
-            }
-
-            foreach (var call in rest)
-            {
-                actor.Pending.Enqueue(call);
-            }
-        }
+        actor.Pending.RequeueFront(retry);
     }
 
     private void Kill(ActorRecord actor, ErrorInfo cause, List<(ActorCall, TaskResult)> completions)
     {
+        _deaths.Enqueue((actor.Id, cause.Reason));
         // A dead actor never restarts, so its constructor's arguments may go. Freeing takes no lock of the manager's.
         _objects.ReleaseAll(actor.References, ReferenceKind.Task);
         var worker = actor.Worker;
@@ -554,12 +753,18 @@ internal sealed class ActorManager
             {
                 actors.Remove(actor);
             }
+
+            if (worker.Kind == WorkerKind.Dedicated)
+            {
+                // The process existed for this actor alone.
+                _retireWorker(worker);
+            }
         }
 
         if (actor.HoldsResources)
         {
             actor.HoldsResources = false;
-            _resources.ReleaseFromActor(ResourceSet.Create(actor.Spec.NumCpus, 0, null));
+            _resources.ReleaseFromActor(ActorSpecs.Resources(actor.Spec));
         }
 
         foreach (var call in actor.InFlight.Values)
@@ -567,11 +772,35 @@ internal sealed class ActorManager
             completions.Add((call, TaskResult.Failure(cause)));
         }
 
-        while (actor.Pending.TryDequeue(out var call))
+        foreach (var call in actor.Pending.TakeAll())
         {
             completions.Add((call, TaskResult.Failure(cause)));
         }
 
         actor.InFlight.Clear();
+    }
+
+    private JobActors Job(JobId job)
+    {
+        if (!_jobs.TryGetValue(job, out var state))
+        {
+            _jobs[job] = state = new JobActors();
+        }
+
+        return state;
+    }
+
+    /// <summary>One job's actors waiting for a process, and how its actor workers are starting. Guarded by the manager's lock.</summary>
+    private sealed class JobActors
+    {
+        public Queue<ActorRecord> WaitingForDedicated { get; } = new();
+
+        public Queue<ActorRecord> WaitingForActorWorker { get; } = new();
+
+        /// <summary>Actor workers started and not registered yet.</summary>
+        public int Starting { get; set; }
+
+        /// <summary>Actor workers that failed to start in a row.</summary>
+        public int FailedStarts { get; set; }
     }
 }

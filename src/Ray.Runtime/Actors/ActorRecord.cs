@@ -45,8 +45,8 @@ internal sealed class ActorRecord
 
     public ErrorInfo? DeathCause { get; set; }
 
-    /// <summary>Calls not yet sent, in submission order: a call is sent only after every earlier one.</summary>
-    public Queue<ActorCall> Pending { get; } = new();
+    /// <summary>Calls not yet sent, per caller in submission order: a call is sent only after every earlier one of its caller.</summary>
+    public CallQueues Pending { get; } = new();
 
     /// <summary>Calls sent to the worker and not finished.</summary>
     public Dictionary<ObjectId, ActorCall> InFlight { get; } = [];
@@ -63,7 +63,14 @@ internal sealed class ActorCall
 
     public required TaskArgument[] Arguments { get; init; }
 
-    public required ObjectEntry Result { get; init; }
+    /// <summary>The call's result object, when this node owns the call; null for a call another node forwarded here.</summary>
+    public required ObjectEntry? Result { get; init; }
+
+    /// <summary>Who made the call: its calls run in order.</summary>
+    public CallerKey Caller { get; init; }
+
+    /// <summary>For a call forwarded here: where its outcome goes (to the caller's node).</summary>
+    public Action<ActorCall, Scheduling.TaskResult>? Done { get; init; }
 
     /// <summary>The objects the call takes, kept alive until it ends.</summary>
     public required ObjectId[] References { get; init; }

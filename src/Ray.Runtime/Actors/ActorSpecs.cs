@@ -29,6 +29,21 @@ internal static class ActorSpecs
             NumCpus = options?.NumCpus ?? actorClass.NumCpus,
             DedicatedProcess = options?.DedicatedProcess ?? actorClass.DedicatedProcess,
         };
+        if (options?.Resources is { } resources)
+        {
+            foreach (var (name, amount) in resources)
+            {
+                spec.Resources[name] = amount;
+            }
+        }
+
+        var placement = Scheduling.Placement.From(options?.SchedulingStrategy);
+        spec.Strategy = (int)placement.Kind;
+        if (placement.Kind == Scheduling.PlacementKind.NodeAffinity)
+        {
+            spec.AffinityNode = Gcs.NodeIds.ToBytes(placement.Node);
+            spec.AffinitySoft = placement.Soft;
+        }
         ProtoArguments.AddTo(spec.Args, spec.Contained, arguments);
         return spec;
     }
@@ -47,6 +62,17 @@ internal static class ActorSpecs
         ProtoArguments.AddTo(spec.Args, spec.Contained, arguments);
         return spec;
     }
+
+    /// <summary>What an actor holds for its whole life: its CPUs and custom resources.</summary>
+    public static Scheduling.ResourceSet Resources(CreateActor spec) => Scheduling.ResourceSet.Create(spec.NumCpus, 0, spec.Resources.Count == 0 ? null : spec.Resources);
+
+    /// <summary>Where the actor should be placed.</summary>
+    public static Scheduling.Placement Placement(CreateActor spec) => (Scheduling.PlacementKind)spec.Strategy switch
+    {
+        Scheduling.PlacementKind.Spread => new Scheduling.Placement(Scheduling.PlacementKind.Spread),
+        Scheduling.PlacementKind.NodeAffinity => new Scheduling.Placement(Scheduling.PlacementKind.NodeAffinity, Gcs.NodeIds.ToGuid(spec.AffinityNode), spec.AffinitySoft),
+        _ => Scheduling.Placement.Default,
+    };
 
     public static string UnknownName(string name) =>
         $"No live actor is named '{name}' in this job. Create it with WithOptions(new() {{ Name = \"{name}\" }}) first.";

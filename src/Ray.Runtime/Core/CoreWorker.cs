@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MemoryPack;
 using Ray.Infrastructure;
 using Ray.ObjectStore;
+using Ray.Replay;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Core;
@@ -29,11 +30,25 @@ internal abstract class CoreWorker : IRayCore
 {
     private readonly ConcurrentDictionary<IDisposable, byte> _openViews = new();
 
+    protected CoreWorker()
+    {
+        Replays = new FailedCallReplayer(this);
+    }
+
+    /// <summary>What the <see cref="RayTaskException"/>s this process raises replay through.</summary>
+    public FailedCallReplayer Replays { get; }
+
     /// <summary>Serialized values larger than this go to the shared-memory store.</summary>
     public int MaxInlineObjectSize { get; protected set; } = 100 * 1024;
 
     /// <summary>The node's shared memory, once this process has mapped it.</summary>
     protected SharedMemoryArena? Arena { get; set; }
+
+    /// <summary>Makes the ids of the tasks, actors and puts this process creates.</summary>
+    public IdGenerator Ids { get; protected set; } = new(JobId.Nil);
+
+    /// <summary>The owner of what this process makes: its node (whose raylet keeps the state) and this process.</summary>
+    public OwnerAddress LocalOwner { get; protected set; }
 
     public abstract ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments);
 
@@ -50,13 +65,24 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Stores a serialized value (sealing its region, if it has one) as a new object held by one reference of the caller.</summary>
     public abstract ObjectId Put(SerializedValue value);
 
-    /// <summary>Asks the task that produces <paramref name="id"/> to stop.</summary>
-    public abstract void Cancel(ObjectId id);
+    /// <summary>
+    /// The failed call that its owner (this process's node) kept under <paramref name="taskId"/>, with its arguments as
+    /// values, to run again here.
+    /// </summary>
+    /// <exception cref="Replay.ReplayUnavailableException">The owner keeps no such call; the message says why.</exception>
+    public abstract Task<FailedCallRecord> FetchFailedCallAsync(ObjectId taskId, CancellationToken cancellationToken);
+
+    /// <summary>The same, blocking.</summary>
+    public virtual FailedCallRecord FetchFailedCall(ObjectId taskId, CancellationToken cancellationToken) =>
+        FetchFailedCallAsync(taskId, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>Asks the task or actor call that produces <paramref name="id"/> to stop; <paramref name="force"/> ends a task's worker.</summary>
+    public abstract void Cancel(ObjectId id, bool force);
 
     /// <summary>Completes (without throwing) once the object is ready.</summary>
     public abstract Task WhenReady(ObjectId id);
 
-    public abstract void AddReference(ObjectId id);
+    public abstract void AddReference(ObjectId id, OwnerAddress owner);
 
     public abstract void ReleaseReference(ObjectId id);
 
@@ -162,7 +188,7 @@ internal abstract class CoreWorker : IRayCore
     {
         if (TryGetReady(reference.Id, out var ready))
         {
-            ThrowIfError(ready);
+            ThrowIfError(reference.Id, ready);
             return default;
         }
 
@@ -171,7 +197,7 @@ internal abstract class CoreWorker : IRayCore
 
     public void WaitReady(ObjectRef reference, TimeSpan? timeout)
     {
-        ThrowIfError(Block(reference.Id, timeout));
+        ThrowIfError(reference.Id, Block(reference.Id, timeout));
         GC.KeepAlive(reference);
     }
 
@@ -179,7 +205,7 @@ internal abstract class CoreWorker : IRayCore
         where T : unmanaged
     {
         var payload = Block(reference.Id, timeout);
-        ThrowIfError(payload);
+        ThrowIfError(reference.Id, payload);
         var view = payload.IsStored ? OpenView<T>(reference.Id, ReadStored(reference.Id)) : ArrayView<T>.Create(reference.Id, payload.Value, null);
         GC.KeepAlive(reference);
         return view;
@@ -194,7 +220,7 @@ internal abstract class CoreWorker : IRayCore
             payload = await ResolveAsync(reference.Id, cancellationToken).ConfigureAwait(false);
         }
 
-        ThrowIfError(payload);
+        ThrowIfError(reference.Id, payload);
         return payload.IsStored
             ? OpenView<T>(reference.Id, await ReadStoredAsync(reference.Id, cancellationToken).ConfigureAwait(false))
             : ArrayView<T>.Create(reference.Id, payload.Value, null);
@@ -228,20 +254,30 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Pins a stored object and reads it in place.</summary>
     protected abstract ValueTask<StoredRead> ReadStoredAsync(ObjectId id, CancellationToken cancellationToken);
 
+    /// <summary>A sentence on the state of the task that produces <paramref name="id"/>, for timeouts.</summary>
+    public string DescribePending(ObjectId id) => Describe(id);
+
     /// <summary>A sentence on the state of the task that produces <paramref name="id"/>.</summary>
     protected abstract string Describe(ObjectId id);
 
-    private static void ThrowIfError(ObjectPayload payload)
+    /// <summary>
+    /// An object's error reached user code (it was thrown at a get or an await): it is handled, so it is not reported
+    /// as an unhandled error when its last reference goes.
+    /// </summary>
+    protected abstract void OnErrorObserved(ObjectId id);
+
+    private void ThrowIfError(ObjectId id, ObjectPayload payload)
     {
         if (payload.Error is { } error)
         {
-            throw RayErrors.ToException(error);
+            OnErrorObserved(id);
+            throw RayErrors.ToException(error, Replays);
         }
     }
 
-    private static T Deserialize<T>(ObjectId id, ObjectPayload payload)
+    private T Deserialize<T>(ObjectId id, ObjectPayload payload)
     {
-        ThrowIfError(payload);
+        ThrowIfError(id, payload);
         try
         {
             // A large array of unmanaged elements is copied out on several cores; everything else goes through MemoryPack.
@@ -309,7 +345,7 @@ internal abstract class CoreWorker : IRayCore
             payload = await pending.ConfigureAwait(false);
         }
 
-        ThrowIfError(payload);
+        ThrowIfError(reference.Id, payload);
         if (!payload.IsStored)
         {
             return Deserialize<T>(reference.Id, payload);
@@ -327,7 +363,7 @@ internal abstract class CoreWorker : IRayCore
             payload = await pending.ConfigureAwait(false);
         }
 
-        ThrowIfError(payload);
+        ThrowIfError(reference.Id, payload);
         GC.KeepAlive(reference);
     }
 

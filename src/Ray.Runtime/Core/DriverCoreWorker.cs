@@ -1,6 +1,7 @@
 using Ray.Infrastructure;
 using Ray.ObjectStore;
 using Ray.Raylet;
+using Ray.Runtime.Protocol;
 
 namespace Ray.Core;
 
@@ -24,16 +25,30 @@ internal sealed class DriverCoreWorker : CoreWorker
         _released = new ReleaseQueue(ApplyReleases);
         MaxInlineObjectSize = node.Options.MaxInlineObjectSize;
         Arena = node.Store.Arena;
+        Ids = new IdGenerator(JobId.Embedded);
+        LocalOwner = new OwnerAddress(node.NodeGuid, _processId);
     }
 
-    public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments) =>
-        Live().Submit(function, options, arguments);
+    public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
+    {
+        var id = Ids.NextReturn();
+        Live().Submit(id, function, options, arguments);
+        return id;
+    }
 
-    public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments) =>
-        Live().CreateActor(actorClass, constructor, options, arguments);
+    public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
+    {
+        var id = Ids.NextActor();
+        Live().CreateActor(id, actorClass, constructor, options, arguments);
+        return id;
+    }
 
-    public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
-        Live().SubmitActorTask(actor, actorClass, method, arguments);
+    public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
+    {
+        var id = Ids.NextReturn();
+        Live().SubmitActorTask(id, actor, actorClass, method, arguments);
+        return id;
+    }
 
     public override void KillActor(ActorId actor) => Live().Actors.Kill(actor);
 
@@ -44,7 +59,7 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     public override ObjectId Put(SerializedValue value)
     {
-        var id = ObjectId.New();
+        var id = Ids.NextPut();
         var objects = Live().Objects;
         var entry = objects.Create(id, _processId, ReferenceKind.Local);
         var contained = ProtoArguments.Ids(value.Contained);
@@ -62,6 +77,7 @@ internal sealed class DriverCoreWorker : CoreWorker
                 // No reference will be made to the object: let it go at once.
                 objects.ReleaseAll(contained, ReferenceKind.Contained);
                 objects.Fail(entry, RayErrors.System("Put", "the value could not be sealed in the object store"));
+                entry.ErrorObserved = true;
                 objects.Release(entry, ReferenceKind.Local);
                 throw;
             }
@@ -76,12 +92,15 @@ internal sealed class DriverCoreWorker : CoreWorker
         return id;
     }
 
-    public override void Cancel(ObjectId id) => Live().Scheduler.Cancel(id);
+    public override void Cancel(ObjectId id, bool force) => Live().Cancel(id, force);
+
+    public override Task<FailedCallRecord> FetchFailedCallAsync(ObjectId taskId, CancellationToken cancellationToken) =>
+        Live().FailedCalls.FetchAsync(taskId, JobId.Embedded, cancellationToken);
 
     public override Task WhenReady(ObjectId id) =>
         Live().Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
 
-    public override void AddReference(ObjectId id)
+    public override void AddReference(ObjectId id, OwnerAddress owner)
     {
         if (!_disposed)
         {
@@ -180,6 +199,8 @@ internal sealed class DriverCoreWorker : CoreWorker
     }
 
     protected override string Describe(ObjectId id) => _node.Scheduler.Describe(id);
+
+    protected override void OnErrorObserved(ObjectId id) => _node.Objects.MarkErrorObserved(id);
 
     private static ObjectPayload Payload(ObjectEntry entry) => new(entry.Value, entry.Error, entry.Stored?.PayloadSize ?? -1);
 

@@ -1,3 +1,4 @@
+using Ray.Infrastructure;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Core;
@@ -22,7 +23,7 @@ internal static class RayErrors
 
         if (exception is RayTaskException remote)
         {
-            // A failure that travelled through a nested task keeps its original cause.
+            // A failure that travelled through a nested task keeps its original cause, and the call that threw it.
             return new ErrorInfo
             {
                 Kind = ErrorKind.TaskFailed,
@@ -31,6 +32,8 @@ internal static class RayErrors
                 Message = remote.RemoteMessage,
                 StackTrace = remote.RemoteStackTrace,
                 WorkerPid = remote.WorkerProcessId ?? pid,
+                FailedTask = remote.FailedTask.IsNil ? null : remote.FailedTask.ToProto(),
+                ActorClass = remote.ActorClass ?? string.Empty,
             };
         }
 
@@ -57,6 +60,20 @@ internal static class RayErrors
 
     public static ErrorInfo Cancelled(string functionName) => new() { Kind = ErrorKind.Cancelled, FunctionName = functionName };
 
+    /// <summary>The node a task ran on died, and the task has no retries left.</summary>
+    public static ErrorInfo NodeDied(string functionName, Guid node, string reason, int attempts) => new()
+    {
+        Kind = ErrorKind.NodeDied,
+        FunctionName = functionName,
+        Reason = reason,
+        Message = node.ToString("n"),
+        Attempts = attempts,
+    };
+
+    /// <summary>The task's job ended (its driver went away) before the task finished.</summary>
+    public static ErrorInfo JobEnded(string functionName, JobId job) =>
+        new() { Kind = ErrorKind.Cancelled, FunctionName = functionName, Message = $"job {job} ended" };
+
     public static ErrorInfo Infeasible(string functionName, string message) => new()
     {
         Kind = ErrorKind.Infeasible,
@@ -70,6 +87,9 @@ internal static class RayErrors
         FunctionName = functionName,
         Message = message,
     };
+
+    /// <summary>The object can no longer be read (its owner's node died, or its copies are gone).</summary>
+    public static ErrorInfo Lost(ObjectId id, string reason) => new() { Kind = ErrorKind.ObjectLost, Reason = reason, ObjectId = id.ToProto() };
 
     public static ErrorInfo NotFound(ObjectId id) => new() { Kind = ErrorKind.ObjectNotFound, Message = id.ToString(), ObjectId = id.ToProto() };
 
@@ -94,16 +114,26 @@ internal static class RayErrors
         _ => System("the object store", exception.Message),
     };
 
-    /// <summary>The exception the caller sees for a stored error.</summary>
-    public static Exception ToException(ErrorInfo error) => error.Kind switch
+    /// <summary>
+    /// The exception the caller sees for a stored error. A <see cref="RayTaskException"/> replays the call that threw
+    /// through <paramref name="replayer"/> (this process's runtime); without one, <see cref="RayTaskException.Replay"/> says why it cannot.
+    /// </summary>
+    public static Exception ToException(ErrorInfo error, IFailedCallReplayer? replayer = null) => error.Kind switch
     {
         ErrorKind.TaskFailed => new RayTaskException(
-            error.FunctionName, error.ExceptionType, error.Message, error.StackTrace, error.WorkerPid == 0 ? null : error.WorkerPid),
+            error.FunctionName, error.ExceptionType, error.Message, error.StackTrace, error.WorkerPid == 0 ? null : error.WorkerPid)
+        {
+            FailedTask = error.FailedTask.ToObjectId(),
+            ActorClass = error.ActorClass.Length > 0 ? error.ActorClass : null,
+            Replayer = replayer,
+        },
         ErrorKind.WorkerDied => new WorkerDiedException(
             error.FunctionName, error.WorkerPid, error.HasExitCode ? error.ExitCode : null, error.Attempts),
         ErrorKind.Cancelled => new TaskCancelledException(error.FunctionName),
+        ErrorKind.NodeDied => new NodeDiedException(error.FunctionName, error.Message, error.Reason, error.Attempts),
         ErrorKind.Infeasible => new InfeasibleTaskException(error.Message),
-        ErrorKind.ObjectNotFound => new ObjectNotFoundException(error.ObjectId is { } id ? id.ToObjectId() : ParseId(error.Message)),
+        ErrorKind.ObjectNotFound => new ObjectNotFoundException(error.ObjectId.ToObjectId()),
+        ErrorKind.ObjectLost => new ObjectLostException(error.ObjectId.ToObjectId(), error.Reason),
         ErrorKind.ObjectStoreFull => new ObjectStoreFullException(error.Message, (long)error.RequestedBytes, (long)error.CapacityBytes, (long)error.UsedBytes),
         ErrorKind.ObjectCorrupted => new ObjectCorruptedException(error.ObjectId.ToObjectId(), error.Message),
         ErrorKind.ActorDied => new ActorDiedException(
@@ -115,9 +145,4 @@ internal static class RayErrors
                 : null),
         _ => new RayException($"Task {error.FunctionName} could not run: {error.Message}"),
     };
-
-    private static ObjectId ParseId(string text) =>
-        text.Length == 32
-            ? new ObjectId(Convert.ToUInt64(text[..16], 16), Convert.ToUInt64(text[16..], 16))
-            : ObjectId.Nil;
 }

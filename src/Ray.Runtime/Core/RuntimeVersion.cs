@@ -14,18 +14,21 @@ internal static class RuntimeVersion
         ?? typeof(RuntimeVersion).Assembly.GetName().Version?.ToString()
         ?? "unknown";
 
-    /// <summary>Null when the versions match, else a sentence saying what differs.</summary>
-    public static string? Mismatch(int protocol, string runtimeVersion)
+    /// <summary>
+    /// Null when the versions match, else a sentence saying what differs: what the <paramref name="peer"/> (the side that
+    /// sent these versions: a worker, a node, a driver) runs against what <paramref name="self"/> runs.
+    /// </summary>
+    public static string? Mismatch(int protocol, string runtimeVersion, string peer = "worker", string self = "driver")
     {
         if (protocol != Protocol)
         {
-            return $"The worker speaks RayGen protocol {protocol} but the driver speaks protocol {Protocol}.";
+            return $"The {peer} speaks RayGen protocol {protocol} but the {self} speaks protocol {Protocol}.";
         }
 
         if (runtimeVersion != Current)
         {
-            return $"The worker runs Ray.Runtime {runtimeVersion} but the driver runs Ray.Runtime {Current}; " +
-                   "rebuild so that both use the same RayGen version.";
+            return $"The {peer} runs Ray.Runtime {runtimeVersion} but the {self} runs Ray.Runtime {Current}; " +
+                   "every node, driver and worker of a cluster must run the same RayGen version.";
         }
 
         return null;

@@ -74,6 +74,30 @@ internal sealed class NodeDirectory : IDisposable
         return deleted;
     }
 
+    /// <summary>
+    /// Deletes <paramref name="path"/> if the node that made it no longer runs (its lock is free); a worker whose raylet
+    /// died calls this so that a killed node leaves nothing behind even if no node starts after it.
+    /// </summary>
+    public static bool DeleteIfAbandoned(string path)
+    {
+        var lockPath = System.IO.Path.Combine(path, LockFileName);
+        if (!System.IO.Path.GetFileName(path).StartsWith(Prefix, StringComparison.Ordinal) || !File.Exists(lockPath) || !IsAbandoned(lockPath))
+        {
+            return false;
+        }
+
+        try
+        {
+            Directory.Delete(path, recursive: true);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another orphaned worker deleted it first, or the next node will.
+            return false;
+        }
+    }
+
     public void Dispose()
     {
         _lock.Dispose();
@@ -131,15 +155,16 @@ internal sealed class NodeDirectory : IDisposable
 
     /// <summary>
     /// The start time of a process as Linux records it (field 22 of <c>/proc/{pid}/stat</c>), which tells a reused
-    /// pid from the original; empty when the process is gone or the platform has no <c>/proc</c>.
+    /// pid from the original; empty when the process is gone (a zombie, exited but not yet reaped, counts as gone) or
+    /// the platform has no <c>/proc</c>.
     /// </summary>
-    private static string ProcessStartTime(int pid)
+    internal static string ProcessStartTime(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length > 19 ? fields[19] : string.Empty;
+            return fields.Length > 19 && fields[0] is not ("Z" or "X") ? fields[19] : string.Empty;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

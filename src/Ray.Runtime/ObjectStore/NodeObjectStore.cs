@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Ray.Core;
 
 namespace Ray.ObjectStore;
 
@@ -109,9 +110,9 @@ internal sealed class NodeObjectStore : IDisposable
         var size = StoredObjectLayout.RegionSize(payloadSize);
         if (payloadSize > MaxPayloadSize || size > Capacity)
         {
-            var limit = payloadSize > MaxPayloadSize ? $"the largest object the store takes ({Bytes(MaxPayloadSize)})" : $"the whole object store ({Bytes(Capacity)})";
+            var limit = payloadSize > MaxPayloadSize ? $"the largest object the store takes ({ByteSize.Format(MaxPayloadSize)})" : $"the whole object store ({ByteSize.Format(Capacity)})";
             throw new ObjectStoreFullException(
-                $"An object of {Bytes(payloadSize)} is larger than {limit}; it can never be stored. " +
+                $"An object of {ByteSize.Format(payloadSize)} is larger than {limit}; it can never be stored. " +
                 "Split it into smaller objects, or raise RayOptions.ObjectStoreMemory.",
                 payloadSize,
                 Capacity,
@@ -353,14 +354,6 @@ internal sealed class NodeObjectStore : IDisposable
         _spillDirectory.Dispose();
     }
 
-    private static string Bytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.##} GiB"),
-        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.##} MiB"),
-        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 10):0.##} KiB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes"),
-    };
-
     private static void DeleteQuietly(string? path)
     {
         if (path is null)
@@ -485,7 +478,7 @@ internal sealed class NodeObjectStore : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _logger.LogWarning("Could not spill object {Id} ({Size}) to {Path}: {Reason}", victim.Id, Bytes(victim.PayloadSize), path, e.Message);
+            _logger.LogWarning("Could not spill object {Id} ({Size}) to {Path}: {Reason}", victim.Id, ByteSize.Format(victim.PayloadSize), path, e.Message);
             DeleteQuietly(path);
             path = null;
         }
@@ -659,12 +652,12 @@ internal sealed class NodeObjectStore : IDisposable
             var pinned = _resident.Count(o => o.Pins > 0);
             var room = SpillRoom() - _spilledBytes;
             var disk = _spillLimit is { } limit && room <= limit - _spilledBytes
-                ? $"has {Bytes(Math.Max(0, room))} left under its limit (RayOptions.ObjectSpillLimit = {Bytes(limit)})"
-                : $"has {Bytes(Math.Max(0, room))} free beyond the disk's reserve";
+                ? $"has {ByteSize.Format(Math.Max(0, room))} left under its limit (RayOptions.ObjectSpillLimit = {ByteSize.Format(limit)})"
+                : $"has {ByteSize.Format(Math.Max(0, room))} free beyond the disk's reserve";
             return new ObjectStoreFullException(
-                $"The object store has no room for an object of {Bytes(payloadSize)}: {Bytes(_allocator.Used)} of its {Bytes(Capacity)} of shared memory " +
+                $"The object store has no room for an object of {ByteSize.Format(payloadSize)}: {ByteSize.Format(_allocator.Used)} of its {ByteSize.Format(Capacity)} of shared memory " +
                 $"are in use by {_resident.Count} object(s) ({pinned} pinned by running tasks, reads or open views) and {_pending.Count} being written, " +
-                $"and the rest could not be spilled: {Bytes(_spilledBytes)} in {_spilledObjects} object(s) are spilled to '{_spillDirectory.Path}', which {disk}. " +
+                $"and the rest could not be spilled: {ByteSize.Format(_spilledBytes)} in {_spilledObjects} object(s) are spilled to '{_spillDirectory.Path}', which {disk}. " +
                 "Drop references to objects you no longer need, dispose views, or raise RayOptions.ObjectStoreMemory or ObjectSpillLimit.",
                 payloadSize,
                 Capacity,

@@ -16,6 +16,12 @@ internal enum ReferenceKind
 
     /// <summary>Another object whose value holds a reference to it.</summary>
     Contained,
+
+    /// <summary>Other nodes holding references to it (counted once per node; see <see cref="ObjectEntry.AddRemoteBorrower"/>).</summary>
+    RemoteBorrower,
+
+    /// <summary>A copy this node keeps for the object's owner on another node (a result made here), until the owner frees it.</summary>
+    Primary,
 }
 
 /// <summary>
@@ -33,13 +39,30 @@ internal sealed class ObjectEntry
     private volatile bool _isReady;
     private bool _freed;
 
-    public ObjectEntry(ObjectId id, int ownerProcessId)
+    public ObjectEntry(ObjectId id, int ownerProcessId, Guid ownerNode = default)
     {
         Id = id;
         OwnerProcessId = ownerProcessId;
+        OwnerNode = ownerNode;
     }
 
     public ObjectId Id { get; }
+
+    /// <summary>
+    /// The node that owns the object, when it is another one: this node only borrows it (its processes hold references
+    /// to it), learns its value from the owner, and gives its hand-offs back when its last reference goes. Empty when
+    /// this node owns it.
+    /// </summary>
+    public Guid OwnerNode { get; }
+
+    /// <summary>Whether another node owns the object.</summary>
+    public bool IsBorrowed => OwnerNode != Guid.Empty;
+
+    /// <summary>For a borrowed object: how many times a reference to it was handed to this node (the owner counted each).</summary>
+    public int ReceivedHandoffs { get; private set; }
+
+    /// <summary>For an owned object: the hand-offs to each node that borrows it, not given back yet. Guarded by the entry.</summary>
+    private Dictionary<Guid, int>? _remoteBorrowers;
 
     /// <summary>The process that created it: the driver, or the worker that submitted its task or put it.</summary>
     public int OwnerProcessId { get; }
@@ -55,11 +78,36 @@ internal sealed class ObjectEntry
     /// <summary>The failure stored instead of a value.</summary>
     public ErrorInfo? Error { get; private set; }
 
+    /// <summary>
+    /// Whether the failure reached someone: user code that got or awaited the object, or a task that took it as an
+    /// argument (and failed with it). A failure no one saw is logged when the object is freed.
+    /// </summary>
+    public bool ErrorObserved { get; set; }
+
+    /// <summary>
+    /// The spec of the task that made the object (its lineage), kept while the object lives so that a lost copy can be
+    /// made again by running the task again; null for a <c>Put</c> and for actor calls, which cannot be re-run.
+    /// </summary>
+    public Scheduling.TaskRecord? Lineage { get; set; }
+
     /// <summary>The objects the value holds references to; each is counted as <see cref="ReferenceKind.Contained"/>.</summary>
     public ObjectId[]? Contained { get; private set; }
 
     /// <summary>The value's size in bytes.</summary>
-    public long Size => Stored?.PayloadSize ?? Value.Length;
+    public long Size => Stored?.PayloadSize ?? Remote?.Size ?? Value.Length;
+
+    /// <summary>
+    /// A large value this node has no copy of: its size and the nodes that have one (for the owner, where its task ran;
+    /// for a borrower, what the owner said). Reading it here pulls a copy first.
+    /// </summary>
+    public RemoteCopies? Remote { get; private set; }
+
+    /// <summary>
+    /// For an owned object: the other nodes that pulled a copy (besides <see cref="Remote"/>'s, which hold the copy its
+    /// task made). Told to borrowers that need the object, so that they can pull from several nodes; a copy that went
+    /// meanwhile only costs a puller a failed attempt. Guarded by the entry.
+    /// </summary>
+    private List<Guid>? _copies;
 
     /// <summary>Whether the table has let go of it.</summary>
     public bool IsFreed
@@ -97,6 +145,70 @@ internal sealed class ObjectEntry
         }
     }
 
+    /// <summary>Counts a hand-off of a reference to this borrowed object from another node; false if it was already freed.</summary>
+    public bool AddReceivedHandoff()
+    {
+        lock (_gate)
+        {
+            if (_freed)
+            {
+                return false;
+            }
+
+            ReceivedHandoffs++;
+            return true;
+        }
+    }
+
+    /// <summary>Counts a hand-off of a reference to this owned object to <paramref name="node"/>; false if the entry was already freed.</summary>
+    public bool AddRemoteBorrower(Guid node)
+    {
+        lock (_gate)
+        {
+            if (_freed)
+            {
+                return false;
+            }
+
+            _remoteBorrowers ??= [];
+            var count = _remoteBorrowers.GetValueOrDefault(node);
+            _remoteBorrowers[node] = count + 1;
+            if (count == 0)
+            {
+                _references[(int)ReferenceKind.RemoteBorrower]++;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="node"/> gave back <paramref name="handoffs"/> hand-offs (it holds no reference any more, as of the
+    /// last of them it received). True when the entry is now ready and unreferenced, and the caller must free it.
+    /// </summary>
+    public bool RemoveRemoteBorrower(Guid node, int handoffs, bool all = false)
+    {
+        lock (_gate)
+        {
+            if (_freed || _remoteBorrowers is null || !_remoteBorrowers.TryGetValue(node, out var count))
+            {
+                return false;
+            }
+
+            count = all ? 0 : count - handoffs;
+            if (count > 0)
+            {
+                // A hand-off to the node is still on its way: it borrows the object again when that arrives.
+                _remoteBorrowers[node] = count;
+                return false;
+            }
+
+            _remoteBorrowers.Remove(node);
+            _references[(int)ReferenceKind.RemoteBorrower]--;
+            return TryMarkFreed();
+        }
+    }
+
     /// <summary>Counts one reference less; true when the entry is now ready and unreferenced, and the caller must free it.</summary>
     public bool RemoveReference(ReferenceKind kind)
     {
@@ -112,6 +224,21 @@ internal sealed class ObjectEntry
         }
     }
 
+    /// <summary>Marks the entry freed whatever references it (its job ended); true (once) when the caller must free it.</summary>
+    public bool ForceFree()
+    {
+        lock (_gate)
+        {
+            if (_freed)
+            {
+                return false;
+            }
+
+            _freed = true;
+            return true;
+        }
+    }
+
     /// <summary>True (once) when the entry is ready and nothing references it: the caller must free it.</summary>
     public bool TryFree()
     {
@@ -121,8 +248,55 @@ internal sealed class ObjectEntry
         }
     }
 
+    /// <summary>
+    /// Gives a ready object that had no copy here the one just pulled from another node. False when the object was freed
+    /// meanwhile, failed, or already has a copy here (the caller then frees <paramref name="copy"/> unless it is that one).
+    /// </summary>
+    public bool TryAttachCopy(StoredObject copy)
+    {
+        lock (_gate)
+        {
+            if (_freed || !_isReady || Stored is not null || Error is not null)
+            {
+                return false;
+            }
+
+            Stored = copy;
+            return true;
+        }
+    }
+
+    /// <summary>For an owned object: <paramref name="node"/> pulled a copy.</summary>
+    public void AddCopy(Guid node)
+    {
+        lock (_gate)
+        {
+            if (!_freed && !(Remote?.Locations.Contains(node) ?? false) && !(_copies?.Contains(node) ?? false))
+            {
+                (_copies ??= []).Add(node);
+            }
+        }
+    }
+
+    /// <summary>The nodes with a copy, <paramref name="self"/> first when this node has one: where to pull it from.</summary>
+    public Guid[] Locations(Guid self)
+    {
+        lock (_gate)
+        {
+            var locations = new List<Guid>((Remote?.Locations.Length ?? 0) + (_copies?.Count ?? 0) + 1);
+            if (Stored is not null)
+            {
+                locations.Add(self);
+            }
+
+            locations.AddRange(Remote?.Locations ?? []);
+            locations.AddRange(_copies ?? []);
+            return [.. locations.Distinct()];
+        }
+    }
+
     /// <summary>Completes the object; false if it was already complete. <paramref name="contained"/> must already be counted.</summary>
-    public bool TryComplete(ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained)
+    public bool TryComplete(ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained, RemoteCopies? remote = null)
     {
         List<Action<ObjectEntry>>? callbacks;
         TaskCompletionSource? ready;
@@ -135,6 +309,7 @@ internal sealed class ObjectEntry
 
             Value = value;
             Stored = stored;
+            Remote = remote;
             Error = error;
             Contained = contained;
             _isReady = true;
@@ -212,11 +387,14 @@ internal sealed class ObjectEntry
     }
 }
 
+/// <summary>Where the copies of a large object are, when this node has none: its size and the nodes that hold one.</summary>
+internal sealed record RemoteCopies(long Size, Guid[] Locations);
+
 /// <summary>One count per <see cref="ReferenceKind"/>, stored inside the entry.</summary>
 [System.Runtime.CompilerServices.InlineArray(Length)]
 internal struct ReferenceCounts
 {
-    public const int Length = 4;
+    public const int Length = 6;
 
     private int _first;
 }

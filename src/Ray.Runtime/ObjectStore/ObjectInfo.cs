@@ -17,6 +17,9 @@ public enum ObjectLocation
 
     /// <summary>Its task failed; the object holds the error.</summary>
     Failed,
+
+    /// <summary>Large, and in the shared memory of other nodes only; reading it here pulls a copy.</summary>
+    OtherNode,
 }
 
 /// <summary>
@@ -52,6 +55,14 @@ public sealed record ObjectInfo
     /// <summary>Reads in progress and open <see cref="ArrayView{T}"/>s, which keep it in memory.</summary>
     public required int Pins { get; init; }
 
+    /// <summary>Other nodes of the cluster holding references to it.</summary>
+    public int BorrowingNodes { get; init; }
+
     /// <summary>Everything that keeps the object alive.</summary>
-    public int ReferenceCount => LocalReferences + BorrowingWorkers + TaskReferences + ContainedIn;
+    public int ReferenceCount => LocalReferences + BorrowingWorkers + TaskReferences + ContainedIn + BorrowingNodes;
+
+    /// <summary>One line, as <c>ray memory</c> prints an object: id, size, where, owner, and what holds it.</summary>
+    public override string ToString() =>
+        $"{Id} {Core.ByteSize.Format(SizeBytes)} {Location} owner pid {OwnerProcessId}: {LocalReferences} local, {BorrowingWorkers} borrowing worker(s), " +
+        $"{TaskReferences} task(s), in {ContainedIn} object(s), {Pins} pin(s)";
 }

@@ -13,7 +13,12 @@ internal static class ObjectStoreSettings
 
     /// <summary>Checks the options and creates the store, deleting what killed nodes left behind first.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An object store option is out of range.</exception>
-    public static NodeObjectStore Create(RayOptions options, ILogger logger)
+    public static NodeObjectStore Create(RayOptions options, ILogger logger, string? nodeId = null) =>
+        Create(Hosting.NodeOptions.FromDriver(options), logger, nodeId);
+
+    /// <summary>Checks the node's options and creates its store, deleting what killed nodes left behind first.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An object store option is out of range.</exception>
+    public static NodeObjectStore Create(Hosting.NodeOptions options, ILogger logger, string? nodeId = null)
     {
         Validate(options);
         var capacity = options.ObjectStoreMemory ?? (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * DefaultMemoryFraction);
@@ -21,7 +26,7 @@ internal static class ObjectStoreSettings
         var spillRoot = options.ObjectSpillDirectory ?? Path.GetTempPath();
         Directory.CreateDirectory(memoryRoot);
         Directory.CreateDirectory(spillRoot);
-        var nodeId = Guid.NewGuid().ToString("n")[..12];
+        nodeId ??= Guid.NewGuid().ToString("n")[..12];
         var store = new NodeObjectStore(capacity, options.ObjectSpillThreshold, memoryRoot, spillRoot, options.ObjectSpillLimit, nodeId, logger);
         logger.LogDebug(
             "Object store: {Capacity} bytes of shared memory in {Memory}, spilling above {HighWater} bytes to {Spill}.",
@@ -32,9 +37,9 @@ internal static class ObjectStoreSettings
         return store;
     }
 
-    /// <summary>Checks the object store's options.</summary>
+    /// <summary>Checks the object store's options, named as a driver sets them.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An object store option is out of range.</exception>
-    public static void Validate(RayOptions options)
+    public static void Validate(Hosting.NodeOptions options)
     {
         if (options.ObjectStoreMemory < StoredObjectLayout.Alignment)
         {

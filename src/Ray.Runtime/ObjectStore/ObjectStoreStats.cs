@@ -35,4 +35,9 @@ public sealed record ObjectStoreStats
 
     /// <summary>The directory spilled objects are written to.</summary>
     public required string SpillDirectory { get; init; }
+
+    /// <summary>A summary line: use against capacity, objects in memory, spilling.</summary>
+    public override string ToString() =>
+        $"{Core.ByteSize.Format(UsedBytes)} of {Core.ByteSize.Format(CapacityBytes)} used (peak {Core.ByteSize.Format(PeakUsedBytes)}), {ObjectsInMemory} object(s) in memory; " +
+        $"{SpilledObjects} spilled ({Core.ByteSize.Format(SpilledBytes)}), {SpillCount} spill(s) and {RestoreCount} restore(s) so far; memory in {MemoryDirectory}, spills in {SpillDirectory}";
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using Ray.Core;
 using Ray.Runtime.Protocol;
 
 namespace Ray.ObjectStore;
@@ -10,13 +11,67 @@ namespace Ray.ObjectStore;
 /// more (no <see cref="ObjectRef"/> in the driver, no worker borrowing it, no pending task using it, no object
 /// holding it); freeing releases its stored bytes (once no read or view has them pinned) and the objects it holds.
 /// </summary>
-internal sealed class ObjectTable(NodeObjectStore? store)
+internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocalObjects
 {
     private readonly ConcurrentDictionary<ObjectId, ObjectEntry> _entries = new();
 
     public int Count => _entries.Count;
 
     public NodeObjectStore? Store => store;
+
+    /// <summary>Called when an object that holds a failure no one saw is freed (a fire-and-forget call failed).</summary>
+    public Action<ObjectEntry>? UnhandledError { get; set; }
+
+    /// <summary>Called when a borrowed object (another node owns it) is freed here: the owner gets its hand-offs back.</summary>
+    public Action<ObjectEntry>? BorrowedFreed { get; set; }
+
+    /// <summary>Called when an object this node owns is freed: nodes that hold copies of it delete them.</summary>
+    public Action<ObjectEntry>? OwnedFreed { get; set; }
+
+    /// <summary>
+    /// The entry of an object another node owns, which this node's processes or tasks now reference; created pending
+    /// (its value comes from the owner) the first time. The second value says whether it was created now.
+    /// </summary>
+    public (ObjectEntry Entry, bool Created) GetOrCreateBorrowed(ObjectId id, Guid owner, int ownerPid)
+    {
+        while (true)
+        {
+            var created = false;
+            var entry = _entries.GetOrAdd(id, _ =>
+            {
+                created = true;
+                return new ObjectEntry(id, ownerPid, owner);
+            });
+            if (entry.AddReceivedHandoff())
+            {
+                return (entry, created);
+            }
+
+            // Freed a moment ago; it leaves the table right after.
+            _entries.TryRemove(new KeyValuePair<ObjectId, ObjectEntry>(id, entry));
+        }
+    }
+
+    /// <summary>Counts a hand-off of a reference to an object this node owns to <paramref name="node"/>; false when there is no such object.</summary>
+    public bool HandOff(ObjectId id, Guid node) => _entries.TryGetValue(id, out var entry) && !entry.IsBorrowed && entry.AddRemoteBorrower(node);
+
+    /// <summary><paramref name="node"/> gave back hand-offs of an object this node owns; the object is freed if that was its last reference.</summary>
+    public void ReturnHandoffs(ObjectId id, Guid node, int handoffs, bool all = false)
+    {
+        if (_entries.TryGetValue(id, out var entry) && entry.RemoveRemoteBorrower(node, handoffs, all))
+        {
+            Free(entry);
+        }
+    }
+
+    /// <summary>The failure of <paramref name="id"/> reached user code or a dependent task.</summary>
+    public void MarkErrorObserved(ObjectId id)
+    {
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            entry.ErrorObserved = true;
+        }
+    }
 
     /// <summary>Creates an entry held by one reference of <paramref name="holder"/>; an existing entry gains that reference.</summary>
     public ObjectEntry Create(ObjectId id, int ownerProcessId, ReferenceKind holder)
@@ -35,6 +90,34 @@ internal sealed class ObjectTable(NodeObjectStore? store)
     }
 
     public bool TryGet(ObjectId id, [NotNullWhen(true)] out ObjectEntry? entry) => _entries.TryGetValue(id, out entry);
+
+    /// <summary>
+    /// Copies objects this node has no copy of from the nodes that have one; null on a node that is not part of a
+    /// cluster (every object it knows is here).
+    /// </summary>
+    public ObjectManager.PullManager? Pulls { get; set; }
+
+    /// <inheritdoc />
+    public StoredObject? Find(ObjectId id) => _entries.TryGetValue(id, out var entry) && !entry.IsFreed ? entry.Stored : null;
+
+    /// <summary>Attaches a copy pulled from another node to its entry; false (and the copy freed) when the entry cannot take it.</summary>
+    public bool AttachCopy(ObjectEntry entry, StoredObject copy)
+    {
+        // Attached under the entry's lock only while it is not freed, so Free (which reads the copy after marking the
+        // entry freed) never misses it.
+        if (entry.TryAttachCopy(copy))
+        {
+            GC.AddMemoryPressure(copy.RegionSize);
+            return true;
+        }
+
+        if (!ReferenceEquals(entry.Stored, copy))
+        {
+            store?.Free(copy);
+        }
+
+        return ReferenceEquals(entry.Stored, copy);
+    }
 
     /// <summary>Counts a reference to <paramref name="id"/>; false when there is no such object.</summary>
     public bool AddReference(ObjectId id, ReferenceKind kind) => _entries.TryGetValue(id, out var entry) && entry.AddReference(kind);
@@ -84,8 +167,48 @@ internal sealed class ObjectTable(NodeObjectStore? store)
     /// <summary>Completes with a value in the shared-memory store.</summary>
     public void Complete(ObjectEntry entry, StoredObject stored, ObjectId[]? contained = null) => Complete(entry, default, stored, null, contained);
 
+    /// <summary>Completes with a large value whose copies are on other nodes.</summary>
+    public void CompleteRemote(ObjectEntry entry, long size, Guid[] locations, ObjectId[]? contained) =>
+        Complete(entry, default, null, null, contained, new RemoteCopies(size, locations));
+
     /// <summary>Completes with an error.</summary>
     public void Fail(ObjectEntry entry, ErrorInfo error) => Complete(entry, default, null, error, null);
+
+    /// <summary>
+    /// Frees every object of a job that ended, whatever still references it (the references died with the job's
+    /// processes); returns how many.
+    /// </summary>
+    /// <summary>Fails every borrowed object owned by <paramref name="owner"/> that is not ready yet: its owner's node died. Returns how many.</summary>
+    public int FailBorrowedFrom(Guid owner, string reason)
+    {
+        var failed = 0;
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.IsBorrowed && entry.OwnerNode == owner && !entry.IsReady)
+            {
+                Fail(entry, RayErrors.Lost(entry.Id, reason));
+                failed++;
+            }
+        }
+
+        return failed;
+    }
+
+    public int FreeJob(JobId job)
+    {
+        var freed = 0;
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.Id.Job == job && entry.ForceFree())
+            {
+                entry.ErrorObserved = true;
+                Free(entry);
+                freed++;
+            }
+        }
+
+        return freed;
+    }
 
     /// <summary>Every object, for <c>ray.ListObjects()</c>.</summary>
     public IReadOnlyList<ObjectInfo> List()
@@ -103,6 +226,7 @@ internal sealed class ObjectTable(NodeObjectStore? store)
                 BorrowingWorkers = entry.References(ReferenceKind.Borrower),
                 TaskReferences = entry.References(ReferenceKind.Task),
                 ContainedIn = entry.References(ReferenceKind.Contained),
+                BorrowingNodes = entry.References(ReferenceKind.RemoteBorrower),
                 Pins = entry.Stored?.Pins ?? 0,
             });
         }
@@ -117,12 +241,13 @@ internal sealed class ObjectTable(NodeObjectStore? store)
         { Error: not null } => ObjectLocation.Failed,
         { Stored.State: StoredState.Spilled or StoredState.Restoring } => ObjectLocation.Spilled,
         { Stored: not null } => ObjectLocation.SharedMemory,
+        { Remote: not null } => ObjectLocation.OtherNode,
         _ => ObjectLocation.Inline,
     };
 
-    private void Complete(ObjectEntry entry, ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained)
+    private void Complete(ObjectEntry entry, ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained, RemoteCopies? remote = null)
     {
-        if (!entry.TryComplete(value, stored, error, contained))
+        if (!entry.TryComplete(value, stored, error, contained, remote))
         {
             // A second result for the same object (a retried task's late twin): drop what it brought.
             if (stored is not null)
@@ -155,6 +280,19 @@ internal sealed class ObjectTable(NodeObjectStore? store)
         while (pending.TryPop(out var entry))
         {
             _entries.TryRemove(new KeyValuePair<ObjectId, ObjectEntry>(entry.Id, entry));
+            if (entry.IsBorrowed)
+            {
+                BorrowedFreed?.Invoke(entry);
+            }
+            else
+            {
+                OwnedFreed?.Invoke(entry);
+                if (entry.Error is { Kind: not ErrorKind.Cancelled } && !entry.ErrorObserved)
+                {
+                    UnhandledError?.Invoke(entry);
+                }
+            }
+
             if (entry.Stored is { } stored)
             {
                 store?.Free(stored);

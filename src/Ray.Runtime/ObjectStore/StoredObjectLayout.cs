@@ -20,15 +20,15 @@ internal static class StoredObjectLayout
     /// <summary>"RAYGENOB" little-endian.</summary>
     private const ulong HeaderMagic = 0x424F4E4547594152;
 
-    /// <summary>"RAYGENTR" little-endian; stored xor the id's low half, which ties the trailer to its object.</summary>
+    /// <summary>"RAYGENTR" little-endian; stored xor a key of the id, which ties the trailer to its object.</summary>
     private const ulong TrailerMagic = 0x52544E4547594152;
 
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
 
-    // Header fields: magic (8), version (4), flags (4), id (16), payload size (8), reserved (16), checksum (4).
+    // Header fields: magic (8), version (4), flags (4), id (24), payload size (8), reserved (8), checksum (4).
     private const int VersionOffset = 8;
     private const int IdOffset = 16;
-    private const int SizeOffset = 32;
+    private const int SizeOffset = IdOffset + ObjectId.Size;
     private const int ChecksumOffset = 56;
 
     /// <summary>The bytes a region needs for <paramref name="payloadSize"/> bytes of payload, rounded up to the alignment.</summary>
@@ -42,10 +42,10 @@ internal static class StoredObjectLayout
         header.Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(header, HeaderMagic);
         BinaryPrimitives.WriteInt32LittleEndian(header[VersionOffset..], FormatVersion);
-        id.WriteTo(header.Slice(IdOffset, 16));
+        id.WriteTo(header.Slice(IdOffset, ObjectId.Size));
         BinaryPrimitives.WriteInt64LittleEndian(header[SizeOffset..], payloadSize);
         BinaryPrimitives.WriteUInt32LittleEndian(header[ChecksumOffset..], Checksum(header[..ChecksumOffset]));
-        BinaryPrimitives.WriteUInt64LittleEndian(region.Slice((int)(HeaderSize + payloadSize), TrailerSize), TrailerMagic ^ id.Low);
+        BinaryPrimitives.WriteUInt64LittleEndian(region.Slice((int)(HeaderSize + payloadSize), TrailerSize), TrailerMagic ^ TrailerKey(id));
     }
 
     /// <summary>Null when the region holds sealed object <paramref name="id"/> of <paramref name="payloadSize"/> bytes; else what is wrong.</summary>
@@ -72,7 +72,7 @@ internal static class StoredObjectLayout
             return $"its segment has format version {version}; this runtime reads version {FormatVersion}";
         }
 
-        var storedId = ObjectId.ReadFrom(header.Slice(IdOffset, 16));
+        var storedId = ObjectId.ReadFrom(header.Slice(IdOffset, ObjectId.Size));
         if (storedId != id)
         {
             return $"its segment holds object {storedId} instead (a stale or forged location)";
@@ -83,13 +83,16 @@ internal static class StoredObjectLayout
             return $"its segment says it holds {size} bytes, not the {payloadSize} bytes recorded for it";
         }
 
-        if (BinaryPrimitives.ReadUInt64LittleEndian(region.Slice((int)(HeaderSize + payloadSize), TrailerSize)) != (TrailerMagic ^ id.Low))
+        if (BinaryPrimitives.ReadUInt64LittleEndian(region.Slice((int)(HeaderSize + payloadSize), TrailerSize)) != (TrailerMagic ^ TrailerKey(id)))
         {
             return "its segment's trailer is wrong (the object was truncated or written past its end)";
         }
 
         return null;
     }
+
+    /// <summary>What ties the trailer to the object: its task's counter and its index, which differ between neighbours.</summary>
+    private static ulong TrailerKey(ObjectId id) => id.Task.Sequence ^ ((ulong)id.Index << 48) ^ id.Task.Process;
 
     /// <summary>FNV-1a, 32 bits: enough to tell a damaged header from a sound one.</summary>
     private static uint Checksum(ReadOnlySpan<byte> bytes)

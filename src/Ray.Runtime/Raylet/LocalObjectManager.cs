@@ -21,7 +21,8 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
     public static bool Handles(WorkerMessage message) => message.BodyCase is
         WorkerMessage.BodyOneofCase.Put or WorkerMessage.BodyOneofCase.Get or WorkerMessage.BodyOneofCase.Allocate or
         WorkerMessage.BodyOneofCase.AbortAllocation or WorkerMessage.BodyOneofCase.Read or WorkerMessage.BodyOneofCase.ReleaseRead or
-        WorkerMessage.BodyOneofCase.AddReference or WorkerMessage.BodyOneofCase.ReleaseReferences or WorkerMessage.BodyOneofCase.GarbageCollected;
+        WorkerMessage.BodyOneofCase.AddReference or WorkerMessage.BodyOneofCase.ReleaseReferences or WorkerMessage.BodyOneofCase.GarbageCollected or
+        WorkerMessage.BodyOneofCase.ErrorObserved;
 
     public void Handle(WorkerHandle worker, WorkerMessage message)
     {
@@ -76,6 +77,9 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
                 break;
             case WorkerMessage.BodyOneofCase.GarbageCollected:
                 Collected(worker, message.GarbageCollected.RequestId);
+                break;
+            case WorkerMessage.BodyOneofCase.ErrorObserved:
+                objects.MarkErrorObserved(message.ErrorObserved.Id.ToObjectId());
                 break;
         }
     }
@@ -135,6 +139,11 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
             else if (ready.Stored is { } stored)
             {
                 value.StoredSize = (ulong)stored.PayloadSize;
+            }
+            else if (ready.Remote is { } remote)
+            {
+                // On other nodes only: the reader's read pulls it here.
+                value.StoredSize = (ulong)remote.Size;
             }
             else
             {
@@ -300,6 +309,31 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
 
         entry.OnReady(ready =>
         {
+            if (objects.Pulls is { } pulls && ObjectManager.PullManager.NeedsPull(ready))
+            {
+                // Its copies are on other nodes: pull one here first, off the stream's thread.
+                _ = PullAndReadAsync(pulls, worker, request, ready);
+                return;
+            }
+
+            ServeRead(worker, request, ready);
+        });
+    }
+
+    private async Task PullAndReadAsync(ObjectManager.PullManager pulls, WorkerHandle worker, ReadObject request, ObjectEntry entry)
+    {
+        if (await pulls.MakeLocalAsync(entry).ConfigureAwait(false) is { } error)
+        {
+            worker.Send(new RayletMessage { Read = new ObjectRead { RequestId = request.RequestId, Error = error } });
+            return;
+        }
+
+        ServeRead(worker, request, entry);
+    }
+
+    private void ServeRead(WorkerHandle worker, ReadObject request, ObjectEntry ready)
+    {
+        {
             if (ready.Stored is not { } stored)
             {
                 var reply = new ObjectRead { RequestId = request.RequestId };
@@ -335,7 +369,7 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
 
             // Spilled: bring it back from disk off the stream's thread.
             _ = RestoreAndReplyAsync(worker, request.RequestId, stored);
-        });
+        }
     }
 
     private async Task RestoreAndReplyAsync(WorkerHandle worker, ulong requestId, StoredObject stored)

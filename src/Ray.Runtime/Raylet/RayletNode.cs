@@ -5,36 +5,52 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Ray.Actors;
 using Ray.Core;
+using Ray.Hosting;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.ObjectStore;
+using Ray.Replay;
 using Ray.Runtime.Protocol;
 using Ray.Scheduling;
 
 namespace Ray.Raylet;
 
 /// <summary>
-/// One node, embedded in the driver process: the raylet's gRPC server on a Unix domain socket, the object
-/// table, the scheduler and the worker pool. A multi-node cluster runs the same pieces per machine.
+/// One node: the raylet's gRPC server on a Unix domain socket (its workers, and drivers on this machine), the object
+/// table, the scheduler, the actor manager and the worker pool, for any number of jobs. An embedded node runs it in the
+/// driver's process for the driver's one job; <c>raygen start</c> runs it as a process of its own.
 /// </summary>
 internal sealed class RayletNode : IAsyncDisposable
 {
     private readonly ILogger _logger;
-    private WebApplication? _server;
+    private readonly NodeDirectory _session;
+    private readonly string[] _directories;
+    private readonly WorkerBinary _workers;
 
-    private RayletNode(RayOptions options, WorkerLaunch launch, string socketPath, NodeObjectStore store, ILoggerFactory loggerFactory)
+    private RayletNode(string nodeId, NodeOptions options, WorkerBinary workers, string socketPath, NodeDirectory session, string[] directories, NodeObjectStore store, ILoggerFactory loggerFactory)
     {
+        NodeGuid = Guid.ParseExact(nodeId, "n");
         Options = options;
+        _workers = workers;
+        _session = session;
+        _directories = directories;
         SocketPath = socketPath;
-        AppDirectory = launch.AppDirectory;
-        _logger = loggerFactory.CreateLogger("Ray.Raylet");
+        _logger = loggerFactory.CreateLogger(LogCategories.Raylet);
         Store = store;
         Objects = new ObjectTable(store);
-        var resources = new NodeResources(ResourceSet.Create(options.NumCpus ?? Environment.ProcessorCount, options.NumGpus, options.Resources));
-        Scheduler = new LocalScheduler(resources, Objects, loggerFactory.CreateLogger("Ray.Scheduler"));
-        Actors = new ActorManager(Objects, resources, loggerFactory.CreateLogger("Ray.Actors"));
-        Pool = new WorkerPool(WorkerCount(options), launch, options.WorkerOutput ?? Console.Out, loggerFactory.CreateLogger("Ray.WorkerPool"));
-        ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger("Ray.ObjectManager"));
-        Actors.UseDedicatedWorkers(Pool.StartDedicated);
+        var unhandled = loggerFactory.CreateLogger(LogCategories.UnhandledErrors);
+        Objects.UnhandledError = entry => unhandled.UnhandledError(entry.Error!.FunctionName, RayErrors.ToException(entry.Error).Message);
+        var resources = new NodeResources(ResourceSet.Create(options.Cpus, options.NumGpus, options.Resources));
+        Output = new WorkerOutput(options.WorkerOutput ?? Console.Out, options.WorkerErrorOutput ?? Console.Error);
+        Pool = new WorkerPool(options.TaskWorkers, Output, loggerFactory.CreateLogger(LogCategories.WorkerPool));
+        Scheduler = new LocalScheduler(resources, Objects, Pool.Kill, loggerFactory.CreateLogger(LogCategories.Scheduler));
+        Actors = new ActorManager(Objects, resources, options.NumActorWorkers ?? options.TaskWorkers, loggerFactory.CreateLogger(LogCategories.Actors));
+        ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger(LogCategories.ObjectManager));
+        FailedCalls = new FailedCallStore(Objects, NodeGuid, loggerFactory.CreateLogger(LogCategories.Replay));
+        Scheduler.FailedCalls = FailedCalls;
+        Actors.FailedCalls = FailedCalls;
+        Actors.UseWorkers(Pool.StartActorWorker, Pool.Retire);
+        Pool.ActorWorkerStartFailed += Actors.OnWorkerStartFailed;
         Pool.WorkerRegistered += Scheduler.AddWorker;
         Pool.WorkerRegistered += Actors.AddWorker;
         Pool.WorkerDied += Scheduler.RemoveWorker;
@@ -42,13 +58,17 @@ internal sealed class RayletNode : IAsyncDisposable
         Pool.WorkerDied += ObjectManager.RemoveWorker;
     }
 
-    public RayOptions Options { get; }
+    public NodeOptions Options { get; }
 
-    public string NodeId { get; } = Guid.NewGuid().ToString("n");
+    /// <summary>The raylet's own log (category <c>Ray.Raylet</c>), for its gRPC services too.</summary>
+    public ILogger Logger => _logger;
+
+    public string NodeId => NodeGuid.ToString("n");
+
+    /// <summary>The node's id, as owner addresses carry it.</summary>
+    public Guid NodeGuid { get; }
 
     public string SocketPath { get; }
-
-    public string AppDirectory { get; }
 
     public ObjectTable Objects { get; }
 
@@ -63,33 +83,72 @@ internal sealed class RayletNode : IAsyncDisposable
 
     public WorkerPool Pool { get; }
 
-    public static async Task<RayletNode> StartAsync(RayOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    /// <summary>The failed calls this node owns, kept for replay.</summary>
+    public FailedCallStore FailedCalls { get; }
+
+    /// <summary>Where the lines the node's workers print go.</summary>
+    public WorkerOutput Output { get; }
+
+    /// <summary>Starts a node: its store, its socket server; no job runs until <see cref="StartJobAsync"/>.</summary>
+    public static async Task<RayletNode> StartAsync(NodeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var launch = WorkerLocator.Resolve(options);
-        var socketPath = Path.Combine(Path.GetTempPath(), $"raygen-{Environment.ProcessId}-{Guid.NewGuid():n}"[..40] + ".sock");
-        var store = ObjectStoreSettings.Create(options, loggerFactory.CreateLogger("Ray.ObjectStore"));
+        var workers = WorkerLocator.Resolve(options);
+        var nodeId = Guid.NewGuid().ToString("n");
+        var shortId = nodeId[..12];
+
+        // The node's own files (its socket) live in a directory it keeps locked, like its shared memory, so that a
+        // node that was killed leaves nothing behind: its orphaned workers or the next node delete the lot.
+        var sessionRoot = Path.GetTempPath();
+        NodeDirectory.DeleteStale(sessionRoot, loggerFactory.CreateLogger(LogCategories.ObjectStore));
+        var session = NodeDirectory.Create(sessionRoot, shortId, string.Empty);
+        var socketPath = Path.Combine(session.Path, "raylet.sock");
+        NodeObjectStore store;
         RayletNode node;
         try
         {
-            node = new RayletNode(options, launch with { Arguments = [.. launch.Arguments, "--raylet-socket", socketPath] }, socketPath, store, loggerFactory);
+            store = ObjectStoreSettings.Create(options, loggerFactory.CreateLogger(LogCategories.ObjectStore), shortId);
         }
         catch
         {
-            store.Dispose();
+            session.Dispose();
             throw;
         }
 
         try
         {
-            await node.StartServerAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
-            node.Pool.Start();
-            await node.Pool.WaitForWorkersAsync(options.WorkerStartTimeout, cancellationToken).ConfigureAwait(false);
+            var directories = new[] { session.Path, store.MemoryDirectory, store.SpillDirectory }.Distinct().ToArray();
+            node = new RayletNode(nodeId, options, workers, socketPath, session, directories, store, loggerFactory);
+        }
+        catch
+        {
+            store.Dispose();
+            session.Dispose();
+            throw;
+        }
+
+        try
+        {
+            node._logger.NodeStarted(nodeId, node.Scheduler.Total.ToString(), ByteSize.Format(store.Capacity), store.MemoryDirectory);
             return node;
         }
         catch
         {
             await node.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts a job's workers, which load its code from <paramref name="appDirectory"/>, and waits until its first task
+    /// workers registered.
+    /// </summary>
+    /// <exception cref="RayException">A worker could not be started; the message says why.</exception>
+    public async Task StartJobAsync(JobId job, string appDirectory, CancellationToken cancellationToken)
+    {
+        if (Pool.StartJob(job, _workers.ForJob(appDirectory, SocketPath, Options.AuthToken ?? throw new InvalidOperationException("The node has no token."))))
+        {
+            await Pool.WaitForWorkersAsync(job, Options.WorkerStartTimeout, cancellationToken).ConfigureAwait(false);
+            _logger.JobStarted(job, NodeId, Pool.Size, appDirectory);
         }
     }
 
@@ -132,14 +191,40 @@ internal sealed class RayletNode : IAsyncDisposable
         }
     }
 
-    /// <summary>What a worker learns when it registers: where the job's code and the node's object store are.</summary>
-    public WorkerRegistered Registration() => new()
+    /// <summary>
+    /// Ends a job on this node (its driver went away): its tasks stop, its actors die, its workers exit, its objects are
+    /// freed. Nothing of it is left behind.
+    /// </summary>
+    public async Task EndJobAsync(JobId job, string reason)
     {
-        AppDirectory = AppDirectory,
+        Scheduler.EndJob(job);
+        Actors.EndJob(job);
+        await Pool.StopJobAsync(job).ConfigureAwait(false);
+        FailedCalls.EndJob(job);
+        var freed = Objects.FreeJob(job);
+        _logger.JobEnded(job, NodeId, $"{reason}; {freed} object(s) freed");
+    }
+
+    /// <summary>What a worker learns when it registers: its job, where the job's code and the node's object store are.</summary>
+    public WorkerRegistered Registration(WorkerProcess worker) => new()
+    {
+        AppDirectory = worker.AppDirectory,
         NodeId = NodeId,
         ObjectStorePath = Store.Arena.Path,
         ObjectStoreCapacity = (ulong)Store.Arena.Capacity,
         MaxInlineObjectSize = Options.MaxInlineObjectSize,
+        NodeDirectories = { _directories },
+        JobId = worker.Job.Value,
+    };
+
+    /// <summary>What a cluster driver learns when it registers: its job, and the node's object store if it can map it.</summary>
+    public WorkerRegistered Registration(JobId job, bool mapsStore) => new()
+    {
+        NodeId = NodeId,
+        ObjectStorePath = mapsStore ? Store.Arena.Path : string.Empty,
+        ObjectStoreCapacity = mapsStore ? (ulong)Store.Arena.Capacity : 0,
+        MaxInlineObjectSize = Options.MaxInlineObjectSize,
+        JobId = job.Value,
     };
 
     /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
@@ -151,15 +236,10 @@ internal sealed class RayletNode : IAsyncDisposable
     };
 
     /// <summary>Submits a task from the driver; the return object exists when this returns.</summary>
-    public ObjectId Submit(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
+    public void Submit(ObjectId id, RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
-        var resources = ResourceSet.Create(
-            options?.NumCpus ?? function.NumCpus,
-            options?.NumGpus ?? function.NumGpus,
-            options?.Resources);
-        var name = options?.Name;
-        Scheduler.EnsureFeasible(name ?? function.Name, resources);
-        var id = ObjectId.New();
+        var merged = TaskSpecs.Merge(function, options);
+        Scheduler.EnsureFeasible(merged.Name ?? function.Name, merged.Resources, merged.Placement);
         Scheduler.Submit(new TaskRecord
         {
             Id = id,
@@ -168,56 +248,63 @@ internal sealed class RayletNode : IAsyncDisposable
             AssemblyName = function.AssemblyName,
             Arguments = TaskArgument.Detach(arguments),
             References = ProtoArguments.Referenced(arguments, null),
-            Resources = resources,
-            MaxRetries = options?.MaxRetries ?? function.MaxRetries,
-            RetryExceptions = options?.RetryExceptions ?? function.RetryExceptions,
-            Name = name,
+            Resources = merged.Resources,
+            MaxRetries = merged.MaxRetries,
+            RetryExceptions = merged.RetryExceptions,
+            Name = merged.Name,
+            Placement = merged.Placement,
             Result = Objects.Create(id, Environment.ProcessId, ReferenceKind.Local),
         });
-        return id;
     }
 
     public async ValueTask DisposeAsync()
     {
+        // Capture files of the last failures are written before the store their arguments are read from goes.
+        await FailedCalls.FlushFilesAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        FailedCalls.Dispose();
         await Pool.DisposeAsync().ConfigureAwait(false);
-        if (_server is not null)
-        {
-            await _server.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            await _server.DisposeAsync().ConfigureAwait(false);
-        }
-
         Store.Dispose();
+        _session.Dispose();
+    }
 
-        try
+    /// <summary>
+    /// The process is exiting without <see cref="DisposeAsync"/>: there is no time to stop workers cooperatively, so
+    /// they are killed, and the node's shared memory and files are deleted.
+    /// </summary>
+    public void Abandon()
+    {
+        Pool.Kill();
+        Store.Dispose();
+        _session.Dispose();
+    }
+
+    /// <summary>
+    /// Cancels the task or actor call that produces <paramref name="id"/>. With <paramref name="force"/>, a running task's
+    /// worker is ended (and replaced); an actor call is never forced, since its process hosts other actors too.
+    /// </summary>
+    public void Cancel(ObjectId id, bool force)
+    {
+        if (!Scheduler.Cancel(id, force) && ClusterActors?.Cancel(id) != true)
         {
-            File.Delete(SocketPath);
-        }
-        catch (IOException)
-        {
-            // Best effort: the socket file lives in the temp directory.
+            Actors.Cancel(id);
         }
     }
 
     /// <summary>Creates an actor from the driver; the handle is usable at once.</summary>
-    public ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
-    {
-        var id = ActorId.New();
+    public void CreateActor(ActorId id, ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments) =>
         Actors.Create(ActorSpecs.Create(id, actorClass, constructor, options, arguments));
-        return id;
-    }
 
     /// <summary>Submits an actor call from the driver.</summary>
-    public ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
-    {
-        var id = ObjectId.New();
-        Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments), Objects.Create(id, Environment.ProcessId, ReferenceKind.Local));
-        return id;
-    }
+    public void SubmitActorTask(ObjectId id, ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
+        Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments), Objects.Create(id, Environment.ProcessId, ReferenceKind.Local), new CallerKey(NodeGuid, Environment.ProcessId));
 
     private static bool IsActorMessage(WorkerMessage message) => message.BodyCase switch
     {
         WorkerMessage.BodyOneofCase.CreateActor or WorkerMessage.BodyOneofCase.SubmitActorTask or WorkerMessage.BodyOneofCase.ActorReady
             or WorkerMessage.BodyOneofCase.KillActor or WorkerMessage.BodyOneofCase.LookupActor => true,
+
+        // A cancellation may be an actor call's, and the actor manager's lock must never be taken inside the scheduler's.
+        WorkerMessage.BodyOneofCase.Cancel or WorkerMessage.BodyOneofCase.Query => true,
         WorkerMessage.BodyOneofCase.Finished => message.Finished.ActorId is not null,
         _ => false,
     };
@@ -241,11 +328,8 @@ internal sealed class RayletNode : IAsyncDisposable
             case WorkerMessage.BodyOneofCase.Unblocked:
                 Scheduler.OnTaskBlocked(worker, message.Unblocked.LeaseId, blocked: false);
                 break;
-            case WorkerMessage.BodyOneofCase.Cancel:
-                Scheduler.Cancel(message.Cancel.TaskId.ToObjectId());
-                break;
             default:
-                _logger.LogWarning("Ignored a {Kind} message from {Worker}.", message.BodyCase, worker);
+                _logger.IgnoredMessage(message.BodyCase.ToString(), worker.ToString());
                 break;
         }
     }
@@ -261,11 +345,36 @@ internal sealed class RayletNode : IAsyncDisposable
                 Actors.OnActorReady(worker, message.ActorReady);
                 break;
             case WorkerMessage.BodyOneofCase.SubmitActorTask:
-                Actors.Submit(message.SubmitActorTask, ObjectManager.CreateBorrowed(worker, message.SubmitActorTask.ReturnId.ToObjectId()));
+                var result = ObjectManager.CreateBorrowed(worker, message.SubmitActorTask.ReturnId.ToObjectId());
+                var caller = new CallerKey(NodeGuid, worker.ProcessId);
+                if (ClusterActors is { } cluster)
+                {
+                    cluster.Submit(message.SubmitActorTask, result, caller);
+                }
+                else
+                {
+                    Actors.Submit(message.SubmitActorTask, result, caller);
+                }
+
                 ObjectManager.Subscribe(worker, message.SubmitActorTask.ReturnId.ToObjectId());
                 break;
             case WorkerMessage.BodyOneofCase.KillActor:
-                Actors.Kill(new ActorId(message.KillActor.ActorId.ToObjectId()));
+                var killed = new ActorId(message.KillActor.ActorId.ToObjectId());
+                if (ClusterActors is { } killer)
+                {
+                    killer.Kill(killed);
+                }
+                else
+                {
+                    Actors.Kill(killed);
+                }
+
+                break;
+            case WorkerMessage.BodyOneofCase.Cancel:
+                Cancel(message.Cancel.TaskId.ToObjectId(), message.Cancel.Force);
+                break;
+            case WorkerMessage.BodyOneofCase.CreateActor when ClusterActors is { } creator:
+                creator.Create(message.CreateActor);
                 break;
             case WorkerMessage.BodyOneofCase.CreateActor:
                 try
@@ -278,6 +387,9 @@ internal sealed class RayletNode : IAsyncDisposable
                     Actors.RecordFailedCreation(message.CreateActor, e.Message);
                 }
 
+                break;
+            case WorkerMessage.BodyOneofCase.LookupActor when ClusterActors is { } directory:
+                _ = LookupAsync(worker, message.LookupActor, directory);
                 break;
             case WorkerMessage.BodyOneofCase.LookupActor:
                 var reply = new ActorLookupReply { RequestId = message.LookupActor.RequestId };
@@ -293,11 +405,80 @@ internal sealed class RayletNode : IAsyncDisposable
 
                 worker.Send(new RayletMessage { ActorLookup = reply });
                 break;
+            case WorkerMessage.BodyOneofCase.Query:
+                _ = AnswerAsync(worker, message.Query);
+                break;
         }
     }
 
-    private static int WorkerCount(RayOptions options) =>
-        options.NumWorkers ?? Math.Max(1, (int)Math.Ceiling(options.NumCpus ?? Environment.ProcessorCount));
+    /// <summary>The router of actors across the cluster; null for an embedded node, whose actors all live here.</summary>
+    public ClusterActors? ClusterActors { get; set; }
+
+    private static async Task LookupAsync(WorkerHandle worker, LookupActor lookup, ClusterActors directory)
+    {
+        var reply = new ActorLookupReply { RequestId = lookup.RequestId };
+        try
+        {
+            if (await directory.LookupAsync(lookup.Name).ConfigureAwait(false) is { } found)
+            {
+                reply.ActorId = found.Id.Value.ToProto();
+                reply.ClassName = found.ClassName;
+            }
+            else
+            {
+                reply.Error = ActorSpecs.UnknownName(lookup.Name);
+            }
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or IOException)
+        {
+            reply.Error = $"The actor directory could not be asked for '{lookup.Name}': {e.Message}";
+        }
+
+        worker.Send(new RayletMessage { ActorLookup = reply });
+    }
+
+    /// <summary>How the node learns the cluster's nodes for a query (from the GCS); set by its host.</summary>
+    public Func<CancellationToken, Task<IReadOnlyList<GcsNodeInfo>>>? ClusterNodes { get; set; }
+
+    private async Task AnswerAsync(WorkerHandle worker, NodeQuery query)
+    {
+        var reply = new NodeQueryReply { RequestId = query.RequestId };
+        try
+        {
+            switch (query.Kind)
+            {
+                case NodeQueryKind.Objects:
+                    reply.Objects.Add(Objects.List().Select(NodeQueries.ToProto));
+                    break;
+                case NodeQueryKind.StoreStats:
+                    reply.StoreStats = Store.Stats().ToProto();
+                    break;
+                case NodeQueryKind.Nodes when ClusterNodes is { } nodes:
+                    reply.Nodes.Add(await nodes(CancellationToken.None).ConfigureAwait(false));
+                    break;
+                case NodeQueryKind.FailedCall:
+                    try
+                    {
+                        reply.FailedCall = await FailedCalls.FetchAsync(query.TaskId.ToObjectId(), worker.Job, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (ReplayUnavailableException e)
+                    {
+                        reply.Unavailable = e.Message;
+                    }
+
+                    break;
+                default:
+                    reply.Error = $"This node cannot answer a {query.Kind} query.";
+                    break;
+            }
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or IOException or RayException)
+        {
+            reply.Error = $"The node could not answer: {e.Message}";
+        }
+
+        worker.Send(new RayletMessage { QueryReply = reply });
+    }
 
     private void SubmitFromWorker(WorkerHandle worker, SubmitTask submit)
     {
@@ -305,9 +486,10 @@ internal sealed class RayletNode : IAsyncDisposable
         var result = ObjectManager.CreateBorrowed(worker, id);
         var displayName = submit.Name.Length > 0 ? submit.Name : submit.FunctionName;
         var resources = ResourceSet.Create(submit.NumCpus, submit.NumGpus, submit.Resources);
+        var placement = Placement.From(submit);
         try
         {
-            Scheduler.EnsureFeasible(displayName, resources);
+            Scheduler.EnsureFeasible(displayName, resources, placement);
         }
         catch (InfeasibleTaskException e)
         {
@@ -329,34 +511,8 @@ internal sealed class RayletNode : IAsyncDisposable
             MaxRetries = submit.MaxRetries,
             RetryExceptions = submit.RetryExceptions,
             Name = submit.Name.Length > 0 ? submit.Name : null,
+            Placement = placement,
             Result = result,
         });
-    }
-
-    private async Task StartServerAsync(ILoggerFactory loggerFactory, CancellationToken cancellationToken)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        builder.Services.AddSingleton(this);
-        builder.Services.AddGrpc(o =>
-        {
-            o.MaxReceiveMessageSize = null;
-            o.MaxSendMessageSize = null;
-            o.EnableDetailedErrors = true;
-        });
-        // The service never blocks (a batch is handled under the scheduler's lock and returns), so socket
-        // completions may run it inline instead of hopping to the thread pool: one hop less per message.
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.ListenUnixSocket(SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
-        });
-        _server = builder.Build();
-        _server.MapGrpcService<RayletService>();
-        await _server.StartAsync(cancellationToken).ConfigureAwait(false);
-        _logger.LogDebug("Raylet listening on {Socket} with resources {Resources}.", SocketPath, Scheduler.Total.ToString());
     }
 }

@@ -8,10 +8,11 @@ internal static class WorkerLocator
 {
     public const string WorkerFileName = "Ray.Worker.dll";
 
-    public static WorkerLaunch Resolve(RayOptions options)
+    /// <summary>Checks that the worker binary exists and finds the host that runs it.</summary>
+    /// <exception cref="RayException">The binary or its runtime configuration is missing.</exception>
+    public static WorkerBinary Resolve(Hosting.NodeOptions options)
     {
-        var appDirectory = Path.GetFullPath(options.AppDirectory ?? AppContext.BaseDirectory);
-        var workerPath = Path.GetFullPath(options.WorkerPath ?? Path.Combine(appDirectory, WorkerFileName));
+        var workerPath = Path.GetFullPath(options.WorkerPath ?? Path.Combine(AppContext.BaseDirectory, WorkerFileName));
         if (!File.Exists(workerPath))
         {
             throw new RayException(
@@ -25,12 +26,6 @@ internal static class WorkerLocator
             throw new RayException($"The RayGen worker binary '{workerPath}' has no '{Path.GetFileName(runtimeConfig)}' beside it, so it cannot be started.");
         }
 
-        var arguments = new List<string>
-        {
-            workerPath,
-            "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
-            "--app-directory", appDirectory,
-        };
         var environment = new Dictionary<string, string>
         {
             // The worker's read loop only queues work and completes requests, so socket completions may run it inline.
@@ -41,7 +36,7 @@ internal static class WorkerLocator
             environment[name] = value;
         }
 
-        return new WorkerLaunch(FindDotnetHost(), arguments, appDirectory, environment);
+        return new WorkerBinary(FindDotnetHost(), workerPath, environment);
     }
 
     private static string FindDotnetHost()
@@ -73,4 +68,18 @@ internal static class WorkerLocator
         var candidate = Path.GetFullPath(Path.Combine(runtimeDirectory, "..", "..", "..", executable));
         return File.Exists(candidate) ? candidate : executable;
     }
+}
+
+/// <summary>The worker binary of a node and the host that runs it; <see cref="ForJob"/> makes the launch of one job's workers.</summary>
+internal sealed record WorkerBinary(string HostPath, string WorkerPath, IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>
+    /// How to start a worker that serves the raylet at <paramref name="socketPath"/> and loads the job from
+    /// <paramref name="appDirectory"/>; the cluster token reaches it in its environment, which only its user can read.
+    /// </summary>
+    public WorkerLaunch ForJob(string appDirectory, string socketPath, string authToken) => new(
+        HostPath,
+        [WorkerPath, "--parent-pid", System.Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--app-directory", appDirectory, "--raylet-socket", socketPath],
+        appDirectory,
+        new Dictionary<string, string>(Environment) { [Transport.ClusterToken.EnvironmentVariable] = authToken });
 }

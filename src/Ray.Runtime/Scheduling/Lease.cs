@@ -8,13 +8,16 @@ namespace Ray.Scheduling;
 /// the node; a task that blocks in <c>Get</c> lets the next one start. The grant is returned when the lease
 /// has no task left.
 /// </summary>
-internal sealed class Lease(ulong id, WorkerHandle worker, ResourceSet resources)
+internal sealed class Lease(ulong id, WorkerHandle worker, SchedulingClass schedulingClass)
 {
     public ulong Id { get; } = id;
 
     public WorkerHandle Worker { get; } = worker;
 
-    public ResourceSet Resources { get; } = resources;
+    /// <summary>The job and resource shape of the tasks it runs.</summary>
+    public SchedulingClass Class { get; } = schedulingClass;
+
+    public ResourceSet Resources => Class.Resources;
 
     public HashSet<TaskRecord> Tasks { get; } = [];
 
@@ -26,3 +29,8 @@ internal sealed class Lease(ulong id, WorkerHandle worker, ResourceSet resources
     /// <summary>Tasks that hold the lease's slot: sent and neither finished nor blocked.</summary>
     public int Active => Tasks.Count - Blocked;
 }
+
+/// <summary>
+/// Tasks that may share queues and leases: same job (a worker runs one job's code) and same resource shape.
+/// </summary>
+internal readonly record struct SchedulingClass(JobId Job, ResourceSet Resources);

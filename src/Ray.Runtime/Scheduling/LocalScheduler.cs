@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Google.Protobuf.Collections;
 using Microsoft.Extensions.Logging;
 using Ray.Core;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.ObjectStore;
 using Ray.Raylet;
 using Ray.Runtime.Protocol;
@@ -34,20 +36,28 @@ internal sealed class LocalScheduler
     private readonly object _lock = new();
     private readonly ObjectTable _objects;
     private readonly ILogger _logger;
-    private readonly Dictionary<ResourceSet, Queue<TaskRecord>> _queues = [];
-    private readonly Dictionary<ResourceSet, List<Lease>> _leases = [];
+    private readonly Dictionary<SchedulingClass, Queue<TaskRecord>> _queues = [];
+    private readonly Dictionary<SchedulingClass, List<Lease>> _leases = [];
     private readonly Dictionary<ulong, Lease> _leasesById = [];
-    private readonly List<WorkerHandle> _workers = [];
+    private readonly Dictionary<JobId, List<WorkerHandle>> _workers = [];
+    private readonly HashSet<JobId> _endedJobs = [];
     private readonly Dictionary<ulong, FunctionStats> _stats = [];
     private readonly Dictionary<ObjectId, TaskRecord> _tasks = [];
     private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
     private readonly NodeResources _resources;
+    private readonly Action<WorkerHandle> _killWorker;
+    private readonly Dictionary<ResourceSet, int> _queuedShapes = [];
+    private ResourceSet _queuedDemand = ResourceSet.Empty;
+    private ClusterView? _cluster;
+    private ITaskForwarder? _forwarder;
+    private PlacementPolicy? _policy;
     private ulong _nextLeaseId;
     private int _batchDepth;
     private bool _scheduleRequested;
 
-    public LocalScheduler(NodeResources resources, ObjectTable objects, ILogger logger)
+    public LocalScheduler(NodeResources resources, ObjectTable objects, Action<WorkerHandle> killWorker, ILogger logger)
     {
+        _killWorker = killWorker;
         _resources = resources;
         _objects = objects;
         _logger = logger;
@@ -62,11 +72,47 @@ internal sealed class LocalScheduler
         };
     }
 
+    /// <summary>Where tasks this node owns that threw are kept for replay; null keeps none.</summary>
+    public Replay.FailedCallStore? FailedCalls { get; set; }
+
     /// <summary>The node's resources.</summary>
     public ResourceSet Total => _resources.Total;
 
     /// <summary>Resources not held by a lease or an actor right now.</summary>
     public ResourceSet Available => _resources.Available;
+
+    /// <summary>
+    /// What new work could have here now: the free resources less what tasks queued here wait for. This is what the
+    /// node reports to the cluster, so that other nodes do not send work where work already waits.
+    /// </summary>
+    public ResourceSet AvailableForNewWork
+    {
+        get
+        {
+            ResourceSet queued;
+            lock (_lock)
+            {
+                queued = _queuedDemand;
+            }
+
+            return _resources.Available.Minus(queued);
+        }
+    }
+
+    /// <summary>
+    /// The tasks queued here for want of resources, counted by the resources each asks for: the pending demand the
+    /// node reports to the cluster, which <c>raygen status</c> shows.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<ResourceSet, int>> QueuedDemand
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queuedShapes.Count == 0 ? [] : [.. _queuedShapes];
+            }
+        }
+    }
 
     /// <summary>Tasks not finished yet.</summary>
     public int PendingTaskCount
@@ -80,14 +126,47 @@ internal sealed class LocalScheduler
         }
     }
 
-    /// <summary>Fails with a clear error when no node could ever run a task of this shape.</summary>
-    public void EnsureFeasible(string functionName, ResourceSet resources)
+    /// <summary>
+    /// Places tasks on the whole cluster from now on: <paramref name="view"/> says what each node has, and
+    /// <paramref name="forwarder"/> sends a task to the node chosen for it.
+    /// </summary>
+    public void UseCluster(ClusterView view, ITaskForwarder forwarder)
     {
-        if (!Total.Contains(resources))
+        _cluster = view;
+        _forwarder = forwarder;
+        _policy = new PlacementPolicy(view.Self);
+        view.RoomChanged += OnClusterRoomChanged;
+    }
+
+    /// <summary>Another node may have room now: tasks queued here for want of it spill there (else they would wait for a local event).</summary>
+    private void OnClusterRoomChanged()
+    {
+        lock (_lock)
         {
-            throw new InfeasibleTaskException(
-                $"Task {functionName} asks for {resources}, but the node has only {Total} in total, so it could never run. " +
-                "Lower the task's NumCpus/NumGpus/Resources or start the node with more (RayOptions.NumCpus, NumGpus, Resources).");
+            if (_queuedDemand.IsEmpty)
+            {
+                return;
+            }
+
+            Schedule();
+        }
+
+        Flush();
+    }
+
+    /// <summary>Fails with a clear error when no node of the cluster could ever run a task of this shape and placement.</summary>
+    public void EnsureFeasible(string functionName, ResourceSet resources, Placement placement)
+    {
+        IReadOnlyList<NodeSnapshot> nodes = _cluster?.LiveNodes() ?? [new NodeSnapshot(Guid.Empty, string.Empty, Total, Available)];
+        if (_cluster is null && placement.Kind == PlacementKind.NodeAffinity)
+        {
+            // An embedded node is the whole cluster: affinity to it is the only kind that can hold.
+            placement = placement with { Node = Guid.Empty };
+        }
+
+        if (PlacementPolicy.Infeasible(functionName, resources, placement, nodes) is { } reason)
+        {
+            throw new InfeasibleTaskException(reason);
         }
     }
 
@@ -97,6 +176,21 @@ internal sealed class LocalScheduler
     /// </summary>
     public void Submit(TaskRecord task)
     {
+        if (HasEnded(task.Id.Job))
+        {
+            if (task.Result is { } result)
+            {
+                result.ErrorObserved = true;
+                _objects.Fail(result, RayErrors.JobEnded(task.DisplayName, task.Id.Job));
+            }
+            else
+            {
+                task.Done?.Invoke(task, TaskResult.Failure(RayErrors.JobEnded(task.DisplayName, task.Id.Job)));
+            }
+
+            return;
+        }
+
         var references = 0;
         foreach (var argument in task.Arguments)
         {
@@ -144,8 +238,12 @@ internal sealed class LocalScheduler
         OnArgumentReady(task);
     }
 
-    /// <summary>Asks a task to stop: dropped if it has not started, its token fired if it runs.</summary>
-    public bool Cancel(ObjectId taskId)
+    /// <summary>
+    /// Asks a task to stop: dropped if it has not started, its token fired if it runs; with <paramref name="force"/>, a
+    /// running task's worker is ended (the pool replaces it, and the other tasks it held run again without losing an
+    /// attempt). False when no pending task makes <paramref name="taskId"/>.
+    /// </summary>
+    public bool Cancel(ObjectId taskId, bool force)
     {
         lock (_lock)
         {
@@ -158,6 +256,20 @@ internal sealed class LocalScheduler
             if (task.State is TaskState.PendingArgs or TaskState.Queued)
             {
                 Complete(task, RayErrors.Cancelled(task.DisplayName));
+            }
+            else if (task.State == TaskState.Forwarded)
+            {
+                _forwarder!.Cancel(task, task.ForwardedTo, force);
+            }
+            else if (task.State == TaskState.Running && force)
+            {
+                var worker = task.Lease!.Worker;
+                if (!worker.ForceKilled)
+                {
+                    worker.ForceKilled = true;
+                    _logger.TaskForceCancelled(task.DisplayName, worker.ProcessId);
+                    _killWorker(worker);
+                }
             }
             else if (task.State == TaskState.Running)
             {
@@ -188,15 +300,20 @@ internal sealed class LocalScheduler
 
     public void AddWorker(WorkerHandle worker)
     {
-        if (worker.IsDedicated)
+        if (worker.Kind != WorkerKind.Task)
         {
-            // A process started for one actor runs that actor only.
+            // Actors have processes of their own: a task never runs beside them.
             return;
         }
 
         lock (_lock)
         {
-            _workers.Add(worker);
+            if (!_workers.TryGetValue(worker.Job, out var workers))
+            {
+                _workers[worker.Job] = workers = [];
+            }
+
+            workers.Add(worker);
             Schedule();
         }
 
@@ -208,7 +325,11 @@ internal sealed class LocalScheduler
     {
         lock (_lock)
         {
-            _workers.Remove(worker);
+            if (_workers.TryGetValue(worker.Job, out var workers))
+            {
+                workers.Remove(worker);
+            }
+
             foreach (var lease in worker.Leases.ToArray())
             {
                 foreach (var task in lease.Tasks.ToArray())
@@ -220,11 +341,19 @@ internal sealed class LocalScheduler
                     {
                         Complete(task, RayErrors.Cancelled(task.DisplayName));
                     }
+                    else if (_endedJobs.Contains(task.Id.Job))
+                    {
+                        Complete(task, RayErrors.JobEnded(task.DisplayName, task.Id.Job));
+                    }
+                    else if (worker.ForceKilled)
+                    {
+                        // Ended to cancel another task: this one did nothing wrong and keeps its attempts.
+                        task.Attempts--;
+                        Enqueue(task);
+                    }
                     else if (task.Attempts <= task.MaxRetries)
                     {
-                        _logger.LogWarning(
-                            "Worker pid {Pid} died (exit code {ExitCode}) while running {Task}; retrying (attempt {Attempt} of {MaxAttempts}).",
-                            worker.ProcessId, exitCode?.ToString() ?? "unknown", task.DisplayName, task.Attempts + 1, task.MaxRetries + 1);
+                        _logger.TaskRetriedAfterWorkerDied(worker.ProcessId, exitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown", task.DisplayName, task.Attempts + 1, task.MaxRetries + 1);
                         Enqueue(task);
                     }
                     else
@@ -240,6 +369,33 @@ internal sealed class LocalScheduler
         }
 
         Flush();
+    }
+
+    /// <summary>
+    /// A job ended (its driver went away): its tasks that wait or run fail without a retry, and no task of it is
+    /// accepted any more; its workers are stopped next by the node.
+    /// </summary>
+    public void EndJob(JobId job)
+    {
+        lock (_lock)
+        {
+            _endedJobs.Add(job);
+            foreach (var task in _tasks.Values.Where(t => t.Id.Job == job && t.State is TaskState.PendingArgs or TaskState.Queued).ToArray())
+            {
+                Complete(task, RayErrors.JobEnded(task.DisplayName, job));
+            }
+        }
+
+        Flush();
+    }
+
+    /// <summary>Whether the job ended on this node.</summary>
+    public bool HasEnded(JobId job)
+    {
+        lock (_lock)
+        {
+            return _endedJobs.Contains(job);
+        }
     }
 
     public void OnTaskFinished(WorkerHandle worker, TaskFinished finished, TaskResult result)
@@ -264,8 +420,9 @@ internal sealed class LocalScheduler
             }
 
             RecordExecutionTime(task.FunctionId, finished.ExecutionMicros);
-            if (result.Error is { Kind: ErrorKind.TaskFailed } && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
+            if (result.Error is { Kind: ErrorKind.TaskFailed } error && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
             {
+                _logger.TaskRetriedAfterException(task.DisplayName, error.ExceptionType, error.Message, task.Attempts + 1, task.MaxRetries + 1);
                 Enqueue(task);
             }
             else
@@ -322,6 +479,8 @@ internal sealed class LocalScheduler
         {
             if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry) && entry.Error is { } error)
             {
+                // The failure travels on in this task's result.
+                entry.ErrorObserved = true;
                 return error;
             }
         }
@@ -331,10 +490,32 @@ internal sealed class LocalScheduler
 
     private void Enqueue(TaskRecord task)
     {
-        task.State = TaskState.Queued;
-        if (!_queues.TryGetValue(task.Resources, out var queue))
+        // A task this node owns may run anywhere in the cluster; one forwarded here runs here.
+        if (task.Result is not null && _cluster is not null && ChooseNode(task) is { } node && node != _cluster.Self)
         {
-            _queues[task.Resources] = queue = new Queue<TaskRecord>();
+            Forward(task, node);
+            return;
+        }
+
+        if (_objects.Pulls is { } pulls)
+        {
+            // It runs here: what it reads from other nodes starts coming now, and its worker's read joins that pull.
+            foreach (var argument in task.Arguments)
+            {
+                if (argument.IsReference && _objects.TryGet(argument.Reference, out var entry))
+                {
+                    pulls.Prefetch(entry);
+                }
+            }
+        }
+
+        task.State = TaskState.Queued;
+        _queuedDemand = _queuedDemand.Add(task.Resources);
+        _queuedShapes[task.Resources] = _queuedShapes.GetValueOrDefault(task.Resources) + 1;
+        var schedulingClass = new SchedulingClass(task.Id.Job, task.Resources);
+        if (!_queues.TryGetValue(schedulingClass, out var queue))
+        {
+            _queues[schedulingClass] = queue = new Queue<TaskRecord>();
         }
 
         queue.Enqueue(task);
@@ -348,7 +529,7 @@ internal sealed class LocalScheduler
             return;
         }
 
-        foreach (var (resources, queue) in _queues)
+        foreach (var (schedulingClass, queue) in _queues)
         {
             while (queue.TryPeek(out var task))
             {
@@ -358,9 +539,18 @@ internal sealed class LocalScheduler
                     continue;
                 }
 
-                var lease = AcquireLease(resources, Estimate(task.FunctionId));
+                var lease = AcquireLease(schedulingClass, Estimate(task.FunctionId));
                 if (lease is null)
                 {
+                    // No room here now: another node with room takes it (Ray's spillback), else it waits here.
+                    if (_cluster is not null && SpillTarget(task) is { } node)
+                    {
+                        queue.Dequeue();
+                        LeaveQueue(task);
+                        Forward(task, node);
+                        continue;
+                    }
+
                     break;
                 }
 
@@ -375,16 +565,16 @@ internal sealed class LocalScheduler
     /// are all blocked in a get (which keeps nested tasks from deadlocking), or whose expected backlog plus this
     /// task stays within the pipelining budget (so a short task never queues behind a long one).
     /// </summary>
-    private Lease? AcquireLease(ResourceSet resources, double estimateMicros)
+    private Lease? AcquireLease(SchedulingClass schedulingClass, double estimateMicros)
     {
-        if (LeastLoadedWorker() is { } worker && _resources.TryAcquire(resources))
+        if (LeastLoadedWorker(schedulingClass.Job) is { } worker && _resources.TryAcquire(schedulingClass.Resources))
         {
-            var lease = new Lease(++_nextLeaseId, worker, resources);
+            var lease = new Lease(++_nextLeaseId, worker, schedulingClass);
             _leasesById[lease.Id] = lease;
             worker.Leases.Add(lease);
-            if (!_leases.TryGetValue(resources, out var leases))
+            if (!_leases.TryGetValue(schedulingClass, out var leases))
             {
-                _leases[resources] = leases = [];
+                _leases[schedulingClass] = leases = [];
             }
 
             leases.Add(lease);
@@ -392,7 +582,7 @@ internal sealed class LocalScheduler
         }
 
         Lease? best = null;
-        if (_leases.TryGetValue(resources, out var existing))
+        if (_leases.TryGetValue(schedulingClass, out var existing))
         {
             foreach (var lease in existing)
             {
@@ -408,10 +598,15 @@ internal sealed class LocalScheduler
         return best;
     }
 
-    private WorkerHandle? LeastLoadedWorker()
+    private WorkerHandle? LeastLoadedWorker(JobId job)
     {
+        if (!_workers.TryGetValue(job, out var workers))
+        {
+            return null;
+        }
+
         WorkerHandle? best = null;
-        foreach (var worker in _workers)
+        foreach (var worker in workers)
         {
             if (best is null || worker.Leases.Count < best.Leases.Count)
             {
@@ -431,11 +626,12 @@ internal sealed class LocalScheduler
 
         _resources.ReleaseFromTask(lease.Resources);
         lease.Worker.Leases.Remove(lease);
-        _leases[lease.Resources].Remove(lease);
+        _leases[lease.Class].Remove(lease);
     }
 
     private void Dispatch(TaskRecord task, Lease lease)
     {
+        LeaveQueue(task);
         task.State = TaskState.Running;
         task.Attempts++;
         task.Lease = lease;
@@ -474,7 +670,8 @@ internal sealed class LocalScheduler
             }
             else if (!objects.TryGet(argument.Reference, out var entry) || entry.Stored is not { } stored)
             {
-                into.Add(entry is null
+                // Unknown, or its copies are on other nodes (the worker's read pulls one): by reference; else inline.
+                into.Add(entry is null || entry.Remote is not null
                     ? new TaskArg { Reference = argument.Reference.ToProto() }
                     : new TaskArg { Value = ProtoConversions.Wrap(entry.Value) });
             }
@@ -505,12 +702,211 @@ internal sealed class LocalScheduler
         }
     }
 
+    /// <summary>
+    /// Another node that has room for a task queued here for want of it; null when none has, or the task must stay
+    /// (it was forwarded here, or it must run on this node).
+    /// </summary>
+    private Guid? SpillTarget(TaskRecord task)
+    {
+        if (task.Result is null || task.Placement is { Kind: PlacementKind.NodeAffinity, Soft: false })
+        {
+            return null;
+        }
+
+        NodeSnapshot? best = null;
+        foreach (var node in _cluster!.LiveNodes())
+        {
+            if (node.Id != _cluster.Self && node.Available.Contains(task.Resources) && (best is null || node.Utilization < best.Utilization))
+            {
+                best = node;
+            }
+        }
+
+        return best?.Id;
+    }
+
+    /// <summary>A queued task leaves the queue (for a lease, another node, or its end): its demand no longer counts.</summary>
+    private void LeaveQueue(TaskRecord task)
+    {
+        _queuedDemand = _queuedDemand.Minus(task.Resources);
+        if (_queuedShapes.TryGetValue(task.Resources, out var count))
+        {
+            if (count > 1)
+            {
+                _queuedShapes[task.Resources] = count - 1;
+            }
+            else
+            {
+                _queuedShapes.Remove(task.Resources);
+            }
+        }
+    }
+
+    /// <summary>The node for a task this node owns; null when none can run it now (it then waits here).</summary>
+    private Guid? ChooseNode(TaskRecord task)
+    {
+        var nodes = _cluster!.LiveNodes();
+        if (nodes.Count <= 1 && task.Placement.Kind == PlacementKind.Default)
+        {
+            return null;
+        }
+
+        return _policy!.Choose(task.Resources, task.Placement, nodes, ArgumentBytes(task), task.SpilledFrom);
+    }
+
+    /// <summary>How many bytes of the task's large arguments each node holds.</summary>
+    private Dictionary<Guid, long>? ArgumentBytes(TaskRecord task)
+    {
+        Dictionary<Guid, long>? bytes = null;
+        foreach (var argument in task.Arguments)
+        {
+            if (!argument.IsReference || !_objects.TryGet(argument.Reference, out var entry))
+            {
+                continue;
+            }
+
+            if (entry.Stored is { } stored)
+            {
+                (bytes ??= [])[_cluster!.Self] = bytes.GetValueOrDefault(_cluster.Self) + stored.PayloadSize;
+            }
+            else if (entry.Remote is { } remote)
+            {
+                foreach (var node in remote.Locations)
+                {
+                    (bytes ??= [])[node] = bytes.GetValueOrDefault(node) + remote.Size;
+                }
+            }
+        }
+
+        return bytes;
+    }
+
+    private void Forward(TaskRecord task, Guid node)
+    {
+        task.State = TaskState.Forwarded;
+        task.ForwardedTo = node;
+        task.Attempts++;
+        _cluster!.Reserve(node, task.Resources);
+        _forwarder!.Forward(task, node);
+    }
+
+    /// <summary>
+    /// The node a task was forwarded to finished it (or gave up on it after its retries there): its outcome is the
+    /// task's result. A message for a task that is not running there any more (it was cancelled, or placed again) is
+    /// dropped, with what its result holds.
+    /// </summary>
+    public void OnForwardedDone(Guid node, ObjectId taskId, TaskResult result, int attempts)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task) || task.State != TaskState.Forwarded || task.ForwardedTo != node)
+            {
+                result.Discard(_objects);
+                return;
+            }
+
+            _cluster!.Unreserve(node, task.Resources);
+            task.ForwardedTo = Guid.Empty;
+            task.Attempts = Math.Max(task.Attempts, attempts);
+            if (result.Error is { Kind: ErrorKind.TaskFailed } error && task.RetryExceptions && !task.CancelRequested && task.Attempts <= task.MaxRetries)
+            {
+                _logger.TaskRetriedAfterException(task.DisplayName, error.ExceptionType, error.Message, task.Attempts + 1, task.MaxRetries + 1);
+                Enqueue(task);
+            }
+            else
+            {
+                Complete(task, result);
+            }
+
+            Schedule();
+        }
+
+        Flush();
+    }
+
+    /// <summary>A node sent a forwarded task back (it had no room): it is placed again, elsewhere if another node can run it.</summary>
+    public void OnSpillback(Guid node, ObjectId taskId)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task) || task.State != TaskState.Forwarded || task.ForwardedTo != node)
+            {
+                return;
+            }
+
+            _cluster!.Unreserve(node, task.Resources);
+            task.ForwardedTo = Guid.Empty;
+            task.Attempts--;
+            (task.SpilledFrom ??= []).Add(node);
+            if (task.CancelRequested)
+            {
+                Complete(task, RayErrors.Cancelled(task.DisplayName));
+            }
+            else
+            {
+                Enqueue(task);
+                Schedule();
+            }
+        }
+
+        Flush();
+    }
+
+    /// <summary>
+    /// A node died: the tasks this node forwarded there run again while their retries allow (their spec is kept here),
+    /// else fail with the reason.
+    /// </summary>
+    public void OnNodeDied(Guid node, string reason)
+    {
+        lock (_lock)
+        {
+            foreach (var task in _tasks.Values.Where(t => t.State == TaskState.Forwarded && t.ForwardedTo == node).ToArray())
+            {
+                task.ForwardedTo = Guid.Empty;
+                (task.SpilledFrom ??= []).Add(node);
+                if (task.CancelRequested)
+                {
+                    Complete(task, RayErrors.Cancelled(task.DisplayName));
+                }
+                else if (task.Attempts <= task.MaxRetries)
+                {
+                    _logger.TaskRetriedAfterNodeDied(task.DisplayName, node.ToString("n"), reason, task.Attempts + 1, task.MaxRetries + 1);
+                    Enqueue(task);
+                }
+                else
+                {
+                    Complete(task, RayErrors.NodeDied(task.DisplayName, node, reason, task.Attempts));
+                }
+            }
+
+            Schedule();
+        }
+
+        Flush();
+    }
+
     private void Complete(TaskRecord task, ErrorInfo error) => Complete(task, TaskResult.Failure(error));
 
     private void Complete(TaskRecord task, TaskResult result)
     {
+        if (task.State == TaskState.Queued)
+        {
+            LeaveQueue(task);
+        }
+
         task.State = TaskState.Finished;
         _tasks.Remove(task.Id);
+        if (result.Error is null && task.Result is { } entry)
+        {
+            entry.Lineage = task;
+        }
+        else if (result.Error is { Kind: ErrorKind.TaskFailed, FailedTask: null } error && task.Result is not null)
+        {
+            // This task threw (a failure passed on from an argument or a nested call already names its call): the
+            // exception names it wherever the failure travels, and Flush keeps it for replay.
+            error.FailedTask = task.Id.ToProto();
+        }
+
         _completions.Enqueue((task, result));
     }
 
@@ -527,7 +923,21 @@ internal sealed class LocalScheduler
         {
             while (_completions.TryDequeue(out var completion))
             {
-                completion.Result.CompleteIn(_objects, completion.Task.Result);
+                if (completion.Task.Result is { } entry)
+                {
+                    if (completion.Result.Error is { FailedTask: { } failed } error && failed.Is(completion.Task.Id))
+                    {
+                        // Before the task's own references go, so that its objects are still there to be held.
+                        FailedCalls?.Capture(Replay.CapturedCall.Of(completion.Task, error));
+                    }
+
+                    completion.Result.CompleteIn(_objects, entry);
+                }
+                else
+                {
+                    // Forwarded here: the outcome goes to the task's owner.
+                    completion.Task.Done!(completion.Task, completion.Result);
+                }
 
                 // The task no longer needs its arguments: they may be freed now.
                 _objects.ReleaseAll(completion.Task.References, ReferenceKind.Task);

@@ -39,6 +39,9 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
 
     public static ResourceSet Empty { get; } = new([], []);
 
+    /// <summary>Whether the set holds nothing (every amount is zero).</summary>
+    public bool IsEmpty => _names.Length == 0;
+
     public static ResourceSet Create(double cpus, double gpus, IReadOnlyDictionary<string, double>? custom)
     {
         if (custom is null || custom.Count == 0)
@@ -49,6 +52,19 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
         }
 
         return Build(cpus, gpus, custom);
+    }
+
+    /// <summary>A set from name/amount pairs, as the wire carries resources.</summary>
+    public static ResourceSet FromMap(IEnumerable<KeyValuePair<string, double>> amounts) =>
+        Build(0, 0, amounts as IReadOnlyDictionary<string, double> ?? amounts.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal));
+
+    /// <summary>Writes the amounts into a wire map.</summary>
+    public void CopyTo(IDictionary<string, double> map)
+    {
+        for (var i = 0; i < _names.Length; i++)
+        {
+            map[_names[i]] = _amounts[i];
+        }
     }
 
     public double this[string name]
@@ -81,6 +97,27 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
     public ResourceSet Add(ResourceSet other) => other._names.Length == 0 ? this : Merge(other, 1);
 
     public ResourceSet Subtract(ResourceSet other) => other._names.Length == 0 ? this : Merge(other, -1);
+
+    /// <summary>What is left after taking <paramref name="other"/>, never below zero for any resource.</summary>
+    public ResourceSet Minus(ResourceSet other)
+    {
+        if (other._names.Length == 0)
+        {
+            return this;
+        }
+
+        var left = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (var i = 0; i < _names.Length; i++)
+        {
+            var amount = _amounts[i] - other[_names[i]];
+            if (amount > Tolerance)
+            {
+                left[_names[i]] = amount;
+            }
+        }
+
+        return Build(0, 0, left);
+    }
 
     public bool Equals(ResourceSet? other)
     {

@@ -16,6 +16,9 @@ internal enum TaskState
     /// <summary>Sent to a worker.</summary>
     Running,
 
+    /// <summary>Sent to another node to run there; this node owns it and waits for its outcome.</summary>
+    Forwarded,
+
     /// <summary>Its result (a value or an error) is stored.</summary>
     Finished,
 }
@@ -42,7 +45,23 @@ internal sealed class TaskRecord
 
     public required bool RetryExceptions { get; init; }
 
-    public required ObjectEntry Result { get; init; }
+    /// <summary>
+    /// The object the task makes, when this node owns the task; null for a task another node forwarded here to run
+    /// (its owner keeps the result: <see cref="Done"/> sends it there).
+    /// </summary>
+    public required ObjectEntry? Result { get; init; }
+
+    /// <summary>Where the cluster should run it.</summary>
+    public Placement Placement { get; init; } = Placement.Default;
+
+    /// <summary>For a task forwarded here: where its outcome goes (to its owner). Called once, outside the scheduler's lock.</summary>
+    public Action<TaskRecord, TaskResult>? Done { get; init; }
+
+    /// <summary>The node this node forwarded the task to, while it runs there; empty when it runs here or waits.</summary>
+    public Guid ForwardedTo { get; set; }
+
+    /// <summary>Nodes that sent the task back for want of room; placement avoids them while others can run it.</summary>
+    public HashSet<Guid>? SpilledFrom { get; set; }
 
     /// <summary>
     /// The objects the task keeps alive until it ends, counted as <see cref="ReferenceKind.Task"/>: its future
@@ -76,6 +95,7 @@ internal sealed class TaskRecord
         TaskState.PendingArgs => $"task {DisplayName} is waiting for {PendingArguments} argument(s) to be ready",
         TaskState.Queued => $"task {DisplayName} is queued, waiting for resources {Resources} or a free worker",
         TaskState.Running => $"task {DisplayName} is running on worker pid {Lease?.Worker.ProcessId} (attempt {Attempts})",
+        TaskState.Forwarded => $"task {DisplayName} runs on node {ForwardedTo:n} (attempt {Attempts})",
         _ => $"task {DisplayName} has finished",
     };
 }

@@ -10,7 +10,7 @@ namespace Ray.Scheduling;
 /// store, or an error; and the objects the value holds, already counted as contained so that a release arriving
 /// right after the result cannot free them first.
 /// </summary>
-internal readonly record struct TaskResult(ReadOnlyMemory<byte> Value, StoredObject? Stored, ErrorInfo? Error, ObjectId[]? Contained)
+internal readonly record struct TaskResult(ReadOnlyMemory<byte> Value, StoredObject? Stored, ErrorInfo? Error, ObjectId[]? Contained, RemoteCopies? Remote = null)
 {
     /// <summary>A failure.</summary>
     public static TaskResult Failure(ErrorInfo error) => new(default, null, error, null);
@@ -60,6 +60,10 @@ internal readonly record struct TaskResult(ReadOnlyMemory<byte> Value, StoredObj
         else if (Stored is { } stored)
         {
             objects.Complete(entry, stored, Contained);
+        }
+        else if (Remote is { } remote)
+        {
+            objects.CompleteRemote(entry, remote.Size, remote.Locations, Contained);
         }
         else
         {

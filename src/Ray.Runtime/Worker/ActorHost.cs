@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Ray.Core;
 using Ray.Infrastructure;
@@ -16,6 +17,7 @@ internal sealed class ActorHost
     private readonly TaskExecutor _executor;
     private readonly Channel<ExecuteActorTask> _mailbox;
     private readonly TaskCompletionSource _constructed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<ObjectId, CancellationTokenSource> _calls = new();
     private object? _instance;
     private ErrorInfo? _death;
 
@@ -42,6 +44,13 @@ internal sealed class ActorHost
         }
     }
 
+    /// <summary>Cancels a call: a running one sees its token fire; a queued one fails as cancelled when its turn comes.</summary>
+    public void Cancel(ObjectId callId)
+    {
+        var cancellation = _calls.GetOrAdd(callId, static _ => new CancellationTokenSource());
+        cancellation.Cancel();
+    }
+
     /// <summary>Stops the actor: queued calls fail, the instance is disposed if it is disposable.</summary>
     public void Kill()
     {
@@ -52,6 +61,8 @@ internal sealed class ActorHost
 
     private void Construct()
     {
+        var context = new TaskContext(Id.Value, lease: null);
+        TaskContext.Current = context;
         CallArguments? arguments = null;
         TaskInvocation? invocation = null;
         try
@@ -82,6 +93,8 @@ internal sealed class ActorHost
         {
             invocation?.CloseViews();
             arguments?.Dispose();
+            TaskOutput.EndOfCall(context);
+            TaskContext.Current = null;
         }
 
         _constructed.TrySetResult();
@@ -115,11 +128,21 @@ internal sealed class ActorHost
         }
 
         var finished = new TaskFinished { TaskId = call.TaskId, ActorId = call.ActorId };
+        var callId = call.TaskId.ToObjectId();
+
+        // A cancellation that arrived before the call started already made its token source, cancelled.
+        var cancellation = _calls.GetOrAdd(callId, static _ => new CancellationTokenSource());
+        var context = new TaskContext(callId, lease: null);
+        TaskContext.Current = context;
         CallArguments? arguments = null;
         ObjectRef[]? contained = null;
         try
         {
-            if (!ActorRegistry.TryGetMethod(call.MethodId, out var method))
+            if (cancellation.IsCancellationRequested)
+            {
+                finished.Error = RayErrors.Cancelled(call.MethodName);
+            }
+            else if (!ActorRegistry.TryGetMethod(call.MethodId, out var method))
             {
                 finished.Error = RayErrors.System(call.MethodName, $"Unknown actor method {call.MethodName} (id {call.MethodId:x16}): the driver and the worker run different builds of the code.");
             }
@@ -129,8 +152,8 @@ internal sealed class ActorHost
             }
             else
             {
-                arguments = await CallArguments.ResolveAsync(call.Args, _executor.Core, CancellationToken.None).ConfigureAwait(false);
-                var invocation = new TaskInvocation(method.Descriptor, arguments.Values, CancellationToken.None);
+                arguments = await CallArguments.ResolveAsync(call.Args, _executor.Core, cancellation.Token).ConfigureAwait(false);
+                var invocation = new TaskInvocation(method.Descriptor, arguments.Values, cancellation.Token);
                 try
                 {
                     var pending = method.Invoke(_instance!, invocation);
@@ -143,6 +166,10 @@ internal sealed class ActorHost
                 }
             }
         }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            finished.Error = RayErrors.Cancelled(call.MethodName);
+        }
         catch (Exception e)
         {
             finished.Error = RayErrors.TaskFailed(call.MethodName, e, Environment.ProcessId);
@@ -150,6 +177,10 @@ internal sealed class ActorHost
         finally
         {
             arguments?.Dispose();
+            _calls.TryRemove(callId, out _);
+            cancellation.Dispose();
+            TaskOutput.EndOfCall(context);
+            TaskContext.Current = null;
         }
 
         _executor.Send(new WorkerMessage { Finished = finished });

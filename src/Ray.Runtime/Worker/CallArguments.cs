@@ -22,7 +22,7 @@ internal sealed class CallArguments : IDisposable
     public ReadOnlyMemory<byte>[] Values { get; }
 
     /// <summary>Resolves the arguments; completes at once when every one came inline.</summary>
-    public static ValueTask<CallArguments> ResolveAsync(RepeatedField<TaskArg> args, WorkerCoreWorker core, CancellationToken cancellationToken)
+    public static ValueTask<CallArguments> ResolveAsync(RepeatedField<TaskArg> args, ConnectedCoreWorker core, CancellationToken cancellationToken)
     {
         var values = new ReadOnlyMemory<byte>[args.Count];
         var stored = false;
@@ -87,7 +87,7 @@ internal sealed class CallArguments : IDisposable
     private static async ValueTask<CallArguments> ReadStoredAsync(
         RepeatedField<TaskArg> args,
         ReadOnlyMemory<byte>[] values,
-        WorkerCoreWorker core,
+        ConnectedCoreWorker core,
         CancellationToken cancellationToken)
     {
         var reads = new List<StoredRead>();

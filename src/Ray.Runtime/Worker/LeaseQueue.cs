@@ -69,7 +69,7 @@ internal sealed class LeaseQueue
             var kept = new Queue<ExecuteTask>(_pending.Count);
             while (_pending.TryDequeue(out var task))
             {
-                if (removed is null && task.TaskId.High == taskId.High && task.TaskId.Low == taskId.Low)
+                if (removed is null && task.TaskId.Is(taskId))
                 {
                     removed = task;
                 }

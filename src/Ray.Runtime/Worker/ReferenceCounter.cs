@@ -1,4 +1,5 @@
 using Ray.Core;
+using Ray.Infrastructure;
 using Ray.Runtime.Protocol;
 
 namespace Ray.Worker;
@@ -63,14 +64,14 @@ internal sealed class ReferenceCounter
     }
 
     /// <summary>Counts a new instance; the first one makes this worker a borrower of the object.</summary>
-    public void Add(ObjectId id)
+    public void Add(ObjectId id, OwnerAddress owner)
     {
         lock (_lock)
         {
             var count = _counts.GetValueOrDefault(id);
             if (count == 0)
             {
-                _send(new WorkerMessage { AddReference = new AddReference { Id = id.ToProto() } });
+                _send(new WorkerMessage { AddReference = new AddReference { Id = id.ToProto(), Owner = owner.ToProto() } });
             }
 
             _counts[id] = count + 1;

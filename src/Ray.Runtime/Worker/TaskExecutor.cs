@@ -22,14 +22,14 @@ internal sealed class TaskExecutor
     private readonly Func<JobAssemblyLoader?> _loader;
     private readonly int _processId = Environment.ProcessId;
 
-    public TaskExecutor(Action<WorkerMessage> send, Func<JobAssemblyLoader?> loader, WorkerCoreWorker core)
+    public TaskExecutor(Action<WorkerMessage> send, Func<JobAssemblyLoader?> loader, ConnectedCoreWorker core)
     {
         _send = send;
         _loader = loader;
         Core = core;
     }
 
-    public WorkerCoreWorker Core { get; }
+    public ConnectedCoreWorker Core { get; }
 
     public void Send(WorkerMessage message) => _send(message);
 
@@ -102,6 +102,15 @@ internal sealed class TaskExecutor
         }
     }
 
+    /// <summary>Fires the token of an actor call that runs here, or drops it if it is still queued.</summary>
+    public void CancelActorCall(ActorId actor, ObjectId callId)
+    {
+        if (_actors.TryGetValue(actor, out var host))
+        {
+            host.Cancel(callId);
+        }
+    }
+
     public void Forget(LeaseQueue lease) => _leases.TryRemove(new KeyValuePair<ulong, LeaseQueue>(lease.Id, lease));
 
     public void Cancel(ObjectId taskId)
@@ -137,7 +146,8 @@ internal sealed class TaskExecutor
         _running[id] = cancellation;
         var finished = new TaskFinished { TaskId = task.TaskId, LeaseId = task.LeaseId };
         var started = Stopwatch.GetTimestamp();
-        TaskContext.Current = new TaskContext(id, lease);
+        var context = new TaskContext(id, lease);
+        TaskContext.Current = context;
         CallArguments? arguments = null;
         ObjectRef[]? contained = null;
         try
@@ -173,6 +183,7 @@ internal sealed class TaskExecutor
         finally
         {
             arguments?.Dispose();
+            TaskOutput.EndOfCall(context);
             TaskContext.Current = null;
             _running.TryRemove(id, out _);
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Ray.Core;
@@ -35,30 +36,24 @@ public static class WorkerHost
             return 2;
         }
 
+        // A Ctrl+C in a terminal reaches the whole process group. The worker belongs to its raylet, which decides
+        // when it stops (and the driver may choose to survive a Ctrl+C): it exits when the raylet ends its stream or
+        // its process ends, never on SIGINT of its own.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, static context => context.Cancel = true);
+
+        TaskOutput.Install();
+
         // Tasks that block in Get hold a thread each; start with enough threads that nesting never waits for injection.
         ThreadPool.GetMinThreads(out var workers, out var io);
         ThreadPool.SetMinThreads(Math.Max(workers, 64), io);
 
         using var loggerFactory = RayRuntime.CreateDefaultLoggerFactory();
         var logger = loggerFactory.CreateLogger("Ray.Worker");
-        _ = WatchParentAsync(arguments.ParentProcessId);
+        string[] nodeDirectories = [];
+        _ = WatchParentAsync(arguments.ParentProcessId, () => Volatile.Read(ref nodeDirectories), arguments.SocketPath);
 
-        using var channel = UnixSocketChannel.Create(arguments.SocketPath);
-        var client = new global::Ray.Runtime.Protocol.Raylet.RayletClient(channel);
-        using var call = client.Connect();
-        var outbound = new BatchingWriter<WorkerMessage, WorkerBatch>(static items =>
-        {
-            var batch = new WorkerBatch();
-            batch.Messages.AddRange(items);
-            return batch;
-        });
-        using var stopping = new CancellationTokenSource();
-        outbound.Start(batch => call.RequestStream.WriteAsync(batch));
-
-        JobAssemblyLoader? loader = null;
-        var core = new WorkerCoreWorker(m => outbound.TryWrite(m));
-        var executor = new TaskExecutor(m => outbound.TryWrite(m), () => Volatile.Read(ref loader), core);
-        outbound.TryWrite(new WorkerMessage
+        var token = Environment.GetEnvironmentVariable(ClusterToken.EnvironmentVariable) ?? string.Empty;
+        await using var connection = RayletConnection.Open(UnixSocketChannel.Create(arguments.SocketPath), token, new WorkerMessage
         {
             Register = new RegisterWorker
             {
@@ -68,6 +63,9 @@ public static class WorkerHost
                 WorkerIndex = arguments.WorkerIndex,
             },
         });
+        var core = connection.Core;
+        JobAssemblyLoader? loader = null;
+        var executor = new TaskExecutor(connection.Send, () => Volatile.Read(ref loader), core);
 
         void Handle(RayletMessage message)
         {
@@ -76,11 +74,16 @@ public static class WorkerHost
                 case RayletMessage.BodyOneofCase.Execute:
                     executor.Enqueue(message.Execute);
                     break;
-                case RayletMessage.BodyOneofCase.Object:
-                    core.OnObjectValue(message.Object);
-                    break;
                 case RayletMessage.BodyOneofCase.Cancel:
-                    executor.Cancel(message.Cancel.TaskId.ToObjectId());
+                    if (message.Cancel.ActorId is { } actorId)
+                    {
+                        executor.CancelActorCall(new ActorId(actorId.ToObjectId()), message.Cancel.TaskId.ToObjectId());
+                    }
+                    else
+                    {
+                        executor.Cancel(message.Cancel.TaskId.ToObjectId());
+                    }
+
                     break;
                 case RayletMessage.BodyOneofCase.CreateActor:
                     executor.CreateActor(message.CreateActor);
@@ -91,20 +94,8 @@ public static class WorkerHost
                 case RayletMessage.BodyOneofCase.KillActor:
                     executor.KillActor(new ActorId(message.KillActor.ActorId.ToObjectId()));
                     break;
-                case RayletMessage.BodyOneofCase.ActorLookup:
-                    core.OnActorLookup(message.ActorLookup);
-                    break;
-                case RayletMessage.BodyOneofCase.Allocated:
-                    core.OnAllocated(message.Allocated);
-                    break;
-                case RayletMessage.BodyOneofCase.Read:
-                    core.OnRead(message.Read);
-                    break;
-                case RayletMessage.BodyOneofCase.CollectGarbage:
-                    ThreadPool.UnsafeQueueUserWorkItem(static state => state.Core.CollectGarbage(state.RequestId), (Core: core, message.CollectGarbage.RequestId), preferLocal: false);
-                    break;
                 case RayletMessage.BodyOneofCase.Registered:
-                    core.AttachStore(message.Registered);
+                    Volatile.Write(ref nodeDirectories, [.. message.Registered.NodeDirectories]);
                     Volatile.Write(ref loader, new JobAssemblyLoader(message.Registered.AppDirectory));
                     RayRuntime.AttachWorker(core);
                     break;
@@ -116,36 +107,27 @@ public static class WorkerHost
 
         try
         {
-            await new RayletReader(call.ResponseStream, Handle).RunAsync(stopping.Token).ConfigureAwait(false);
+            await connection.RunAsync(Handle, CancellationToken.None).ConfigureAwait(false);
             return 0;
         }
-        catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.InvalidArgument)
+        catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.InvalidArgument or StatusCode.Unauthenticated)
         {
             await Console.Error.WriteLineAsync($"Ray.Worker: the raylet rejected this worker: {e.Status.Detail}").ConfigureAwait(false);
             return RejectedExitCode;
         }
-        catch (RpcException e)
+        catch (Exception e) when (e is RpcException or IOException)
         {
             // The raylet went away (the driver exited or was killed): nothing left to serve.
-            logger.LogDebug(e, "The connection to the raylet ended.");
+            if (!IsAlive(arguments.ParentProcessId))
+            {
+                DeleteNodeFiles(nodeDirectories, arguments.SocketPath);
+            }
+
             return 0;
-        }
-        finally
-        {
-            outbound.Complete();
-            await stopping.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await outbound.Completion.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException or TimeoutException)
-            {
-                // Shutting down.
-            }
         }
     }
 
-    private static async Task WatchParentAsync(int parentProcessId)
+    private static async Task WatchParentAsync(int parentProcessId, Func<string[]> nodeDirectories, string socketPath)
     {
         if (parentProcessId <= 0)
         {
@@ -157,14 +139,47 @@ public static class WorkerHost
             await Task.Delay(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
             if (!IsAlive(parentProcessId))
             {
-                await Console.Error.WriteLineAsync($"Ray.Worker: the driver (pid {parentProcessId}) is gone; exiting.").ConfigureAwait(false);
+                // No one reads this process's output any more: clean up first, say why only if it still can.
+                DeleteNodeFiles(nodeDirectories(), socketPath);
+                try
+                {
+                    await Console.Error.WriteLineAsync($"Ray.Worker: the raylet's process (pid {parentProcessId}) is gone; exiting.").ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                }
+
                 Environment.Exit(OrphanedExitCode);
             }
         }
     }
 
+    /// <summary>
+    /// The raylet died without cleaning up (it was killed): delete its directories (shared memory, spill files, socket)
+    /// once its lock is free, so nothing is left behind even if no node starts after it. Every orphaned worker tries;
+    /// the first one wins.
+    /// </summary>
+    private static void DeleteNodeFiles(string[] directories, string socketPath)
+    {
+        foreach (var directory in directories)
+        {
+            global::Ray.ObjectStore.NodeDirectory.DeleteIfAbandoned(directory);
+        }
+
+        if (Path.GetDirectoryName(socketPath) is { } socketDirectory && !directories.Contains(socketDirectory))
+        {
+            global::Ray.ObjectStore.NodeDirectory.DeleteIfAbandoned(socketDirectory);
+        }
+    }
+
     private static bool IsAlive(int processId)
     {
+        if (OperatingSystem.IsLinux())
+        {
+            // A raylet that was killed stays a zombie until its parent reaps it; that is not alive.
+            return global::Ray.ObjectStore.NodeDirectory.ProcessStartTime(processId).Length > 0;
+        }
+
         try
         {
             using var process = Process.GetProcessById(processId);

@@ -83,7 +83,7 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
     [Fact]
     public async Task A_region_a_worker_was_not_given_is_refused_and_the_node_keeps_serving()
     {
-        var forger = new WorkerHandle(processId: 1, index: 99, isDedicated: false);
+        var forger = new WorkerHandle(processId: 1, index: 99, WorkerKind.Task, JobId.Embedded);
         var id = ObjectId.New();
         Node.ObjectManager.Handle(forger, new WorkerMessage
         {
@@ -103,11 +103,10 @@ public sealed class ObjectStoreBadInputTests(ObjectStoreFixture fixture)
     }
 
     [Fact]
-    public async Task Listing_objects_inside_a_task_says_it_is_for_the_driver()
+    public async Task Inside_a_task_the_object_listing_and_store_stats_are_those_of_its_node()
     {
-        var error = await Assert.ThrowsAsync<RayTaskException>(() => StoreTasks.Remote.ListObjectsInside().GetAsync().AsTask().WaitAsync(Timeout));
-        Assert.Equal(typeof(InvalidOperationException).FullName, error.RemoteExceptionType);
-        Assert.Contains("driver", error.RemoteMessage);
+        var data = Ray.Put(new double[40_000]);
+        Assert.True(await StoreTasks.Remote.ListsItsArgumentInside(data).GetAsync().AsTask().WaitAsync(Timeout));
     }
 
     private void WriteArena(long offset, byte[] bytes)

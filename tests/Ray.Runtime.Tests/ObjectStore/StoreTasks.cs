@@ -103,9 +103,10 @@ public static partial class StoreTasks
         return count;
     }
 
-    /// <summary>Calls the driver-only listing from inside a task.</summary>
+    /// <summary>Whether the node's listing and store stats, asked from inside a task, show the task's stored argument.</summary>
     [Remote]
-    public static int ListObjectsInside() => RayRuntime.Current.ListObjects().Count;
+    public static bool ListsItsArgumentInside(ObjectRef<double[]> data) =>
+        RayRuntime.Current.ListObjects().Any(o => o.Id == data.Id) && RayRuntime.Current.GetObjectStoreStats().UsedBytes >= data.Get().Length * sizeof(double);
 
     /// <summary>Holds its argument until the test releases it through <paramref name="gate"/> (see <see cref="Gate"/>).</summary>
     [Remote]

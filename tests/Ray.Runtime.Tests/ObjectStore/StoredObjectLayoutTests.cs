@@ -5,7 +5,7 @@ namespace Ray.Runtime.Tests.ObjectStore;
 
 public sealed class StoredObjectLayoutTests
 {
-    private static readonly ObjectId Id = new(0x1234, 0x5678);
+    private static readonly ObjectId Id = new TaskId(new JobId(7), 0x1234, 0x5678).ReturnId();
 
     [Fact]
     public void A_sealed_region_checks_out_and_its_payload_is_aligned_for_array_elements()
@@ -32,7 +32,7 @@ public sealed class StoredObjectLayoutTests
         header[20] ^= 0xff;
         Assert.Contains("checksum", StoredObjectLayout.Check(header, Id, 100));
 
-        Assert.Contains("holds object", StoredObjectLayout.Check(Sealed(100), new ObjectId(1, 2), 100));
+        Assert.Contains("holds object", StoredObjectLayout.Check(Sealed(100), new TaskId(new JobId(7), 1, 2).ReturnId(), 100));
         Assert.Contains("not the 99 bytes", StoredObjectLayout.Check(Sealed(100), Id, 99));
 
         var trailer = Sealed(100);

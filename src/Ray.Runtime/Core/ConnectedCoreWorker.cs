@@ -1,29 +1,29 @@
 using System.Collections.Concurrent;
 using Ray.Actors;
-using Ray.Core;
+using Ray.Worker;
 using Ray.Infrastructure;
 using Ray.ObjectStore;
 using Ray.Runtime.Protocol;
+using Ray.Scheduling;
+using Ray.Transport;
 
-namespace Ray.Worker;
+namespace Ray.Core;
 
 /// <summary>
-/// A worker's core worker: nested submissions, puts and object requests travel to the raylet over the
-/// worker's stream, the same protocol a remote node uses. The worker owns what it submits: the raylet sends
-/// those results here unasked, so awaiting them costs no request. Objects received are kept while the worker
-/// holds a reference to them. Large objects are read in place in the node's shared memory, which the worker maps
-/// when it registers; each read pins the object at the raylet until it is done.
+/// The core worker of a process connected to a raylet over its stream: a worker, or the driver of a cluster.
+/// Submissions, puts and object requests travel to the raylet over that stream. The raylet owns what the process
+/// submits on its behalf and sends those results here unasked, so awaiting them costs no request. Objects received
+/// are kept while the process holds a reference to them. On the raylet's machine, large objects are read in place in
+/// the node's shared memory, which the process maps when it registers (each read pins the object at the raylet until
+/// it is done); a driver on another machine gets their bytes instead.
 /// </summary>
-internal sealed class WorkerCoreWorker : CoreWorker
+internal sealed class ConnectedCoreWorker : CoreWorker
 {
     private readonly ConcurrentDictionary<ObjectId, TaskCompletionSource<ObjectPayload>> _objects = new();
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<(ActorId, string)>> _lookups = new();
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ObjectAllocated>> _allocations = new();
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ObjectRead>> _reads = new();
+    private readonly RequestCorrelator _requests = new();
     private readonly Action<WorkerMessage> _send;
-    private long _nextRequest;
 
-    public WorkerCoreWorker(Action<WorkerMessage> send)
+    public ConnectedCoreWorker(Action<WorkerMessage> send)
     {
         _send = send;
         References = new ReferenceCounter(send, id => _objects.TryRemove(id, out _));
@@ -35,6 +35,12 @@ internal sealed class WorkerCoreWorker : CoreWorker
     /// <summary>Maps the node's shared-memory store, as the raylet described it at registration.</summary>
     public void AttachStore(WorkerRegistered registered)
     {
+        Ids = new IdGenerator(new JobId(registered.JobId));
+        if (registered.NodeId.Length > 0 && Guid.TryParseExact(registered.NodeId, "n", out var node))
+        {
+            LocalOwner = new OwnerAddress(node, Environment.ProcessId);
+        }
+
         MaxInlineObjectSize = (int)Math.Min(int.MaxValue, registered.MaxInlineObjectSize);
         if (registered.ObjectStorePath.Length > 0)
         {
@@ -44,7 +50,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
     {
-        var id = ActorId.New();
+        var id = Ids.NextActor();
         _send(new WorkerMessage { CreateActor = ActorSpecs.Create(id, actorClass, constructor, options, arguments) });
         GC.KeepAlive(arguments);
         return id;
@@ -52,7 +58,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
     {
-        var id = ObjectId.New();
+        var id = Ids.NextReturn();
         Expect(id);
         References.Adopt(id);
         _send(new WorkerMessage { SubmitActorTask = ActorSpecs.Call(id, actor, actorClass, method, arguments) });
@@ -64,56 +70,77 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override async ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken)
     {
-        var requestId = NextRequest();
-        var reply = new TaskCompletionSource<(ActorId, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _lookups[requestId] = reply;
+        var (requestId, reply) = _requests.Begin<ActorLookupReply>(cancellationToken);
         _send(new WorkerMessage { LookupActor = new LookupActor { RequestId = requestId, Name = name } });
+        ActorLookupReply found;
         using (EnterBlocked())
         {
-            return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            found = await reply.ConfigureAwait(false);
         }
+
+        return found.Error.Length > 0
+            ? throw new ArgumentException(found.Error, nameof(name))
+            : (new ActorId(found.ActorId.ToObjectId()), found.ClassName);
     }
 
     /// <summary>The raylet's answer to a named-actor look-up.</summary>
-    public void OnActorLookup(ActorLookupReply reply)
+    public void OnActorLookup(ActorLookupReply reply) => _requests.Complete(reply.RequestId, reply);
+
+    /// <summary>The raylet's answer to a query about the node or the cluster.</summary>
+    public void OnQueryReply(NodeQueryReply reply) => _requests.Complete(reply.RequestId, reply);
+
+    /// <summary>The connection to the raylet ended: whatever waits for an answer fails now instead of hanging.</summary>
+    public void OnDisconnected(Exception reason)
     {
-        if (_lookups.TryRemove(reply.RequestId, out var request))
+        _requests.FailAll(reason);
+        foreach (var pending in _objects.Values)
         {
-            if (reply.Error.Length > 0)
-            {
-                request.TrySetException(new ArgumentException(reply.Error));
-            }
-            else
-            {
-                request.TrySetResult((new ActorId(reply.ActorId.ToObjectId()), reply.ClassName));
-            }
+            pending.TrySetResult(new ObjectPayload(default, RayErrors.System("get", $"the connection to the node ended: {reason.Message}")));
         }
+    }
+
+    /// <summary>Asks the raylet about the node or the cluster, and waits for the answer.</summary>
+    public Task<NodeQueryReply> QueryAsync(NodeQueryKind kind, CancellationToken cancellationToken) =>
+        QueryAsync(new NodeQuery { Kind = kind }, cancellationToken);
+
+    public override async Task<FailedCallRecord> FetchFailedCallAsync(ObjectId taskId, CancellationToken cancellationToken)
+    {
+        var reply = await QueryAsync(new NodeQuery { Kind = NodeQueryKind.FailedCall, TaskId = taskId.ToProto() }, cancellationToken).ConfigureAwait(false);
+        return reply.Unavailable.Length > 0 ? throw new Replay.ReplayUnavailableException(reply.Unavailable) : reply.FailedCall;
+    }
+
+    public override FailedCallRecord FetchFailedCall(ObjectId taskId, CancellationToken cancellationToken)
+    {
+        // The answer arrives on the reading thread, which must not be the one waiting for it.
+        RayletReader.LeaveReadingThread();
+        return base.FetchFailedCall(taskId, cancellationToken);
+    }
+
+    private async Task<NodeQueryReply> QueryAsync(NodeQuery query, CancellationToken cancellationToken)
+    {
+        var (requestId, reply) = _requests.Begin<NodeQueryReply>(cancellationToken);
+        query.RequestId = requestId;
+        _send(new WorkerMessage { Query = query });
+        NodeQueryReply answer;
+        using (EnterBlocked())
+        {
+            answer = await reply.ConfigureAwait(false);
+        }
+
+        return answer.Error.Length > 0 ? throw new RayException(answer.Error) : answer;
+    }
+
+    /// <summary>The same, for the blocking APIs; the reading thread is left first, since the answer arrives there.</summary>
+    public NodeQueryReply Query(NodeQueryKind kind)
+    {
+        RayletReader.LeaveReadingThread();
+        return QueryAsync(kind, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
-        var id = ObjectId.New();
-        var submit = new SubmitTask
-        {
-            ReturnId = id.ToProto(),
-            FunctionId = function.Id,
-            FunctionName = function.Name,
-            AssemblyName = function.AssemblyName,
-            NumCpus = options?.NumCpus ?? function.NumCpus,
-            NumGpus = options?.NumGpus ?? function.NumGpus,
-            MaxRetries = options?.MaxRetries ?? function.MaxRetries,
-            RetryExceptions = options?.RetryExceptions ?? function.RetryExceptions,
-            Name = options?.Name ?? string.Empty,
-        };
-        if (options?.Resources is { } resources)
-        {
-            foreach (var (name, amount) in resources)
-            {
-                submit.Resources[name] = amount;
-            }
-        }
-
-        ProtoArguments.AddTo(submit.Args, submit.Contained, arguments);
+        var id = Ids.NextReturn();
+        var submit = TaskSpecs.Submit(id, function, options, arguments);
 
         Expect(id);
         References.Adopt(id);
@@ -124,7 +151,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     public override ObjectId Put(SerializedValue value)
     {
-        var id = ObjectId.New();
+        var id = Ids.NextPut();
         var put = new PutObject { Id = id.ToProto() };
         ObjectPayload payload;
         if (value.Allocation is { } allocation)
@@ -153,11 +180,11 @@ internal sealed class WorkerCoreWorker : CoreWorker
         return id;
     }
 
-    public override void Cancel(ObjectId id) => _send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto() } });
+    public override void Cancel(ObjectId id, bool force) => _send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto(), Force = force } });
 
     public override Task WhenReady(ObjectId id) => Request(id).Task;
 
-    public override void AddReference(ObjectId id) => References.Add(id);
+    public override void AddReference(ObjectId id, OwnerAddress owner) => References.Add(id, owner);
 
     public override void ReleaseReference(ObjectId id) => References.Release(id);
 
@@ -207,34 +234,20 @@ internal sealed class WorkerCoreWorker : CoreWorker
     }
 
     /// <summary>The raylet's answer to an allocation request.</summary>
-    public void OnAllocated(ObjectAllocated reply)
-    {
-        if (_allocations.TryRemove(reply.RequestId, out var request))
-        {
-            request.TrySetResult(reply);
-        }
-    }
+    public void OnAllocated(ObjectAllocated reply) => _requests.Complete(reply.RequestId, reply);
 
     /// <summary>The raylet's answer to a read request.</summary>
-    public void OnRead(ObjectRead reply)
-    {
-        if (_reads.TryRemove(reply.RequestId, out var request))
-        {
-            request.TrySetResult(reply);
-        }
-    }
+    public void OnRead(ObjectRead reply) => _requests.Complete(reply.RequestId, reply);
 
     protected override StoreAllocation Allocate(long payloadSize)
     {
         var arena = Arena ?? throw new InvalidOperationException("This worker has not mapped the object store yet.");
-        var requestId = NextRequest();
-        var reply = new TaskCompletionSource<ObjectAllocated>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _allocations[requestId] = reply;
+        var (requestId, reply) = _requests.Begin<ObjectAllocated>();
 
         // The answer arrives on the reading thread, which must not be the one waiting for it.
         RayletReader.LeaveReadingThread();
         _send(new WorkerMessage { Allocate = new AllocateObject { RequestId = requestId, Size = (ulong)payloadSize } });
-        var allocated = reply.Task.GetAwaiter().GetResult();
+        var allocated = reply.GetAwaiter().GetResult();
         if (allocated.Error.Length > 0)
         {
             throw new ObjectStoreFullException(allocated.Error, payloadSize, (long)allocated.Capacity, (long)allocated.Used);
@@ -269,20 +282,18 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     protected override async ValueTask<StoredRead> ReadStoredAsync(ObjectId id, CancellationToken cancellationToken)
     {
-        var requestId = NextRequest();
-        var request = new TaskCompletionSource<ObjectRead>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _reads[requestId] = request;
+        var (requestId, request) = _requests.Begin<ObjectRead>();
         _send(new WorkerMessage { Read = new ReadObject { RequestId = requestId, Id = id.ToProto() } });
         ObjectRead reply;
         try
         {
-            reply = await request.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            reply = await request.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // The pin the raylet grants anyway must still be given back.
-            _ = request.Task.ContinueWith(
-                static (read, state) => ((WorkerCoreWorker)state!).ReleaseRead(read.Result),
+            _ = request.ContinueWith(
+                static (read, state) => ((ConnectedCoreWorker)state!).ReleaseRead(read.Result),
                 this,
                 CancellationToken.None,
                 TaskContinuationOptions.OnlyOnRanToCompletion,
@@ -313,7 +324,7 @@ internal sealed class WorkerCoreWorker : CoreWorker
 
     protected override string Describe(ObjectId id) => "the worker asked its raylet for it and it is not ready yet";
 
-    private ulong NextRequest() => (ulong)Interlocked.Increment(ref _nextRequest);
+    protected override void OnErrorObserved(ObjectId id) => _send(new WorkerMessage { ErrorObserved = new ObjectErrorObserved { Id = id.ToProto() } });
 
     private void ReleaseRead(ObjectRead read)
     {

@@ -1,0 +1,123 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Ray.Runtime.Protocol;
+using Ray.Transport;
+using Ray.Worker;
+
+namespace Ray.Core;
+
+/// <summary>
+/// A process's stream to its raylet, from the process's side: a worker's (over the node's Unix socket) or a cluster
+/// driver's (the socket of a node on its machine, else TCP). Messages go out in batches (<see cref="BatchingWriter{TMessage, TBatch}"/>);
+/// what comes back is read by <see cref="RunAsync"/>, and the messages that concern the process's core worker (object
+/// values, replies to its requests) are handled here, whatever the process.
+/// </summary>
+internal sealed class RayletConnection : IAsyncDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly AsyncDuplexStreamingCall<WorkerBatch, RayletBatch> _call;
+    private readonly TaskCompletionSource<WorkerRegistered> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private RayletConnection(GrpcChannel channel, string authToken)
+    {
+        _channel = channel;
+        var client = new Runtime.Protocol.Raylet.RayletClient(channel);
+        _call = client.Connect(TokenMetadata.For(authToken));
+        Outbound = new BatchingWriter<WorkerMessage, WorkerBatch>(static items =>
+        {
+            var batch = new WorkerBatch();
+            batch.Messages.AddRange(items);
+            return batch;
+        });
+        Outbound.Start(batch => _call.RequestStream.WriteAsync(batch));
+        Core = new ConnectedCoreWorker(Send);
+    }
+
+    public BatchingWriter<WorkerMessage, WorkerBatch> Outbound { get; }
+
+    public ConnectedCoreWorker Core { get; }
+
+    /// <summary>Completes with the raylet's answer to this process's registration.</summary>
+    public Task<WorkerRegistered> Registered => _registered.Task;
+
+    /// <summary>Opens the stream over <paramref name="channel"/>, carrying the cluster's token, and sends <paramref name="registration"/> first.</summary>
+    public static RayletConnection Open(GrpcChannel channel, string authToken, WorkerMessage registration)
+    {
+        var connection = new RayletConnection(channel, authToken);
+        connection.Send(registration);
+        return connection;
+    }
+
+    public void Send(WorkerMessage message) => Outbound.TryWrite(message);
+
+    /// <summary>Reads the raylet's messages until the stream ends; faults if it breaks or the raylet refused the process.</summary>
+    public async Task RunAsync(Action<RayletMessage> handle, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await new RayletReader(_call.ResponseStream, message =>
+            {
+                if (!HandleCoreMessage(message))
+                {
+                    handle(message);
+                }
+            }).RunAsync(cancellationToken).ConfigureAwait(false);
+            _registered.TrySetException(new RayException("The raylet ended the connection before it answered the registration."));
+            Core.OnDisconnected(new RayException("The node ended the connection."));
+        }
+        catch (Exception e)
+        {
+            _registered.TrySetException(e);
+            Core.OnDisconnected(e);
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Outbound.Complete();
+        try
+        {
+            await Outbound.Completion.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException or TimeoutException)
+        {
+            // The stream is going away anyway.
+        }
+
+        _call.Dispose();
+        _channel.Dispose();
+    }
+
+    /// <summary>Handles what concerns the core worker; false for the messages the process itself must handle.</summary>
+    private bool HandleCoreMessage(RayletMessage message)
+    {
+        switch (message.BodyCase)
+        {
+            case RayletMessage.BodyOneofCase.Registered:
+                Core.AttachStore(message.Registered);
+                _registered.TrySetResult(message.Registered);
+                return false;
+            case RayletMessage.BodyOneofCase.Object:
+                Core.OnObjectValue(message.Object);
+                return true;
+            case RayletMessage.BodyOneofCase.ActorLookup:
+                Core.OnActorLookup(message.ActorLookup);
+                return true;
+            case RayletMessage.BodyOneofCase.Allocated:
+                Core.OnAllocated(message.Allocated);
+                return true;
+            case RayletMessage.BodyOneofCase.Read:
+                Core.OnRead(message.Read);
+                return true;
+            case RayletMessage.BodyOneofCase.QueryReply:
+                Core.OnQueryReply(message.QueryReply);
+                return true;
+            case RayletMessage.BodyOneofCase.CollectGarbage:
+                ThreadPool.UnsafeQueueUserWorkItem(static state => state.Core.CollectGarbage(state.RequestId), (Core, message.CollectGarbage.RequestId), preferLocal: false);
+                return true;
+            default:
+                return false;
+        }
+    }
+}

@@ -1,0 +1,250 @@
+using Microsoft.Extensions.Logging;
+using Ray.Core;
+using Ray.Gcs;
+using Ray.Infrastructure;
+using Ray.ObjectStore;
+using Ray.Ownership;
+using Ray.Runtime.Protocol;
+using Ray.Scheduling;
+
+namespace Ray.Raylet;
+
+/// <summary>
+/// Tasks that cross nodes. As the owner: a task the scheduler placed on another node is sent there with its arguments
+/// (values inline; large objects by their size and locations) and the references inside them handed over first; its
+/// outcome comes back as <see cref="TaskDone"/>, or it is sent back (<see cref="Spillback"/>) and placed again. As the
+/// node that runs it: the task is queued for a worker of its job (the job's code is brought here first), retried here
+/// if the worker dies, and its outcome goes back to the owner; a large result stays here for the owner.
+/// </summary>
+internal sealed class ForwardedTasks : ITaskForwarder
+{
+    private readonly RayletNode _node;
+    private readonly NodeLinks _links;
+    private readonly ClusterReferences _references;
+    private readonly Func<JobId, Task> _startJob;
+    private readonly ILogger _logger;
+
+    public ForwardedTasks(RayletNode node, NodeLinks links, ClusterReferences references, Func<JobId, Task> startJob, ILogger logger)
+    {
+        _node = node;
+        _links = links;
+        _references = references;
+        _startJob = startJob;
+        _logger = logger;
+    }
+
+    public void Forward(TaskRecord task, Guid node)
+    {
+        var forward = new ForwardTask
+        {
+            TaskId = task.Id.ToProto(),
+            FunctionId = task.FunctionId,
+            FunctionName = task.FunctionName,
+            AssemblyName = task.AssemblyName,
+            MaxRetries = task.MaxRetries,
+            RetryExceptions = task.RetryExceptions,
+            Name = task.Name ?? string.Empty,
+            Attempt = task.Attempts,
+        };
+        task.Resources.CopyTo(forward.Resources);
+        var objects = _node.Objects;
+        foreach (var argument in task.Arguments)
+        {
+            if (!argument.IsReference)
+            {
+                forward.Args.Add(new ForwardedArg { Value = ProtoConversions.Wrap(argument.Value) });
+            }
+            else if (objects.TryGet(argument.Reference, out var entry) && entry.Stored is null && entry.Remote is null && entry.Error is null)
+            {
+                // A small object travels as its value: the node that runs the task need not ask anyone for it.
+                forward.Args.Add(new ForwardedArg { Value = ProtoConversions.Wrap(entry.Value) });
+            }
+            else
+            {
+                var stored = entry is { Stored: not null } or { Remote: not null } ? _references.StoredInfo(entry) : null;
+                forward.Args.Add(new ForwardedArg { Object = new ForwardedObject { Ref = _references.ToRemote(argument.Reference), Stored = stored } });
+                forward.Contained.Add(_references.ToRemote(argument.Reference));
+            }
+        }
+
+        foreach (var id in task.References)
+        {
+            if (!task.Arguments.Any(a => a.IsReference && a.Reference == id))
+            {
+                forward.Contained.Add(_references.ToRemote(id));
+            }
+        }
+
+        _ = SendAsync(task, node, forward);
+    }
+
+    public void Cancel(TaskRecord task, Guid node, bool force) =>
+        _links.Send(node, new NodeMessage { Cancel = new CancelForwarded { TaskId = task.Id.ToProto(), Force = force } });
+
+    /// <summary>Handles what other nodes send about tasks; false for other messages.</summary>
+    public bool Handle(Guid from, NodeMessage message)
+    {
+        switch (message.BodyCase)
+        {
+            case NodeMessage.BodyOneofCase.ForwardTask:
+                Accept(from, message.ForwardTask);
+                return true;
+            case NodeMessage.BodyOneofCase.TaskDone:
+                OnDone(from, message.TaskDone);
+                return true;
+            case NodeMessage.BodyOneofCase.Spillback:
+                _node.Scheduler.OnSpillback(from, message.Spillback.TaskId.ToObjectId());
+                return true;
+            case NodeMessage.BodyOneofCase.Cancel:
+                _node.Scheduler.Cancel(message.Cancel.TaskId.ToObjectId(), message.Cancel.Force);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private async Task SendAsync(TaskRecord task, Guid node, ForwardTask forward)
+    {
+        try
+        {
+            await _references.HandOffAsync(forward.Contained, node).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RayException or ObjectNotFoundException)
+        {
+            _node.Scheduler.OnForwardedDone(node, task.Id, TaskResult.Failure(RayErrors.System(task.DisplayName, $"its arguments could not be handed to node {node:n}: {e.Message}")), task.Attempts);
+            return;
+        }
+
+        if (!_links.Send(node, new NodeMessage { ForwardTask = forward }))
+        {
+            // The node left the cluster between placement and sending: place the task again.
+            _node.Scheduler.OnSpillback(node, task.Id);
+        }
+    }
+
+    private void Accept(Guid owner, ForwardTask forward)
+    {
+        var id = forward.TaskId.ToObjectId();
+        var resources = ResourceSet.FromMap(forward.Resources);
+        if (!_node.Scheduler.Total.Contains(resources))
+        {
+            _links.Send(owner, new NodeMessage { Spillback = new Spillback { TaskId = forward.TaskId, Reason = $"node {_node.NodeId} has only {_node.Scheduler.Total}" } });
+            return;
+        }
+
+        var contained = _references.Receive(forward.Contained);
+        var arguments = new TaskArgument[forward.Args.Count];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            var argument = forward.Args[i];
+            arguments[i] = argument.KindCase == ForwardedArg.KindOneofCase.Value
+                ? TaskArgument.FromBytes(argument.Value.Memory)
+                : TaskArgument.FromReference(argument.Object.Ref.Id.ToObjectId());
+        }
+
+        var task = new TaskRecord
+        {
+            Id = id,
+            FunctionId = forward.FunctionId,
+            FunctionName = forward.FunctionName,
+            AssemblyName = forward.AssemblyName,
+            Arguments = arguments,
+            References = contained,
+            Resources = resources,
+            MaxRetries = forward.MaxRetries,
+            RetryExceptions = forward.RetryExceptions,
+            Name = forward.Name.Length > 0 ? forward.Name : null,
+            Result = null,
+            Done = (done, result) => Reply(owner, done, result),
+            Attempts = Math.Max(0, forward.Attempt - 1),
+        };
+
+        if (!_node.Pool.HasJob(id.Job))
+        {
+            _ = StartJobAsync(owner, id.Job, forward.FunctionName, forward.TaskId);
+        }
+
+        // The task holds its arguments' entries here (borrowed from their owners) until it ends.
+        _node.Scheduler.Submit(task);
+    }
+
+    private async Task StartJobAsync(Guid owner, JobId job, string functionName, ObjectIdProto taskId)
+    {
+        try
+        {
+            await _startJob(job).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RayException or Grpc.Core.RpcException or IOException or InvalidDataException)
+        {
+            _logger.LogError("Job {Job} could not start on this node: {Reason}", job, e.Message);
+            _node.Scheduler.Cancel(taskId.ToObjectId(), force: false);
+        }
+    }
+
+    private void Reply(Guid owner, TaskRecord task, TaskResult result)
+    {
+        var done = new TaskDone { TaskId = task.Id.ToProto(), Attempts = task.Attempts };
+        if (result.Error is { } error)
+        {
+            done.Error = error;
+        }
+        else if (result.Stored is { } stored)
+        {
+            // The result stays in this node's store; its owner learns the size and that it is here.
+            var (entry, _) = _node.Objects.GetOrCreateBorrowed(task.Id, owner, 0);
+            entry.AddReference(ReferenceKind.Primary);
+            _node.Objects.Complete(entry, stored, result.Contained);
+            done.StoredSize = (ulong)stored.PayloadSize;
+        }
+        else
+        {
+            done.Value = ProtoConversions.Wrap(result.Value);
+        }
+
+        if (result.Stored is null)
+        {
+            foreach (var id in result.Contained ?? [])
+            {
+                done.Contained.Add(_references.ToRemote(id));
+            }
+        }
+
+        _ = ReplyAsync(owner, done, result.Stored is null ? result.Contained : null);
+    }
+
+    private async Task ReplyAsync(Guid owner, TaskDone done, ObjectId[]? contained)
+    {
+        try
+        {
+            await _references.HandOffAsync(done.Contained, owner).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RayException or ObjectNotFoundException)
+        {
+            _logger.LogWarning("Could not hand the references in the result of task {Task} to its owner: {Reason}", done.TaskId.ToObjectId(), e.Message);
+        }
+
+        _links.Send(owner, new NodeMessage { TaskDone = done });
+
+        // The references of an inline result were counted here while it travelled; the owner has them now.
+        _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
+    }
+
+    private void OnDone(Guid from, TaskDone done)
+    {
+        var id = done.TaskId.ToObjectId();
+        var contained = _references.Receive(done.Contained);
+        _node.Objects.AddReferences(contained, ReferenceKind.Contained);
+        var result = done.OutcomeCase switch
+        {
+            TaskDone.OutcomeOneofCase.Error => TaskResult.Failure(done.Error),
+            TaskDone.OutcomeOneofCase.StoredSize => new TaskResult(default, null, null, contained.Length == 0 ? null : contained, new RemoteCopies((long)done.StoredSize, [from])),
+            _ => new TaskResult(done.Value.Memory, null, null, contained.Length == 0 ? null : contained),
+        };
+        if (done.OutcomeCase == TaskDone.OutcomeOneofCase.Error)
+        {
+            _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
+        }
+
+        _node.Scheduler.OnForwardedDone(from, id, result, done.Attempts);
+    }
+}

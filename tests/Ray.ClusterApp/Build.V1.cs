@@ -1,0 +1,7 @@
+#if RAYGEN_BUILD_V1
+/// <summary>What tells this build from the other one of the same assembly.</summary>
+internal static class ClusterAppBuild
+{
+    public const string Name = "build one";
+}
+#endif
