@@ -69,15 +69,27 @@ public sealed class RayRuntime : IAsyncDisposable
     /// The resources of the cluster, by name (<c>CPU</c>, <c>GPU</c>, custom): the sum over its live nodes (Ray's
     /// <c>ray.cluster_resources()</c>). In the driver of an embedded node and inside tasks alike.
     /// </summary>
-    public IReadOnlyDictionary<string, double> ClusterResources =>
-        Node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Total);
+    public IReadOnlyDictionary<string, double> ClusterResources
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Total);
+        }
+    }
 
     /// <summary>
     /// The resources not in use right now (exactly, on an embedded node; as the nodes last reported, on a cluster), summed
     /// over the live nodes (Ray's <c>ray.available_resources()</c>).
     /// </summary>
-    public IReadOnlyDictionary<string, double> AvailableResources =>
-        Node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Available);
+    public IReadOnlyDictionary<string, double> AvailableResources
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Available);
+        }
+    }
 
     internal CoreWorker Core { get; }
 
@@ -154,6 +166,7 @@ public sealed class RayRuntime : IAsyncDisposable
 
     private async Task<IReadOnlyList<GcsNodeInfo>> ClusterNodesAsync(CancellationToken cancellationToken)
     {
+        ThrowIfDisposed();
         if ((_cluster?.Gcs ?? _host?.Gcs) is { } gcs)
         {
             return await gcs.GetNodesAsync(cancellationToken).ConfigureAwait(false);
@@ -333,7 +346,7 @@ public sealed class RayRuntime : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 1 and the number of references ({references.Count}).");
         }
 
-        var stopping = Core is DriverCoreWorker driver ? driver.Stopping : CancellationToken.None;
+        var stopping = Core.Stopping;
         using var linked = cancellationToken.CanBeCanceled && stopping.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping) : null;
         var ready = new Task[references.Count];
         var remaining = numReturns;
@@ -367,7 +380,7 @@ public sealed class RayRuntime : IAsyncDisposable
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                throw DriverCoreWorker.Disposed();
+                throw CoreWorker.Disposed();
             }
         }
 
@@ -456,9 +469,10 @@ public sealed class RayRuntime : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the node: workers are asked to exit, and killed if they do not within a few seconds. Open
-    /// <see cref="ArrayView{T}"/>s are closed and the shared-memory object store is deleted. From then on, calls on this
-    /// runtime and on the references it made throw <see cref="ObjectDisposedException"/>, gets in flight included.
+    /// Stops the embedded node: workers are asked to exit, and killed if they do not within a few seconds, and the
+    /// shared-memory object store is deleted; a driver connected to a cluster ends its job there instead. Open
+    /// <see cref="ArrayView{T}"/>s are closed. From then on, calls on this runtime and on the references and actor
+    /// handles it made throw <see cref="ObjectDisposedException"/>, gets and waits in flight included.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -469,9 +483,13 @@ public sealed class RayRuntime : IAsyncDisposable
 
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         Uninstall();
+        if (IsDriver)
+        {
+            Core.Shutdown();
+        }
+
         if (_host is not null)
         {
-            ((DriverCoreWorker)Core).Shutdown();
             await _host.DisposeAsync().ConfigureAwait(false);
         }
 
@@ -505,7 +523,7 @@ public sealed class RayRuntime : IAsyncDisposable
     {
         if (_disposed != 0)
         {
-            throw DriverCoreWorker.Disposed();
+            throw CoreWorker.Disposed();
         }
     }
 

@@ -16,8 +16,6 @@ internal sealed class DriverCoreWorker : CoreWorker
     private readonly RayletNode _node;
     private readonly ReleaseQueue _released;
     private readonly int _processId = Environment.ProcessId;
-    private readonly CancellationTokenSource _stopping = new();
-    private volatile bool _disposed;
 
     public DriverCoreWorker(RayletNode node)
     {
@@ -102,7 +100,7 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     public override void AddReference(ObjectId id, OwnerAddress owner)
     {
-        if (!_disposed)
+        if (!IsDisposed)
         {
             _node.Objects.AddReference(id, ReferenceKind.Local);
         }
@@ -110,8 +108,9 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     public override void ReleaseReference(ObjectId id)
     {
-        if (_disposed)
+        if (IsDisposed)
         {
+            // The node is gone: late finalizers have nothing to release.
             return;
         }
 
@@ -128,20 +127,6 @@ internal sealed class DriverCoreWorker : CoreWorker
         GC.Collect();
         GC.WaitForPendingFinalizers();
         _released.Flush();
-    }
-
-    /// <summary>Cancelled when the runtime is disposed, to end the waits in flight.</summary>
-    public CancellationToken Stopping => _stopping.Token;
-
-    /// <summary>
-    /// Stops counting (the node is going away, so late finalizers have nothing to release), refuses every later call
-    /// and ends the waits in flight.
-    /// </summary>
-    public void Shutdown()
-    {
-        _disposed = true;
-        _stopping.Cancel();
-        CloseViews();
     }
 
     protected override StoreAllocation Allocate(long payloadSize) => new DriverAllocation(Live().Store, _node.Store.Allocate(payloadSize));
@@ -173,9 +158,9 @@ internal sealed class DriverCoreWorker : CoreWorker
             var ready = entry.WhenReady();
             try
             {
-                await (cancellationToken.CanBeCanceled ? ready.WaitAsync(cancellationToken) : ready).WaitAsync(_stopping.Token).ConfigureAwait(false);
+                await (cancellationToken.CanBeCanceled ? ready.WaitAsync(cancellationToken) : ready).WaitAsync(Stopping).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (Stopping.IsCancellationRequested)
             {
                 throw Disposed();
             }
@@ -215,14 +200,6 @@ internal sealed class DriverCoreWorker : CoreWorker
         return _node;
     }
 
-    private void ThrowIfDisposed()
-    {
-        if (_disposed)
-        {
-            throw Disposed();
-        }
-    }
-
     private StoredRead Read(StoredObject stored)
     {
         var store = _node.Store;
@@ -244,11 +221,6 @@ internal sealed class DriverCoreWorker : CoreWorker
             _node.Objects.Release(id, ReferenceKind.Local);
         }
     }
-
-    /// <summary>What calls on a disposed runtime, or on the references it made, throw.</summary>
-    internal static ObjectDisposedException Disposed() => new(
-        nameof(RayRuntime),
-        "This RayGen runtime was disposed: its node, objects and tasks are gone. Start a new one with RayRuntime.InitAsync().");
 
     private sealed class DriverAllocation(NodeObjectStore store, StoreRegion region) : StoreAllocation(store.Arena, region)
     {
