@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Ray.Core;
 using Ray.Runtime.Protocol;
 using Ray.Transport;
 using Xunit;
@@ -99,6 +100,23 @@ public sealed class StandaloneNodeTests(HeadClusterFixture fixture)
             await call.ResponseStream.MoveNext();
         });
         Assert.Equal(StatusCode.Unauthenticated, raylet.StatusCode);
+
+        // The node-to-node link, the package store and the object transfer service, the same way.
+        using var link = new Runtime.Protocol.NodeLink.NodeLinkClient(bare).Connect(deadline: DateTime.UtcNow + Timeout);
+        var linked = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await link.RequestStream.WriteAsync(new NodeBatch());
+            await link.ResponseStream.MoveNext();
+        });
+        Assert.Equal(StatusCode.Unauthenticated, linked.StatusCode);
+        var packages = await Assert.ThrowsAsync<RpcException>(() =>
+            new Runtime.Protocol.PackageService.PackageServiceClient(bare).HasPackageAsync(new HasPackageRequest { PackageId = new string('0', 64) }, deadline: DateTime.UtcNow + Timeout).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, packages.StatusCode);
+        using var pull = bare.CreateCallInvoker().AsyncServerStreamingCall(
+            ObjectManager.PullMethod.Pull, null, new CallOptions(deadline: DateTime.UtcNow + Timeout), new PullRequest { Id = ObjectId.New().ToProto() });
+        var pulled = await Assert.ThrowsAsync<RpcException>(() => pull.ResponseStream.MoveNext());
+        Assert.Equal(StatusCode.Unauthenticated, pulled.StatusCode);
+        Assert.Contains("token is missing", pulled.Status.Detail);
 
         // The node says who was refused, and never prints the token.
         await fixture.Cluster.Head.WaitForOutputAsync(@"Refused \S+ from 127\.0\.0\.1\S*: the cluster token is missing");

@@ -60,3 +60,59 @@ public sealed class BenchmarkSmokeTests(SamplesFixture fixture, ITestOutputHelpe
         Assert.Equal(2, await RayGen.Benchmarks.Program.RunAsync(["--bogus"], new StringWriter(), fixture.Ray).WaitAsync(SamplesFixture.Timeout));
     }
 }
+
+/// <summary>
+/// Runs <c>--cluster --quick</c> in a process of its own (its driver cannot share this process with the samples'
+/// runtime): a local cluster of three real node processes, every cluster row printed with a figure.
+/// </summary>
+public sealed class ClusterBenchmarkSmokeTests(ITestOutputHelper log)
+{
+    [Fact]
+    public async Task Cluster_quick_run_prints_every_cluster_row()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "RayGen.sln")))
+        {
+            root = root.Parent ?? throw new InvalidOperationException("The repository root was not found above the tests.");
+        }
+
+        var benchmarks = Path.Combine(root.FullName, "benchmarks", "RayGen.Benchmarks", "bin", configuration, "net10.0", "RayGen.Benchmarks.dll");
+        Assert.True(File.Exists(benchmarks), $"The benchmarks are not built at {benchmarks}.");
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [benchmarks, "--cluster", "--quick"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(4));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        var text = await stdout.WaitAsync(TimeSpan.FromSeconds(30));
+        log.WriteLine(text);
+        log.WriteLine(await stderr.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains("3 node processes", text);
+        foreach (var row in new[] { "multi_node_tasks_async", "cross_node_tasks_sync" })
+        {
+            Assert.Matches($@"(?m)^{row}\s+\|\s+[\d,.]+\s+\|", text);
+        }
+
+        // The object rows: the size moved, then GB/s.
+        foreach (var row in new[] { "object_transfer_gigabytes", "broadcast_gigabytes" })
+        {
+            Assert.Matches($@"(?m)^{row}\s+\|\s+100 MiB\s+\|\s+[\d.]+\s+\|", text);
+        }
+    }
+}

@@ -26,7 +26,9 @@ internal static class ClusterBenchmarks
 {
     private const int Batch = 1000;
 
-    public static IReadOnlyList<string> Names { get; } = ["multi_node_tasks_async", "cross_node_tasks_sync"];
+    private static readonly string[] TaskRows = ["multi_node_tasks_async", "cross_node_tasks_sync"];
+
+    public static IReadOnlyList<string> Names { get; } = [.. TaskRows, .. ObjectTransferBenchmarks.Names];
 
     public static async Task<int> RunAsync(TextWriter output, Settings settings, int nodes)
     {
@@ -73,6 +75,12 @@ internal static class ClusterBenchmarks
                 "submit one no-op task pinned to another node and await it, repeatedly"),
         };
 
+        if (!benchmarks.Any(b => rows.Contains(b.Name)))
+        {
+            await ObjectTransferBenchmarks.RunAsync(output, ray, all, settings);
+            return 0;
+        }
+
         output.WriteLine($"{"row",-28} | {"RayGen",10} | {"(min - max)",21} | {"beside",10} | {"ratio",7} | unit    | beside is");
         output.WriteLine(new string('-', 130));
         foreach (var benchmark in benchmarks.Where(b => rows.Contains(b.Name)))
@@ -87,6 +95,12 @@ internal static class ClusterBenchmarks
         foreach (var benchmark in benchmarks.Where(b => rows.Contains(b.Name)))
         {
             output.WriteLine($"  {benchmark.Name}: {benchmark.Description}");
+        }
+
+        if (ObjectTransferBenchmarks.Names.Any(rows.Contains))
+        {
+            output.WriteLine();
+            await ObjectTransferBenchmarks.RunAsync(output, ray, all, settings);
         }
 
         return 0;
