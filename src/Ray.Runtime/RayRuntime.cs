@@ -24,6 +24,7 @@ namespace Ray;
 public sealed class RayRuntime : IAsyncDisposable
 {
     private static RayRuntime? s_current;
+    private static int s_starting;
 
     private readonly NodeHost? _host;
     private readonly ClusterDriver? _cluster;
@@ -68,15 +69,27 @@ public sealed class RayRuntime : IAsyncDisposable
     /// The resources of the cluster, by name (<c>CPU</c>, <c>GPU</c>, custom): the sum over its live nodes (Ray's
     /// <c>ray.cluster_resources()</c>). In the driver of an embedded node and inside tasks alike.
     /// </summary>
-    public IReadOnlyDictionary<string, double> ClusterResources =>
-        Node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Total);
+    public IReadOnlyDictionary<string, double> ClusterResources
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Node?.Scheduler.Total.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Total);
+        }
+    }
 
     /// <summary>
     /// The resources not in use right now (exactly, on an embedded node; as the nodes last reported, on a cluster), summed
     /// over the live nodes (Ray's <c>ray.available_resources()</c>).
     /// </summary>
-    public IReadOnlyDictionary<string, double> AvailableResources =>
-        Node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Available);
+    public IReadOnlyDictionary<string, double> AvailableResources
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Node?.Scheduler.Available.Amounts.ToDictionary(a => a.Key, a => a.Value) ?? Sum(LiveNodes(), n => n.Available);
+        }
+    }
 
     internal CoreWorker Core { get; }
 
@@ -96,10 +109,31 @@ public sealed class RayRuntime : IAsyncDisposable
     /// that cluster: the application directory is uploaded to the cluster (nodes never need it on their disk) and the
     /// driver's job starts on the node it submits through.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; checked before anything starts.</exception>
     /// <exception cref="RayException">A worker could not be started, or the cluster refused or could not be reached; the message says why.</exception>
     public static async Task<RayRuntime> InitAsync(RayOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RayOptions();
+        OptionsValidation.Validate(options);
+
+        // One start at a time: two at once would both see no runtime, and the node of the one that lost would keep running.
+        if (Interlocked.CompareExchange(ref s_starting, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("RayGen is already being initialized in this process by another InitAsync call; await that one instead.");
+        }
+
+        try
+        {
+            return await StartAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref s_starting, 0);
+        }
+    }
+
+    private static async Task<RayRuntime> StartAsync(RayOptions options, CancellationToken cancellationToken)
+    {
         if (s_current is not null)
         {
             throw new InvalidOperationException("RayGen is already initialized in this process; dispose the current runtime first.");
@@ -132,6 +166,7 @@ public sealed class RayRuntime : IAsyncDisposable
 
     private async Task<IReadOnlyList<GcsNodeInfo>> ClusterNodesAsync(CancellationToken cancellationToken)
     {
+        ThrowIfDisposed();
         if ((_cluster?.Gcs ?? _host?.Gcs) is { } gcs)
         {
             return await gcs.GetNodesAsync(cancellationToken).ConfigureAwait(false);
@@ -175,6 +210,7 @@ public sealed class RayRuntime : IAsyncDisposable
     /// <exception cref="ObjectStoreFullException">The value is large and the object store has no room for it.</exception>
     public ObjectRef<T> Put<T>(T value)
     {
+        ThrowIfDisposed();
         try
         {
             return Core.Put(value);
@@ -279,8 +315,10 @@ public sealed class RayRuntime : IAsyncDisposable
     /// Waits until <paramref name="numReturns"/> of <paramref name="references"/> are ready or
     /// <paramref name="timeout"/> passes, and splits them into ready and not ready, each in input order.
     /// A failed task counts as ready: its error is thrown when its reference is awaited. As in Ray, at most
-    /// <paramref name="numReturns"/> references are returned as ready; <c>timeout: TimeSpan.Zero</c> polls.
+    /// <paramref name="numReturns"/> references are returned as ready; <c>timeout: TimeSpan.Zero</c> polls. As in Ray, an
+    /// empty list returns at once with nothing in either part, and a reference listed twice is refused.
     /// </summary>
+    /// <exception cref="ArgumentException">A reference is listed more than once.</exception>
     public async Task<WaitResult<TRef>> WaitAsync<TRef>(
         IReadOnlyList<TRef> references,
         int numReturns = 1,
@@ -289,11 +327,27 @@ public sealed class RayRuntime : IAsyncDisposable
         where TRef : ObjectRef
     {
         ArgumentNullException.ThrowIfNull(references);
+        if (references.Count == 0)
+        {
+            return new WaitResult<TRef>([], []);
+        }
+
+        var distinct = new HashSet<ObjectId>(references.Count);
+        foreach (var reference in references)
+        {
+            if (!distinct.Add(reference.Id))
+            {
+                throw new ArgumentException($"WaitAsync takes each reference once, but {reference.Id} is listed more than once.", nameof(references));
+            }
+        }
+
         if (numReturns < 1 || numReturns > references.Count)
         {
             throw new ArgumentOutOfRangeException(nameof(numReturns), numReturns, $"numReturns must be between 1 and the number of references ({references.Count}).");
         }
 
+        var stopping = Core.Stopping;
+        using var linked = cancellationToken.CanBeCanceled && stopping.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping) : null;
         var ready = new Task[references.Count];
         var remaining = numReturns;
         var enough = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -318,11 +372,15 @@ public sealed class RayRuntime : IAsyncDisposable
         {
             try
             {
-                await enough.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+                await enough.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, linked?.Token ?? (stopping.CanBeCanceled ? stopping : cancellationToken)).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
                 // Not enough were ready in time: return what is ready now, as Ray does.
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                throw CoreWorker.Disposed();
             }
         }
 
@@ -390,21 +448,31 @@ public sealed class RayRuntime : IAsyncDisposable
     /// Lists the node's objects with their sizes, where they are, which process owns them and what keeps them alive,
     /// largest first (Ray's <c>ray memory</c>). Inside a task or actor, the objects of the node it runs on.
     /// </summary>
-    public IReadOnlyList<ObjectInfo> ListObjects() => Node is { } node
-        ? node.Objects.List()
-        : ((ConnectedCoreWorker)Core).Query(NodeQueryKind.Objects).Objects.Select(NodeQueries.FromProto).ToArray();
+    public IReadOnlyList<ObjectInfo> ListObjects()
+    {
+        ThrowIfDisposed();
+        return Node is { } node
+            ? node.Objects.List()
+            : ((ConnectedCoreWorker)Core).Query(NodeQueryKind.Objects).Objects.Select(NodeQueries.FromProto).ToArray();
+    }
 
     /// <summary>
     /// The state of the node's shared-memory object store: capacity, use, spilling. Inside a task or actor, the store
     /// of the node it runs on.
     /// </summary>
-    public ObjectStoreStats GetObjectStoreStats() => Node is { } node
-        ? node.Store.Stats()
-        : NodeQueries.FromProto(((ConnectedCoreWorker)Core).Query(NodeQueryKind.StoreStats).StoreStats);
+    public ObjectStoreStats GetObjectStoreStats()
+    {
+        ThrowIfDisposed();
+        return Node is { } node
+            ? node.Store.Stats()
+            : NodeQueries.FromProto(((ConnectedCoreWorker)Core).Query(NodeQueryKind.StoreStats).StoreStats);
+    }
 
     /// <summary>
-    /// Stops the node: workers are asked to exit, and killed if they do not within a few seconds. Open
-    /// <see cref="ArrayView{T}"/>s are closed and the shared-memory object store is deleted.
+    /// Stops the embedded node: workers are asked to exit, and killed if they do not within a few seconds, and the
+    /// shared-memory object store is deleted; a driver connected to a cluster ends its job there instead. Open
+    /// <see cref="ArrayView{T}"/>s are closed. From then on, calls on this runtime and on the references and actor
+    /// handles it made throw <see cref="ObjectDisposedException"/>, gets and waits in flight included.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -415,9 +483,13 @@ public sealed class RayRuntime : IAsyncDisposable
 
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         Uninstall();
+        if (IsDriver)
+        {
+            Core.Shutdown();
+        }
+
         if (_host is not null)
         {
-            ((DriverCoreWorker)Core).Shutdown();
             await _host.DisposeAsync().ConfigureAwait(false);
         }
 
@@ -446,6 +518,14 @@ public sealed class RayRuntime : IAsyncDisposable
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
             }));
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed != 0)
+        {
+            throw CoreWorker.Disposed();
+        }
+    }
 
     private static IReadOnlyList<TRef> List<TRef>(IEnumerable<TRef> references)
         where TRef : ObjectRef

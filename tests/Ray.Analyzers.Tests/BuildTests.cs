@@ -134,6 +134,6 @@ public sealed class BuildTests
             throw;
         }
 
-        return await stdout + await stderr;
+        return await stdout.WaitAsync(timeout.Token) + await stderr.WaitAsync(timeout.Token);
     }
 }

@@ -81,4 +81,31 @@ public sealed class JobTests
         Assert.Equal(0, await other.WaitForExitAsync());
         Assert.Contains("other jobs' objects: 0", other.Output);
     }
+
+    /// <summary>
+    /// A cluster driver, like an embedded one, refuses every call once disposed, through the runtime or a reference or
+    /// handle it made, and ends the get and the wait in flight with ObjectDisposedException instead of leaving them to
+    /// a stream that is closing.
+    /// </summary>
+    [Fact]
+    public async Task A_disposed_cluster_driver_refuses_every_call_and_ends_the_get_and_wait_in_flight()
+    {
+        await using var cluster = await TestCluster.StartAsync(headCpus: 2);
+        using var driver = await cluster.StartDriverAsync("V1", "after-dispose");
+        Assert.True(await driver.WaitForExitAsync() == 0, driver.Output);
+        var steps = new Dictionary<string, string>();
+        foreach (var parts in driver.Output.Split('\n', StringSplitOptions.TrimEntries).Select(line => line.Split(": ", 2)).Where(parts => parts.Length == 2))
+        {
+            steps[parts[0]] = parts[1];
+        }
+
+        foreach (var step in new[] { "awaiting", "waiting", "put", "get small", "get large", "get pending", "wait", "cancel", "actor call", "list", "stats", "nodes" })
+        {
+            Assert.True(steps.TryGetValue(step, out var outcome), $"No outcome for {step}:{Environment.NewLine}{driver.Output}");
+            Assert.True(outcome.StartsWith("ObjectDisposedException: ", StringComparison.Ordinal), $"{step}: {outcome}");
+            Assert.Contains("RayRuntime.InitAsync", outcome);
+        }
+
+        Assert.StartsWith("InvalidOperationException: RayGen is not initialized", steps["submit"]);
+    }
 }

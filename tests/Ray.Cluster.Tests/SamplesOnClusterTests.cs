@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Xunit;
 
@@ -39,7 +40,18 @@ public sealed class SamplesOnClusterTests(ThreeNodeClusterFixture fixture)
         Assert.Equal(2, Regex.Matches(text, @"sum of squares = \S+ \(expected \S+: same\)").Count);
         Assert.Equal(3, Regex.Matches(text, @"(?m)^\s*(10|20|50) \|.*\| yes$").Count);
         Assert.DoesNotMatch(@"(?m)\| no$", text);
-        Assert.Contains("Learned w = [2.000, -3.000, 0.500, 1.500]", text);
+
+        // Asynchronous SGD: the order in which the nodes' gradients reach the server moves the last digit (1.501 as well
+        // as 1.500), so the weights are checked as SampleTests checks them on one node: within 0.05 of the true ones.
+        var learned = Regex.Match(text, @"Learned w = \[(?<w>[^\]]+)\]");
+        Assert.True(learned.Success, $"The parameter server printed no weights:{Environment.NewLine}{text}");
+        var weights = learned.Groups["w"].Value.Split(", ").Select(w => double.Parse(w, CultureInfo.InvariantCulture)).ToArray();
+        double[] trueWeights = [2.0, -3.0, 0.5, 1.5];
+        Assert.Equal(trueWeights.Length, weights.Length);
+        for (var i = 0; i < trueWeights.Length; i++)
+        {
+            Assert.Equal(trueWeights[i], weights[i], tolerance: 0.05);
+        }
 
         // The work ran on more than the head (one CPU each): the samples' job started on another node too.
         Assert.True(others.Sum(JobsStarted) > jobsBefore, "The samples' job never started on a node other than the head.");

@@ -6,6 +6,7 @@
 //   hold     starts an actor, a task that runs until killed and a large object, prints "holding", and waits to be killed
 //   busy     submits three one-CPU tasks that run until killed, prints "submitted", and waits to be killed
 //   objects  prints "other jobs' objects: N", the objects of other jobs its node holds
+//   after-dispose  disposes the runtime with work in flight and prints what each later call does (AfterDispose.cs)
 using Ray;
 
 await using var ray = await RayRuntime.InitAsync(new RayOptions { Address = args.Length > 1 ? args[1] : null });
@@ -36,6 +37,9 @@ switch (mode)
     case "objects":
         var mine = ray.Put(0).Id.Job;
         Console.WriteLine($"other jobs' objects: {ray.ListObjects().Count(o => o.Id.Job != mine)}");
+        break;
+    case "after-dispose":
+        await AfterDispose.RunAsync(ray);
         break;
 }
 

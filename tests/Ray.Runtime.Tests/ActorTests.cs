@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ray.Infrastructure;
 using Xunit;
 
@@ -147,13 +146,26 @@ public sealed class ActorTests(RuntimeFixture fixture)
     [Fact]
     public async Task MaxConcurrency_lets_async_methods_interleave()
     {
+        // Serial: each call is released as soon as it is in; the next one comes in only after it has left.
         var serial = Counter.Remote(0);
-        var serialRuns = await fixture.Ray.GetAsync(Enumerable.Range(0, 3).Select(_ => serial.SlowAsync(200))).WaitAsync(Timeout);
-        Assert.Equal(1, Intervals.MaxOverlap(serialRuns));
+        using var serialGate = new Gate();
+        var serialCalls = Enumerable.Range(0, 3).Select(_ => serial.HoldAsync(serialGate.Path)).ToList();
+        for (var call = 1; call <= serialCalls.Count; call++)
+        {
+            await serialGate.WaitForStartedAsync(call);
+            Assert.Equal(call, serialGate.Started);
+            serialGate.Release(call);
+        }
 
+        Assert.Equal(new[] { 1, 1, 1 }, await fixture.Ray.GetAsync(serialCalls).WaitAsync(Timeout));
+
+        // Three at once: all three are inside together before any is released.
         var concurrent = Counter.WithOptions(new ActorOptions { MaxConcurrency = 3 }).Remote(0);
-        var concurrentRuns = await fixture.Ray.GetAsync(Enumerable.Range(0, 3).Select(_ => concurrent.SlowAsync(500))).WaitAsync(Timeout);
-        Assert.Equal(3, Intervals.MaxOverlap(concurrentRuns));
+        using var concurrentGate = new Gate();
+        var concurrentCalls = Enumerable.Range(0, 3).Select(_ => concurrent.HoldAsync(concurrentGate.Path)).ToList();
+        await concurrentGate.WaitForStartedAsync(3);
+        concurrentGate.ReleaseAll(3);
+        Assert.Equal([1, 2, 3], (await fixture.Ray.GetAsync(concurrentCalls).WaitAsync(Timeout)).Order());
         fixture.Ray.Kill(serial);
         fixture.Ray.Kill(concurrent);
     }
@@ -166,8 +178,10 @@ public sealed class ActorTests(RuntimeFixture fixture)
         var pid = await counter.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
         Assert.Equal(101, await counter.GetValue().GetAsync().AsTask().WaitAsync(Timeout));
 
-        var inFlight = counter.SleepThenGet(30_000);
-        KillProcess(pid);
+        using var gate = new Gate();
+        var inFlight = counter.HoldThenGet(gate.Path);
+        await gate.WaitForStartedAsync(1);
+        TestProcesses.Kill(pid);
         var died = await Assert.ThrowsAsync<ActorDiedException>(() => inFlight.GetAsync().AsTask().WaitAsync(Timeout));
         Assert.Contains("restarting", died.Message);
 
@@ -177,7 +191,7 @@ public sealed class ActorTests(RuntimeFixture fixture)
         Assert.NotEqual(pid, newPid);
 
         // Out of restarts: the next death is final.
-        KillProcess(newPid);
+        TestProcesses.Kill(newPid);
         var final = await Assert.ThrowsAsync<ActorDiedException>(() => WaitUntilDeadAsync(counter));
         Assert.Contains("MaxRestarts = 1", final.Message);
     }
@@ -187,29 +201,41 @@ public sealed class ActorTests(RuntimeFixture fixture)
     {
         var counter = Counter.WithOptions(new ActorOptions { MaxRestarts = 1, MaxTaskRetries = 1, DedicatedProcess = true }).Remote(7);
         var pid = await counter.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
-        var marker = Path.Combine(Path.GetTempPath(), $"raygen-in-flight-{Guid.NewGuid():n}");
-        var inFlight = counter.SignalThenSleepThenGet(marker, 2_000);
-        await TaskTests.WaitForFileAsync(marker);
-        File.Delete(marker);
-        KillProcess(pid);
+        using var gate = new Gate();
+        var inFlight = counter.HoldThenGet(gate.Path);
+        await gate.WaitForStartedAsync(1);
+        TestProcesses.Kill(pid);
+
+        // The call enters again, in the restarted actor's process, and returns once released.
+        await gate.WaitForStartedAsync(2);
+        Assert.NotEqual(pid, gate.ProcessIds[1]);
+        gate.Release(2);
         Assert.Equal(7, await inFlight.GetAsync().AsTask().WaitAsync(Timeout));
-        Assert.True(File.Exists(marker), "The call ran again on the restarted actor.");
-        File.Delete(marker);
         fixture.Ray.Kill(counter);
     }
 
     [Fact]
-    public async Task Killing_a_shared_worker_kills_its_actors_and_the_pool_recovers()
+    public async Task Killing_a_shared_actor_worker_kills_its_actors_and_new_actors_get_a_live_one()
     {
         var counter = Counter.Remote(3);
-        var pid = await counter.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
-        var busy = counter.SleepThenGet(30_000);
-        KillProcess(pid);
+        using var busyGate = new Gate();
+        var busy = counter.HoldThenGet(busyGate.Path);
+        await busyGate.WaitForStartedAsync(1);
+        var pid = busyGate.ProcessIds[0];
+        Assert.Contains(pid, fixture.Ray.ActorWorkerProcessIds);
+        TestProcesses.Kill(pid);
         var error = await Assert.ThrowsAsync<ActorDiedException>(() => busy.GetAsync().AsTask().WaitAsync(Timeout));
         Assert.Contains($"pid {pid}", error.Message);
         Assert.Contains("MaxRestarts = 0", error.Message);
         await Assert.ThrowsAsync<ActorDiedException>(() => counter.GetValue().GetAsync().AsTask().WaitAsync(Timeout));
-        Assert.Equal(3, await TestTasks.Remote.Add(1, 2).GetAsync().AsTask().WaitAsync(Timeout));
+
+        // A new actor runs in a live actor worker, not in the dead one.
+        var next = Counter.Remote(4);
+        var nextPid = await next.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
+        Assert.NotEqual(pid, nextPid);
+        Assert.Contains(nextPid, fixture.Ray.ActorWorkerProcessIds);
+        Assert.Equal(4, await next.GetValue().GetAsync().AsTask().WaitAsync(Timeout));
+        fixture.Ray.Kill(next);
     }
 
     [Fact]
@@ -244,6 +270,4 @@ public sealed class ActorTests(RuntimeFixture fixture)
             await Task.Delay(50);
         }
     }
-
-    private static void KillProcess(int pid) => Process.Start("kill", ["-9", pid.ToString()])!.WaitForExit();
 }

@@ -48,7 +48,7 @@ public static partial class CallControlTasks
 
 /// <summary>An actor whose calls can be held and cancelled.</summary>
 [Remote]
-public partial class Gate
+public partial class GatedActor
 {
     public int ProcessId() => Environment.ProcessId;
 

@@ -16,7 +16,7 @@ public sealed class CallControlTests(RuntimeFixture fixture) : IDisposable
     [Fact]
     public async Task A_task_that_ends_its_worker_does_not_kill_an_actor()
     {
-        var gate = Gate.WithOptions(new ActorOptions { MaxRestarts = 0 }).Remote();
+        var gate = GatedActor.WithOptions(new ActorOptions { MaxRestarts = 0 }).Remote();
         var actorPid = await gate.ProcessId().GetAsync().AsTask().WaitAsync(Timeout);
         Assert.Contains(actorPid, fixture.Ray.ActorWorkerProcessIds);
         Assert.DoesNotContain(actorPid, fixture.Ray.WorkerProcessIds);
@@ -66,7 +66,7 @@ public sealed class CallControlTests(RuntimeFixture fixture) : IDisposable
     [Fact]
     public async Task Cancelling_a_running_actor_call_fires_its_methods_token()
     {
-        var gate = Gate.Remote();
+        var gate = GatedActor.Remote();
         var marker = Path.Combine(_directory, "actor-waiting");
         var waiting = gate.WaitForCancellationAsync(marker);
         await TaskTests.WaitForFileAsync(marker);
@@ -79,7 +79,7 @@ public sealed class CallControlTests(RuntimeFixture fixture) : IDisposable
     [Fact]
     public async Task A_cancelled_actor_call_that_has_not_started_never_runs_and_later_calls_still_do()
     {
-        var gate = Gate.Remote();
+        var gate = GatedActor.Remote();
         var started = Path.Combine(_directory, "holding");
         var release = Path.Combine(_directory, "release");
         var secondStarted = Path.Combine(_directory, "second-started");

@@ -9,9 +9,18 @@ namespace Ray.Runtime.Tests;
 /// PackageReference builds (the generator runs from the package) and runs a task on worker processes, and a
 /// project the package cannot serve fails its build with the reason.
 /// </summary>
+/// <remarks>
+/// The package is packed from a copy of the sources, so that its build writes no <c>obj/</c> or <c>bin/</c> of the
+/// repository while other tests build against them, and under a version of its own, restored into a packages folder
+/// of its own: a package of the same version left in the machine's NuGet cache by an earlier run cannot stand in
+/// for it. The app must then run exactly the runtime and worker binaries this package holds.
+/// </remarks>
 public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
 {
-    private const string Version = "0.0.1-test";
+    private const string UsesRay = """
+        using Ray;
+        await using var ray = await RayRuntime.InitAsync();
+        """;
 
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
 
@@ -22,6 +31,7 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
     [Fact]
     public async Task One_package_brings_runtime_generator_and_worker()
     {
+        Dictionary<string, string> packed;
         using (var zip = ZipFile.OpenRead(_package.Path))
         {
             var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
@@ -40,6 +50,9 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
 
             using var nuspec = new StreamReader(zip.GetEntry("RayGen.nuspec")!.Open());
             Assert.Contains("<readme>README.md</readme>", await nuspec.ReadToEndAsync(), StringComparison.Ordinal);
+
+            packed = new[] { "lib/net10.0/Ray.Runtime.dll", "lib/net10.0/Ray.Abstractions.dll", "tools/worker/Ray.Worker.dll" }
+                .ToDictionary(entry => Path.GetFileName(entry), entry => Hash(zip.GetEntry(entry)!.Open()));
         }
 
         var app = await _package.CreateAppAsync("net10.0", """
@@ -54,6 +67,13 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
         var (exitCode, output) = await RunAsync("dotnet", ["run"], app);
         Assert.True(exitCode == 0, output);
         Assert.Contains("sum=6", output);
+        Assert.True(Directory.Exists(_package.RestoredDirectory), $"RayGen {_package.Version} was not restored into {_package.RestoredDirectory}.");
+        var bin = Path.Combine(app, "bin", "Debug", "net10.0");
+        foreach (var (file, hash) in packed)
+        {
+            await using var built = File.OpenRead(Path.Combine(bin, file));
+            Assert.True(Hash(built) == hash, $"The app ran a {file} that is not the one in the package just packed.");
+        }
     }
 
     [Theory]
@@ -87,10 +107,13 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
         }
     }
 
-    private const string UsesRay = """
-        using Ray;
-        await using var ray = await RayRuntime.InitAsync();
-        """;
+    private static string Hash(Stream stream)
+    {
+        using (stream)
+        {
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
+        }
+    }
 
     private static string RepositoryRoot()
     {
@@ -137,21 +160,29 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
             throw;
         }
 
-        var output = await stdout + await stderr;
+        var output = await stdout.WaitAsync(cancellation.Token) + await stderr.WaitAsync(cancellation.Token);
         return (process.ExitCode, $"'{file} {string.Join(' ', arguments)}' exited with {process.ExitCode}:{Environment.NewLine}{output}");
     }
 
     /// <summary>
-    /// The package, packed once for these tests, and the projects that use it. They restore into a packages folder of
-    /// their own: the user-wide one would keep the first package of this version ever restored, however often it is
-    /// rebuilt.
+    /// The package, packed once for these tests from a copy of the sources under a version of this run's own, and the
+    /// projects that use it. They restore into a packages folder of their own, with the machine's one only as a
+    /// fallback for the package's dependencies: RayGen itself, under a version no earlier run used, can only come from
+    /// this run's feed.
     /// </summary>
     public sealed class PackedRayGen : IAsyncLifetime
     {
         private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("raygen-package-");
+        private string _globalPackages = string.Empty;
 
         /// <summary>The .nupkg file.</summary>
         public string Path { get; private set; } = string.Empty;
+
+        /// <summary>This run's version of the package.</summary>
+        public string Version { get; } = $"0.0.1-test.{Guid.NewGuid():n}";
+
+        /// <summary>Where the apps' restore puts the package.</summary>
+        public string RestoredDirectory => System.IO.Path.Combine(Packages, "raygen", Version);
 
         private string Feed => System.IO.Path.Combine(_work.FullName, "feed");
 
@@ -159,11 +190,17 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
 
         public async Task InitializeAsync()
         {
-            var root = RepositoryRoot();
+            var sources = System.IO.Path.Combine(_work.FullName, "sources");
+            CopySources(RepositoryRoot(), sources);
             var (exitCode, output) = await RunAsync(
-                "dotnet", ["pack", System.IO.Path.Combine(root, "src", "RayGen"), "-c", "Release", "-o", Feed, $"-p:Version={Version}"], root);
+                "dotnet", ["pack", System.IO.Path.Combine(sources, "src", "RayGen"), "-c", "Release", "-o", Feed, $"-p:Version={Version}"], sources);
             Assert.True(exitCode == 0, output);
             Path = System.IO.Path.Combine(Feed, $"RayGen.{Version}.nupkg");
+
+            var (listed, locals) = await RunAsync("dotnet", ["nuget", "locals", "global-packages", "--list"], _work.FullName);
+            Assert.True(listed == 0, locals);
+            var line = locals.Split('\n').Single(l => l.StartsWith("global-packages:", StringComparison.Ordinal));
+            _globalPackages = line[(line.IndexOf(':') + 1)..].Trim();
         }
 
         /// <summary>A console project in a folder of its own that references the package, with <paramref name="program"/> as Program.cs.</summary>
@@ -178,6 +215,7 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
                     <ImplicitUsings>enable</ImplicitUsings>
                     <RestoreAdditionalProjectSources>{Feed}</RestoreAdditionalProjectSources>
                     <RestorePackagesPath>{Packages}</RestorePackagesPath>
+                    <RestoreFallbackFolders>{_globalPackages}</RestoreFallbackFolders>
                   </PropertyGroup>
                   <ItemGroup>
                     <PackageReference Include="RayGen" Version="{Version}" />
@@ -192,6 +230,32 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedRayGen>
         {
             _work.Delete(recursive: true);
             return Task.CompletedTask;
+        }
+
+        /// <summary>What packing needs: the sources under src/ (without build outputs), the rules' pages and the repository's MSBuild props.</summary>
+        private static void CopySources(string root, string destination)
+        {
+            Directory.CreateDirectory(destination);
+            foreach (var file in new[] { "Directory.Build.props", "Directory.Packages.props" })
+            {
+                File.Copy(System.IO.Path.Combine(root, file), System.IO.Path.Combine(destination, file));
+            }
+
+            foreach (var folder in new[] { "src", System.IO.Path.Combine("docs", "diagnostics") })
+            {
+                foreach (var file in Directory.EnumerateFiles(System.IO.Path.Combine(root, folder), "*", SearchOption.AllDirectories))
+                {
+                    var relative = System.IO.Path.GetRelativePath(root, file);
+                    if (relative.Split(System.IO.Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+                    {
+                        continue;
+                    }
+
+                    var target = System.IO.Path.Combine(destination, relative);
+                    Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+                    File.Copy(file, target);
+                }
+            }
         }
     }
 }

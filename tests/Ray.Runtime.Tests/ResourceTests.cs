@@ -14,26 +14,16 @@ public sealed class ResourceTests(RuntimeFixture fixture)
     }
 
     [Fact]
-    public async Task Tasks_that_need_the_whole_node_never_overlap()
-    {
-        var intervals = await fixture.Ray.GetAsync(Enumerable.Range(0, 3).Select(_ => TestTasks.Remote.TimedWholeNode(200))).WaitAsync(Timeout);
-        Assert.Equal(1, Intervals.MaxOverlap(intervals));
-    }
+    public Task Tasks_that_need_the_whole_node_never_overlap() =>
+        AssertRunAtOnceAsync(gate => TestTasks.Remote.HoldWholeNode(gate), tasks: 3, atOnce: 1);
 
     [Fact]
-    public async Task One_cpu_tasks_run_two_at_a_time_on_two_cpus()
-    {
-        var intervals = await fixture.Ray.GetAsync(Enumerable.Range(0, 4).Select(_ => TestTasks.Remote.Timed(500))).WaitAsync(Timeout);
-        Assert.Equal(2, Intervals.MaxOverlap(intervals));
-    }
+    public Task One_cpu_tasks_run_two_at_a_time_on_two_cpus() =>
+        AssertRunAtOnceAsync(gate => TestTasks.Remote.Hold(gate), tasks: 4, atOnce: 2);
 
     [Fact]
-    public async Task Fractional_cpus_let_more_tasks_share_the_node()
-    {
-        var half = TestTasks.Remote.WithOptions(new TaskOptions { NumCpus = 0.5 });
-        var intervals = await fixture.Ray.GetAsync(Enumerable.Range(0, 4).Select(_ => half.Timed(1_000))).WaitAsync(Timeout);
-        Assert.Equal(4, Intervals.MaxOverlap(intervals));
-    }
+    public Task Fractional_cpus_let_more_tasks_share_the_node() =>
+        AssertRunAtOnceAsync(gate => TestTasks.Remote.WithOptions(new TaskOptions { NumCpus = 0.5 }).Hold(gate), tasks: 4, atOnce: 4);
 
     [Fact]
     public async Task Short_tasks_never_queue_behind_a_long_one_while_a_cpu_is_free()
@@ -53,6 +43,30 @@ public sealed class ResourceTests(RuntimeFixture fixture)
         fixture.Ray.Cancel(longTask);
         await Assert.ThrowsAsync<TaskCancelledException>(() => longTask.GetAsync().AsTask().WaitAsync(Timeout));
         File.Delete(marker);
+    }
+
+    /// <summary>
+    /// Submits <paramref name="tasks"/> tasks that each hold until released, and releases them one by one in the order
+    /// they started. Each time the next one starts, <paramref name="atOnce"/> of them run (held, so none can have
+    /// finished early) and the scheduler keeps the rest queued with no CPU left.
+    /// </summary>
+    private async Task AssertRunAtOnceAsync(Func<string, ObjectRef<int>> submit, int tasks, int atOnce)
+    {
+        using var gate = new Gate();
+        var submitted = Enumerable.Range(0, tasks).Select(_ => submit(gate.Path)).ToList();
+        for (var released = 0; released + atOnce <= tasks; released++)
+        {
+            await gate.WaitForStartedAsync(released + atOnce);
+            var states = submitted.Select(task => fixture.Ray.Node!.Scheduler.Describe(task.Id)).ToList();
+            Assert.Equal(released + atOnce, gate.Started);
+            Assert.Equal(atOnce, states.Count(state => state.Contains(" is running ", StringComparison.Ordinal)));
+            Assert.Equal(tasks - released - atOnce, states.Count(state => state.Contains(" is queued", StringComparison.Ordinal)));
+            Assert.Equal(0, fixture.Ray.AvailableResources.GetValueOrDefault("CPU"));
+            gate.Release(released + 1);
+        }
+
+        gate.ReleaseAll(tasks);
+        Assert.Equal(Enumerable.Range(1, tasks), (await fixture.Ray.GetAsync(submitted).WaitAsync(Timeout)).Order());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text;
+using Ray.Raylet;
 using Xunit;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -24,7 +25,32 @@ public sealed class RuntimeFixture : IAsyncLifetime
     public async Task InitializeAsync() =>
         Ray = await RayRuntime.InitAsync(new RayOptions { NumCpus = 2, WorkerOutput = _output, WorkerErrorOutput = _errors }).WaitAsync(Timeout);
 
-    public async Task DisposeAsync() => await Ray.DisposeAsync();
+    public async Task DisposeAsync() => await Ray.DisposeAsync().AsTask().WaitAsync(Timeout);
+
+    /// <summary>
+    /// After the task worker <paramref name="replaced"/> died: waits until the pool has registered a replacement (a started
+    /// process is not yet a worker), then holds one task per worker at once and checks that they ran on exactly the
+    /// registered task workers, so the replacement took one.
+    /// </summary>
+    public async Task AssertThePoolServesAgainAsync(int replaced)
+    {
+        var pool = Ray.Node!.Pool;
+        var deadline = DateTime.UtcNow + Timeout;
+        int[] workers;
+        while ((workers = [.. pool.Registered.Where(w => w.Kind == WorkerKind.Task).Select(w => w.ProcessId)]).Length < pool.Size)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Only {workers.Length} of {pool.Size} workers were registered {Timeout.TotalSeconds} s after pid {replaced} died.");
+            await Task.Delay(20);
+        }
+
+        Assert.DoesNotContain(replaced, workers);
+        using var gate = new Gate();
+        var tasks = workers.Select(_ => TestTasks.Remote.Hold(gate.Path)).ToList();
+        await gate.WaitForStartedAsync(tasks.Count);
+        Assert.Equal(workers.Order(), gate.ProcessIds.Order());
+        gate.ReleaseAll(tasks.Count);
+        await Ray.GetAsync(tasks).WaitAsync(Timeout);
+    }
 
     private sealed class CapturingWriter : TextWriter
     {

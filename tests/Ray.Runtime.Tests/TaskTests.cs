@@ -82,13 +82,49 @@ public sealed class TaskTests(RuntimeFixture fixture)
         var refs = Enumerable.Range(0, 100).Select(i => TestTasks.Remote.Add(i, 1)).ToList();
         var values = await fixture.Ray.GetAsync(refs).WaitAsync(Timeout);
         Assert.Equal(Enumerable.Range(1, 100), values);
-        Assert.Equal(Enumerable.Range(1, 100), fixture.Ray.Get(refs));
+        Assert.Equal(Enumerable.Range(1, 100), await Task.Run(() => fixture.Ray.Get(refs)).WaitAsync(Timeout));
+    }
+
+    /// <summary>
+    /// Eight driver threads at once, each submitting chains of tasks, putting small and large objects, and getting
+    /// and waiting on them: every value comes back to the thread that asked for it.
+    /// </summary>
+    [Fact]
+    public async Task Many_driver_threads_submit_put_and_get_at_once()
+    {
+        const int threads = 8;
+        const int rounds = 40;
+        var ray = fixture.Ray;
+        using var start = new Barrier(threads);
+        var clients = Enumerable.Range(0, threads).Select(thread => Task.Factory.StartNew(
+            async () =>
+            {
+                start.SignalAndWait(Timeout);
+                for (var round = 0; round < rounds; round++)
+                {
+                    var sum = TestTasks.Remote.Add(thread * 1000, round);
+                    var twice = TestTasks.Remote.Add(sum, ray.Put(round));
+                    var large = ray.Put(Enumerable.Repeat((byte)thread, 200_000).ToArray());
+                    Assert.Equal((thread * 1000) + (2 * round), await twice.GetAsync().AsTask().WaitAsync(Timeout));
+                    Assert.Equal(thread * 1000 + round, await sum.GetAsync().AsTask().WaitAsync(Timeout));
+                    var (ready, _) = await ray.WaitAsync([sum, twice], numReturns: 2).WaitAsync(Timeout);
+                    Assert.Equal(2, ready.Count);
+                    var bytes = large.Get(Timeout);
+                    Assert.True(bytes.Length == 200_000 && bytes.All(b => b == thread), $"Thread {thread} read another thread's object.");
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default).Unwrap()).ToList();
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(2));
     }
 
     [Fact]
     public async Task WaitAsync_splits_ready_and_not_ready_in_input_order()
     {
-        var slow = TestTasks.Remote.Sleep(3_000);
+        // The slow task holds until the test releases it, however quickly or slowly the others run.
+        using var gate = new Gate();
+        var slow = TestTasks.Remote.Hold(gate.Path);
         var fast1 = TestTasks.Remote.Add(1, 1);
         var fast2 = TestTasks.Remote.Add(2, 2);
         var refs = new[] { slow, fast1, fast2 };
@@ -98,8 +134,10 @@ public sealed class TaskTests(RuntimeFixture fixture)
         Assert.Equal([slow], notReady);
 
         var timedOut = await fixture.Ray.WaitAsync(refs, numReturns: 3, timeout: TimeSpan.FromMilliseconds(100)).WaitAsync(Timeout);
-        Assert.Contains(slow, timedOut.NotReady);
+        Assert.Equal([fast1, fast2], timedOut.Ready);
+        Assert.Equal([slow], timedOut.NotReady);
 
+        gate.Release(1);
         var all = await fixture.Ray.WaitAsync(refs, numReturns: 3).WaitAsync(Timeout);
         Assert.Equal(refs, all.Ready);
         Assert.Empty(all.NotReady);
@@ -108,18 +146,21 @@ public sealed class TaskTests(RuntimeFixture fixture)
         Assert.Equal([slow], atMostOne.Ready);
         Assert.Equal([fast1, fast2], atMostOne.NotReady);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 0).GetAwaiter().GetResult());
-        Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 4).GetAwaiter().GetResult());
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 0).WaitAsync(Timeout));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => fixture.Ray.WaitAsync(refs, numReturns: 4).WaitAsync(Timeout));
     }
 
     [Fact]
     public async Task Get_with_a_timeout_names_the_task_and_its_state()
     {
-        var slow = TestTasks.Remote.Sleep(2_000);
+        using var gate = new Gate();
+        var slow = TestTasks.Remote.Hold(gate.Path);
+        await gate.WaitForStartedAsync(1);
         var error = Assert.Throws<GetTimeoutException>(() => slow.Get(TimeSpan.FromMilliseconds(50)));
-        Assert.Contains("TestTasks.Sleep(int)", error.Message);
-        Assert.Matches("running|queued", error.Message);
-        Assert.Equal(2_000, await slow.GetAsync().AsTask().WaitAsync(Timeout));
+        Assert.Contains("TestTasks.Hold(string)", error.Message);
+        Assert.Contains("is running on worker pid", error.Message);
+        gate.Release(1);
+        Assert.Equal(1, await slow.GetAsync().AsTask().WaitAsync(Timeout));
     }
 
     [Fact]
@@ -131,7 +172,7 @@ public sealed class TaskTests(RuntimeFixture fixture)
         Assert.Equal("boom", error.RemoteMessage);
         Assert.Contains("TestTasks.Fail", error.RemoteStackTrace);
         Assert.Contains("boom", error.Message);
-        Assert.Throws<RayTaskException>(() => failed.Get());
+        Assert.Throws<RayTaskException>(() => failed.Get(Timeout));
 
         // A dependent task fails with the same cause without running.
         var dependent = TestTasks.Remote.Add(failed, 1);
@@ -154,12 +195,26 @@ public sealed class TaskTests(RuntimeFixture fixture)
     [Fact]
     public async Task Cancel_of_a_queued_task_means_it_never_runs()
     {
-        // Fill both CPUs, then queue one more and cancel it before it can start.
-        var blockers = Enumerable.Range(0, 2).Select(_ => TestTasks.Remote.Sleep(1_000)).ToList();
-        var queued = TestTasks.Remote.Add(1, 1);
+        // Fill both CPUs, then queue one more and cancel it while it waits.
+        using var blocking = new Gate();
+        var blockers = Enumerable.Range(0, 2).Select(_ => TestTasks.Remote.Hold(blocking.Path)).ToList();
+        await blocking.WaitForStartedAsync(2);
+        var marker = Path.Combine(blocking.Path, "cancelled-task-ran");
+        var queued = TestTasks.Remote.MarkIfRun(marker);
+        Assert.Contains(" is queued", fixture.Ray.Node!.Scheduler.Describe(queued.Id));
         fixture.Ray.Cancel(queued);
         await Assert.ThrowsAsync<TaskCancelledException>(() => queued.GetAsync().AsTask().WaitAsync(Timeout));
+        blocking.ReleaseAll(2);
         await fixture.Ray.GetAsync(blockers).WaitAsync(Timeout);
+
+        // Tasks of one shape start in the order they were queued: had the cancelled one been left in the queue, it
+        // would have taken a CPU before these two, and they could not hold both CPUs at once until it had finished.
+        using var after = new Gate();
+        var later = Enumerable.Range(0, 2).Select(_ => TestTasks.Remote.Hold(after.Path)).ToList();
+        await after.WaitForStartedAsync(2);
+        Assert.False(File.Exists(marker), "The cancelled task ran.");
+        after.ReleaseAll(2);
+        await fixture.Ray.GetAsync(later).WaitAsync(Timeout);
     }
 
     [Fact]

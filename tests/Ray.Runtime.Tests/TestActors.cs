@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Ray.Runtime.Tests;
 
 /// <summary>The seed's counter, plus what the actor tests need to observe.</summary>
@@ -7,6 +5,7 @@ namespace Ray.Runtime.Tests;
 public partial class Counter
 {
     private int _value;
+    private int _inside;
 
     public Counter(int start) => _value = start;
 
@@ -25,24 +24,29 @@ public partial class Counter
 
     public int Fail(string message) => throw new InvalidOperationException(message);
 
-    public async Task<Interval> SlowAsync(int milliseconds)
+    /// <summary>
+    /// Holds until the test releases it through <paramref name="gate"/> (see <see cref="Gate"/>); returns how many calls
+    /// were inside this actor when it entered, itself included: the actor's own record of how its calls interleaved.
+    /// </summary>
+    public async Task<int> HoldAsync(string gate)
     {
-        var start = Stopwatch.GetTimestamp();
-        await Task.Delay(milliseconds);
-        return new Interval(Environment.ProcessId, start, Stopwatch.GetTimestamp());
+        var inside = Interlocked.Increment(ref _inside);
+        try
+        {
+            await Gate.EnterAsync(gate);
+            return inside;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inside);
+        }
     }
 
-    public int SleepThenGet(int milliseconds)
+    /// <summary>Enters <paramref name="gate"/>, so the test knows the call is in flight, then returns the value once released.</summary>
+    public int HoldThenGet(string gate)
     {
-        Thread.Sleep(milliseconds);
+        Gate.Enter(gate);
         return _value;
-    }
-
-    /// <summary>Writes <paramref name="startedMarker"/> once running, so a test knows the call is in flight.</summary>
-    public int SignalThenSleepThenGet(string startedMarker, int milliseconds)
-    {
-        File.WriteAllText(startedMarker, "started");
-        return SleepThenGet(milliseconds);
     }
 }
 

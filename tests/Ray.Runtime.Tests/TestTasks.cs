@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MemoryPack;
 
 namespace Ray.Runtime.Tests;
@@ -24,11 +23,19 @@ public static partial class TestTasks
     [Remote]
     public static int ProcessId() => Environment.ProcessId;
 
+    /// <summary>Holds its CPU until the test releases it through <paramref name="gate"/> (see <see cref="Gate"/>); returns its number.</summary>
     [Remote]
-    public static int Sleep(int milliseconds)
+    public static int Hold(string gate) => Gate.Enter(gate);
+
+    [Remote(NumCpus = 2)]
+    public static int HoldWholeNode(string gate) => Gate.Enter(gate);
+
+    /// <summary>Leaves <paramref name="marker"/> behind if it ever runs.</summary>
+    [Remote]
+    public static int MarkIfRun(string marker)
     {
-        Thread.Sleep(milliseconds);
-        return milliseconds;
+        File.WriteAllText(marker, "ran");
+        return 1;
     }
 
     [Remote]
@@ -111,17 +118,24 @@ public static partial class TestTasks
         return line;
     }
 
-    /// <summary>Returns when it ran, to observe how many tasks overlapped.</summary>
+    /// <summary>
+    /// Records each attempt as a file in <paramref name="attempts"/> and throws on the first <paramref name="failures"/>
+    /// of them; returns the number of the attempt that succeeded.
+    /// </summary>
     [Remote]
-    public static Interval Timed(int milliseconds)
+    public static int FailTimes(string attempts, int failures)
     {
-        var start = Stopwatch.GetTimestamp();
-        Thread.Sleep(milliseconds);
-        return new Interval(Environment.ProcessId, start, Stopwatch.GetTimestamp());
+        var attempt = Directory.GetFiles(attempts).Length + 1;
+        File.WriteAllText(Path.Combine(attempts, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)), string.Empty);
+        return attempt <= failures ? throw new InvalidOperationException($"attempt {attempt} fails") : attempt;
     }
 
-    [Remote(NumCpus = 2)]
-    public static Interval TimedWholeNode(int milliseconds) => Timed(milliseconds);
+    /// <summary><see cref="FailTimes"/> with retries of exceptions on by default.</summary>
+    [Remote(MaxRetries = 2, RetryExceptions = true)]
+    public static int FailTimesRetried(string attempts, int failures) => FailTimes(attempts, failures);
+
+    [Remote]
+    public static Unwritable MakeUnwritable() => new();
 
     [Remote]
     public static ObjectRef<int> PutInside(int value) => RayRuntime.Current.Put(value);
@@ -134,6 +148,13 @@ public static partial class TestTasks
 [MemoryPackable]
 public partial record Point(int X, int Y);
 
-/// <summary>When a task ran, in <see cref="Stopwatch"/> ticks (the same clock in every process of a machine).</summary>
+/// <summary>A serializable type whose value cannot be read, so that writing it fails at run time.</summary>
 [MemoryPackable]
-public partial record Interval(int ProcessId, long Start, long End);
+public partial class Unwritable
+{
+    public int Value
+    {
+        get => throw new InvalidOperationException("this value cannot be read");
+        set => _ = value;
+    }
+}

@@ -9,9 +9,15 @@
 //   unhandled  submits a task that fails, never reads its result, drops it and collects garbage, then disposes
 //   capture DIR  with failed-call capture files in DIR: a task fails for one input and an actor method throws; prints
 //              "failed: <the remote message>" for each, disposes (which writes the files) and prints "disposed"
+// The misuse scenarios of Scenarios.cs run instead when MODE names one.
 // Logs go to stderr: RayGen's at Debug, the framework's (Kestrel, hosting, gRPC) at the default (off).
 using Microsoft.Extensions.Logging;
 using Ray;
+
+if (args.Length > 0 && await Scenarios.TryRunAsync(args[0]))
+{
+    return 0;
+}
 
 var mode = args.Length > 0 ? args[0] : "wait";
 using var logs = LoggerFactory.Create(builder => builder

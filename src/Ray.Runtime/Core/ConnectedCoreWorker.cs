@@ -15,7 +15,8 @@ namespace Ray.Core;
 /// submits on its behalf and sends those results here unasked, so awaiting them costs no request. Objects received
 /// are kept while the process holds a reference to them. On the raylet's machine, large objects are read in place in
 /// the node's shared memory, which the process maps when it registers (each read pins the object at the raylet until
-/// it is done); a driver on another machine gets their bytes instead.
+/// it is done); a driver on another machine gets their bytes instead. Once a cluster driver's runtime is disposed,
+/// every call throws <see cref="ObjectDisposedException"/>, and so do the gets and waits in flight.
 /// </summary>
 internal sealed class ConnectedCoreWorker : CoreWorker
 {
@@ -50,6 +51,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
 
     public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
     {
+        ThrowIfDisposed();
         var id = Ids.NextActor();
         _send(new WorkerMessage { CreateActor = ActorSpecs.Create(id, actorClass, constructor, options, arguments) });
         GC.KeepAlive(arguments);
@@ -58,6 +60,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
 
     public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
     {
+        ThrowIfDisposed();
         var id = Ids.NextReturn();
         Expect(id);
         References.Adopt(id);
@@ -66,10 +69,11 @@ internal sealed class ConnectedCoreWorker : CoreWorker
         return id;
     }
 
-    public override void KillActor(ActorId actor) => _send(new WorkerMessage { KillActor = new KillActor { ActorId = actor.Value.ToProto() } });
+    public override void KillActor(ActorId actor) => Send(new WorkerMessage { KillActor = new KillActor { ActorId = actor.Value.ToProto() } });
 
     public override async ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken)
     {
+        ThrowIfDisposed();
         var (requestId, reply) = _requests.Begin<ActorLookupReply>(cancellationToken);
         _send(new WorkerMessage { LookupActor = new LookupActor { RequestId = requestId, Name = name } });
         ActorLookupReply found;
@@ -99,6 +103,21 @@ internal sealed class ConnectedCoreWorker : CoreWorker
         }
     }
 
+    /// <summary>
+    /// The cluster driver's runtime is disposed: what waits for an answer or a value fails with
+    /// <see cref="ObjectDisposedException"/> now, and later calls throw it, instead of waiting on a stream that is closing.
+    /// </summary>
+    public override void Shutdown()
+    {
+        base.Shutdown();
+        var disposed = Disposed();
+        _requests.FailAll(disposed);
+        foreach (var pending in _objects.Values)
+        {
+            pending.TrySetException(disposed);
+        }
+    }
+
     /// <summary>Asks the raylet about the node or the cluster, and waits for the answer.</summary>
     public Task<NodeQueryReply> QueryAsync(NodeQueryKind kind, CancellationToken cancellationToken) =>
         QueryAsync(new NodeQuery { Kind = kind }, cancellationToken);
@@ -118,6 +137,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
 
     private async Task<NodeQueryReply> QueryAsync(NodeQuery query, CancellationToken cancellationToken)
     {
+        ThrowIfDisposed();
         var (requestId, reply) = _requests.Begin<NodeQueryReply>(cancellationToken);
         query.RequestId = requestId;
         _send(new WorkerMessage { Query = query });
@@ -139,6 +159,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
 
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
+        ThrowIfDisposed();
         var id = Ids.NextReturn();
         var submit = TaskSpecs.Submit(id, function, options, arguments);
 
@@ -151,6 +172,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
 
     public override ObjectId Put(SerializedValue value)
     {
+        ThrowIfDisposed();
         var id = Ids.NextPut();
         var put = new PutObject { Id = id.ToProto() };
         ObjectPayload payload;
@@ -180,7 +202,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
         return id;
     }
 
-    public override void Cancel(ObjectId id, bool force) => _send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto(), Force = force } });
+    public override void Cancel(ObjectId id, bool force) => Send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto(), Force = force } });
 
     public override Task WhenReady(ObjectId id) => Request(id).Task;
 
@@ -241,6 +263,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
 
     protected override StoreAllocation Allocate(long payloadSize)
     {
+        ThrowIfDisposed();
         var arena = Arena ?? throw new InvalidOperationException("This worker has not mapped the object store yet.");
         var (requestId, reply) = _requests.Begin<ObjectAllocated>();
 
@@ -258,6 +281,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
 
     protected override bool TryGetReady(ObjectId id, out ObjectPayload payload)
     {
+        ThrowIfDisposed();
         if (_objects.TryGetValue(id, out var request) && request.Task.IsCompletedSuccessfully)
         {
             payload = request.Task.Result;
@@ -282,6 +306,7 @@ internal sealed class ConnectedCoreWorker : CoreWorker
 
     protected override async ValueTask<StoredRead> ReadStoredAsync(ObjectId id, CancellationToken cancellationToken)
     {
+        ThrowIfDisposed();
         var (requestId, request) = _requests.Begin<ObjectRead>();
         _send(new WorkerMessage { Read = new ReadObject { RequestId = requestId, Id = id.ToProto() } });
         ObjectRead reply;
@@ -334,12 +359,20 @@ internal sealed class ConnectedCoreWorker : CoreWorker
         }
     }
 
+    /// <summary>Sends a message that acts on the node, once this process's runtime is known not to be disposed.</summary>
+    private void Send(WorkerMessage message)
+    {
+        ThrowIfDisposed();
+        _send(message);
+    }
+
     /// <summary>Registers an object this worker owns; the raylet will send its value unasked.</summary>
     private void Expect(ObjectId id) =>
         _objects.TryAdd(id, new TaskCompletionSource<ObjectPayload>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private TaskCompletionSource<ObjectPayload> Request(ObjectId id)
     {
+        ThrowIfDisposed();
         if (_objects.TryGetValue(id, out var existing))
         {
             return existing;
@@ -350,6 +383,13 @@ internal sealed class ConnectedCoreWorker : CoreWorker
         if (winner != request)
         {
             return winner;
+        }
+
+        if (IsDisposed)
+        {
+            // Shutdown went over the requests before this one was added.
+            request.TrySetException(Disposed());
+            return request;
         }
 
         _send(new WorkerMessage { Get = new GetObject { Id = id.ToProto() } });

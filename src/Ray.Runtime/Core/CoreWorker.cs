@@ -29,6 +29,8 @@ internal readonly record struct SerializedValue(ReadOnlyMemory<byte> Bytes, Stor
 internal abstract class CoreWorker : IRayCore
 {
     private readonly ConcurrentDictionary<IDisposable, byte> _openViews = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private volatile bool _disposed;
 
     protected CoreWorker()
     {
@@ -229,8 +231,39 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Marks the current task as waiting, so its lease can run other work; null outside tasks.</summary>
     public virtual IDisposable? EnterBlocked() => null;
 
+    /// <summary>Cancelled when the driver's runtime is disposed, to end the waits in flight; never in a worker.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>Whether the driver's runtime was disposed.</summary>
+    protected bool IsDisposed => _disposed;
+
+    /// <summary>
+    /// The driver's runtime is disposed: every later call, through the runtime or a reference it made, throws
+    /// <see cref="ObjectDisposedException"/>; the waits in flight end with it too, and open views are closed.
+    /// </summary>
+    public virtual void Shutdown()
+    {
+        _disposed = true;
+        _stopping.Cancel();
+        CloseViews();
+    }
+
+    /// <summary>What calls on a disposed runtime, or on the references it made, throw.</summary>
+    public static ObjectDisposedException Disposed() => new(
+        nameof(RayRuntime),
+        "This RayGen runtime was disposed: its node, objects and tasks are gone. Start a new one with RayRuntime.InitAsync().");
+
+    /// <exception cref="ObjectDisposedException">The driver's runtime was disposed.</exception>
+    protected void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw Disposed();
+        }
+    }
+
     /// <summary>Closes every view still open (the runtime is shutting down and its shared memory goes away).</summary>
-    protected void CloseViews()
+    private void CloseViews()
     {
         foreach (var view in _openViews.Keys)
         {
@@ -320,9 +353,17 @@ internal abstract class CoreWorker : IRayCore
         var task = ResolveAsync(id, CancellationToken.None).AsTask();
         using (EnterBlocked())
         {
-            if (!task.Wait(timeout ?? Timeout.InfiniteTimeSpan))
+            try
             {
-                throw new GetTimeoutException(id, Describe(id), timeout!.Value);
+                if (!task.Wait(timeout ?? Timeout.InfiniteTimeSpan))
+                {
+                    throw new GetTimeoutException(id, Describe(id), timeout!.Value);
+                }
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+            {
+                // The wait itself failed (the runtime was disposed meanwhile): throw what an awaited get throws.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException!);
             }
         }
 

@@ -8,14 +8,14 @@ namespace Ray.Core;
 /// <summary>
 /// The driver's core worker: the node runs in the same process, so calls go straight to it. References held by
 /// the driver's <see cref="ObjectRef"/>s are counted on the objects themselves; a collected reference is released
-/// off the finalizer thread, on the thread pool.
+/// off the finalizer thread, on the thread pool. Once the runtime is disposed, every call, through the runtime or a
+/// reference it made, throws <see cref="ObjectDisposedException"/>, and so do the waits in flight.
 /// </summary>
 internal sealed class DriverCoreWorker : CoreWorker
 {
     private readonly RayletNode _node;
     private readonly ReleaseQueue _released;
     private readonly int _processId = Environment.ProcessId;
-    private volatile bool _disposed;
 
     public DriverCoreWorker(RayletNode node)
     {
@@ -30,35 +30,35 @@ internal sealed class DriverCoreWorker : CoreWorker
     public override ObjectId SubmitTask(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {
         var id = Ids.NextReturn();
-        _node.Submit(id, function, options, arguments);
+        Live().Submit(id, function, options, arguments);
         return id;
     }
 
     public override ActorId CreateActor(ActorClassDescriptor actorClass, RemoteFunctionDescriptor constructor, ActorOptions? options, TaskArgument[] arguments)
     {
         var id = Ids.NextActor();
-        _node.CreateActor(id, actorClass, constructor, options, arguments);
+        Live().CreateActor(id, actorClass, constructor, options, arguments);
         return id;
     }
 
     public override ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
     {
         var id = Ids.NextReturn();
-        _node.SubmitActorTask(id, actor, actorClass, method, arguments);
+        Live().SubmitActorTask(id, actor, actorClass, method, arguments);
         return id;
     }
 
-    public override void KillActor(ActorId actor) => _node.Actors.Kill(actor);
+    public override void KillActor(ActorId actor) => Live().Actors.Kill(actor);
 
     public override ValueTask<(ActorId Id, string ClassName)> LookupActorAsync(string name, CancellationToken cancellationToken) =>
-        _node.Actors.Lookup(name) is { } found
+        Live().Actors.Lookup(name) is { } found
             ? new ValueTask<(ActorId, string)>(found)
             : ValueTask.FromException<(ActorId, string)>(new ArgumentException(Actors.ActorSpecs.UnknownName(name), nameof(name)));
 
     public override ObjectId Put(SerializedValue value)
     {
         var id = Ids.NextPut();
-        var objects = _node.Objects;
+        var objects = Live().Objects;
         var entry = objects.Create(id, _processId, ReferenceKind.Local);
         var contained = ProtoArguments.Ids(value.Contained);
         objects.AddReferences(contained, ReferenceKind.Contained);
@@ -90,17 +90,17 @@ internal sealed class DriverCoreWorker : CoreWorker
         return id;
     }
 
-    public override void Cancel(ObjectId id, bool force) => _node.Cancel(id, force);
+    public override void Cancel(ObjectId id, bool force) => Live().Cancel(id, force);
 
     public override Task<FailedCallRecord> FetchFailedCallAsync(ObjectId taskId, CancellationToken cancellationToken) =>
-        _node.FailedCalls.FetchAsync(taskId, JobId.Embedded, cancellationToken);
+        Live().FailedCalls.FetchAsync(taskId, JobId.Embedded, cancellationToken);
 
     public override Task WhenReady(ObjectId id) =>
-        _node.Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
+        Live().Objects.TryGet(id, out var entry) ? entry.WhenReady() : Task.FromException(new ObjectNotFoundException(id));
 
     public override void AddReference(ObjectId id, OwnerAddress owner)
     {
-        if (!_disposed)
+        if (!IsDisposed)
         {
             _node.Objects.AddReference(id, ReferenceKind.Local);
         }
@@ -108,8 +108,9 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     public override void ReleaseReference(ObjectId id)
     {
-        if (_disposed)
+        if (IsDisposed)
         {
+            // The node is gone: late finalizers have nothing to release.
             return;
         }
 
@@ -128,18 +129,11 @@ internal sealed class DriverCoreWorker : CoreWorker
         _released.Flush();
     }
 
-    /// <summary>Stops counting: the node is going away, so late finalizers have nothing to release.</summary>
-    public void Shutdown()
-    {
-        _disposed = true;
-        CloseViews();
-    }
-
-    protected override StoreAllocation Allocate(long payloadSize) => new DriverAllocation(_node.Store, _node.Store.Allocate(payloadSize));
+    protected override StoreAllocation Allocate(long payloadSize) => new DriverAllocation(Live().Store, _node.Store.Allocate(payloadSize));
 
     protected override bool TryGetReady(ObjectId id, out ObjectPayload payload)
     {
-        if (_node.Objects.TryGet(id, out var entry) && entry.IsReady)
+        if (Live().Objects.TryGet(id, out var entry) && entry.IsReady)
         {
             payload = Payload(entry);
             return true;
@@ -151,7 +145,7 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     protected override ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken)
     {
-        if (!_node.Objects.TryGet(id, out var entry))
+        if (!Live().Objects.TryGet(id, out var entry))
         {
             throw new ObjectNotFoundException(id);
         }
@@ -160,7 +154,17 @@ internal sealed class DriverCoreWorker : CoreWorker
 
         async ValueTask<ObjectPayload> AwaitAsync()
         {
-            await entry.WhenReady().WaitAsync(cancellationToken).ConfigureAwait(false);
+            // A token, not a task: waits register and unregister with it in constant time, however many are in flight.
+            var ready = entry.WhenReady();
+            try
+            {
+                await (cancellationToken.CanBeCanceled ? ready.WaitAsync(cancellationToken) : ready).WaitAsync(Stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (Stopping.IsCancellationRequested)
+            {
+                throw Disposed();
+            }
+
             return Payload(entry);
         }
     }
@@ -186,7 +190,15 @@ internal sealed class DriverCoreWorker : CoreWorker
     private static ObjectPayload Payload(ObjectEntry entry) => new(entry.Value, entry.Error, entry.Stored?.PayloadSize ?? -1);
 
     private StoredObject StoredOf(ObjectId id) =>
-        _node.Objects.TryGet(id, out var entry) && entry.Stored is { } stored ? stored : throw new ObjectNotFoundException(id);
+        Live().Objects.TryGet(id, out var entry) && entry.Stored is { } stored ? stored : throw new ObjectNotFoundException(id);
+
+    /// <summary>The node, while the runtime is not disposed.</summary>
+    /// <exception cref="ObjectDisposedException">The runtime was disposed.</exception>
+    private RayletNode Live()
+    {
+        ThrowIfDisposed();
+        return _node;
+    }
 
     private StoredRead Read(StoredObject stored)
     {

@@ -20,10 +20,30 @@ internal static class ObjectStoreSettings
     /// <exception cref="ArgumentOutOfRangeException">An object store option is out of range.</exception>
     public static NodeObjectStore Create(Hosting.NodeOptions options, ILogger logger, string? nodeId = null)
     {
+        Validate(options);
         var capacity = options.ObjectStoreMemory ?? (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * DefaultMemoryFraction);
-        if (capacity < StoredObjectLayout.Alignment)
+        var memoryRoot = options.ObjectStoreDirectory ?? DefaultMemoryRoot(capacity, logger);
+        var spillRoot = options.ObjectSpillDirectory ?? Path.GetTempPath();
+        Directory.CreateDirectory(memoryRoot);
+        Directory.CreateDirectory(spillRoot);
+        nodeId ??= Guid.NewGuid().ToString("n")[..12];
+        var store = new NodeObjectStore(capacity, options.ObjectSpillThreshold, memoryRoot, spillRoot, options.ObjectSpillLimit, nodeId, logger);
+        logger.LogDebug(
+            "Object store: {Capacity} bytes of shared memory in {Memory}, spilling above {HighWater} bytes to {Spill}.",
+            store.Capacity.ToString("N0", CultureInfo.InvariantCulture),
+            store.MemoryDirectory,
+            store.HighWater.ToString("N0", CultureInfo.InvariantCulture),
+            store.SpillDirectory);
+        return store;
+    }
+
+    /// <summary>Checks the object store's options, named as a driver sets them.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An object store option is out of range.</exception>
+    public static void Validate(Hosting.NodeOptions options)
+    {
+        if (options.ObjectStoreMemory < StoredObjectLayout.Alignment)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), capacity, "RayOptions.ObjectStoreMemory must be at least 64 bytes.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.ObjectStoreMemory, "RayOptions.ObjectStoreMemory must be at least 64 bytes.");
         }
 
         if (options.MaxInlineObjectSize < 0)
@@ -40,20 +60,6 @@ internal static class ObjectStoreSettings
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.ObjectSpillLimit, "RayOptions.ObjectSpillLimit must not be negative.");
         }
-
-        var memoryRoot = options.ObjectStoreDirectory ?? DefaultMemoryRoot(capacity, logger);
-        var spillRoot = options.ObjectSpillDirectory ?? Path.GetTempPath();
-        Directory.CreateDirectory(memoryRoot);
-        Directory.CreateDirectory(spillRoot);
-        nodeId ??= Guid.NewGuid().ToString("n")[..12];
-        var store = new NodeObjectStore(capacity, options.ObjectSpillThreshold, memoryRoot, spillRoot, options.ObjectSpillLimit, nodeId, logger);
-        logger.LogDebug(
-            "Object store: {Capacity} bytes of shared memory in {Memory}, spilling above {HighWater} bytes to {Spill}.",
-            store.Capacity.ToString("N0", CultureInfo.InvariantCulture),
-            store.MemoryDirectory,
-            store.HighWater.ToString("N0", CultureInfo.InvariantCulture),
-            store.SpillDirectory);
-        return store;
     }
 
     /// <summary><c>/dev/shm</c> when it exists and has room for the whole store; else the temporary directory, as Ray does.</summary>

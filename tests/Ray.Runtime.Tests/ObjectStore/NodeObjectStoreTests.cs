@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Ray.ObjectStore;
 using Xunit;
@@ -56,6 +57,29 @@ public sealed class NodeObjectStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_truncated_segment_fails_reads_clearly_and_spares_the_objects_before_it()
+    {
+        // A store of this test's own: the node's live one is mapped by every worker, and nothing may touch a mapping
+        // past the end of its file.
+        using var store = Create();
+        var before = Put(store, ObjectId.New(), 100_000, 2);
+        var cut = Put(store, ObjectId.New(), 100_000, 3);
+        using (var file = File.OpenHandle(store.Arena.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            RandomAccess.SetLength(file, cut.Offset + 1000);
+            var error = Assert.Throws<ObjectCorruptedException>(() => store.Read(cut));
+            Assert.Equal(cut.Id, error.ObjectId);
+            Assert.Contains("truncated", error.Message);
+            Assert.Contains(store.Arena.Path, error.Message);
+            Assert.True(store.Read(before).Span.ToArray().All(b => b == 2));
+
+            // Growing the file back brings zeros, not the lost bytes: the object reads as damaged, never as data.
+            RandomAccess.SetLength(file, store.Arena.Capacity);
+            Assert.Contains("trailer", Assert.Throws<ObjectCorruptedException>(() => store.Read(cut)).Message);
+        }
+    }
+
+    [Fact]
     public void The_least_recently_used_unpinned_objects_spill_and_come_back_on_a_pin()
     {
         using var store = Create();
@@ -105,6 +129,61 @@ public sealed class NodeObjectStoreTests : IDisposable
         Assert.Equal(Capacity, error.CapacityBytes);
         Assert.Contains("ObjectSpillLimit", error.Message);
         Assert.Contains("2 object(s)", error.Message);
+    }
+
+    /// <summary>
+    /// The first object's spill file leads to <c>/dev/full</c>, where every write fails with ENOSPC as on a full disk:
+    /// the spill fails, the object stays in memory and readable, and no file is left. Once its file can be written
+    /// again (the failed one was removed), the next object that needs room spills it, and it reads back from disk.
+    /// </summary>
+    [Fact]
+    public void A_spill_that_finds_the_disk_full_keeps_the_object_in_memory_and_spilling_resumes_when_it_can()
+    {
+        using var store = Create();
+        var size = (Capacity / 4) - 1024;
+        var first = ObjectId.New();
+        var spillFile = Path.Combine(store.SpillDirectory, first + ".object");
+        File.CreateSymbolicLink(spillFile, "/dev/full");
+
+        // The fourth object passes the high-water mark, so the least recently used (the first) is spilled: in vain.
+        var stored = new[] { first, ObjectId.New(), ObjectId.New(), ObjectId.New() }.Select((id, i) => Put(store, id, size, (byte)(i + 1))).ToList();
+        Assert.All(stored, s => Assert.Equal(StoredState.Resident, s.State));
+        Assert.Equal(0, store.Stats().SpillCount);
+        Assert.False(File.Exists(spillFile) || new FileInfo(spillFile).LinkTarget is not null, "The failed spill left its file behind.");
+        Assert.True(store.Read(stored[0]).Span.ToArray().All(b => b == 1));
+
+        // A fifth needs memory that only spilling can free: now the first one's write succeeds (and the next one's, to
+        // get back under the high-water mark).
+        Put(store, ObjectId.New(), size, 5);
+        Assert.Equal(StoredState.Spilled, stored[0].State);
+        Assert.Equal(2, store.Stats().SpillCount);
+        store.Pin(stored[0]);
+        Assert.True(store.Read(stored[0]).Span.ToArray().All(b => b == 1));
+        store.Unpin(stored[0]);
+    }
+
+    /// <summary>As in Ray: <c>/dev/shm</c> when it has room for the whole store, else the temporary directory, with a warning.</summary>
+    [Fact]
+    public void The_shared_memory_falls_back_to_the_temporary_directory_when_dev_shm_is_too_small()
+    {
+        var logger = new WarningsLogger();
+        var options = new RayOptions { ObjectSpillDirectory = _root };
+        using (var fits = ObjectStoreSettings.Create(options with { ObjectStoreMemory = 1 << 20 }, logger))
+        {
+            Assert.StartsWith("/dev/shm/", fits.MemoryDirectory);
+        }
+
+        Assert.Empty(logger.Warnings);
+
+        // Pages are taken only as objects are written, so a store larger than /dev/shm costs nothing until used.
+        var tooLarge = new DriveInfo("/dev/shm").AvailableFreeSpace + (1L << 30);
+        using (var fallback = ObjectStoreSettings.Create(options with { ObjectStoreMemory = tooLarge }, logger))
+        {
+            Assert.StartsWith(Path.GetTempPath(), fallback.MemoryDirectory);
+            var warning = Assert.Single(logger.Warnings);
+            Assert.Contains("/dev/shm has only", warning);
+            Assert.Contains(Path.GetTempPath(), warning);
+        }
     }
 
     [Fact]
@@ -173,4 +252,22 @@ public sealed class NodeObjectStoreTests : IDisposable
 
     private NodeObjectStore Create(long? spillLimit = null) =>
         new(Capacity, 0.8, _root, _root, spillLimit, Guid.NewGuid().ToString("n")[..12], NullLogger.Instance);
+
+    private sealed class WarningsLogger : ILogger
+    {
+        public List<string> Warnings { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Warning)
+            {
+                Warnings.Add(formatter(state, exception));
+            }
+        }
+    }
 }

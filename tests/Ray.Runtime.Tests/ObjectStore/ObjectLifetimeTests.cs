@@ -71,12 +71,14 @@ public sealed class ObjectLifetimeTests(ObjectStoreFixture fixture)
     public async Task A_pending_task_keeps_its_argument_alive()
     {
         var started = await fixture.SettledUsedBytesAsync();
-        var (id, task) = SubmitHoldingOnly(Ray, ObjectStoreFixture.Doubles(Large), milliseconds: 3000);
+        using var gate = new Gate();
+        var (id, task) = SubmitHoldingOnly(Ray, ObjectStoreFixture.Doubles(Large), gate.Path);
 
-        // The driver dropped its reference; the task still uses the object.
+        // The driver dropped its reference; the task, held until released, still uses the object.
         await ObjectStoreFixture.WaitUntilAsync(() => Ray.ListObjects().Single(o => o.Id == id).LocalReferences == 0, "the driver's reference is released");
         Assert.Equal(1, Ray.ListObjects().Single(o => o.Id == id).TaskReferences);
 
+        gate.Release(1);
         Assert.Equal(Large, await task.GetAsync().AsTask().WaitAsync(Timeout));
         await ObjectStoreFixture.WaitUntilAsync(() => Ray.ListObjects().All(o => o.Id != id), "the argument is freed once the task is done");
         await ObjectStoreFixture.WaitUntilAsync(() => Ray.GetObjectStoreStats().UsedBytes <= started, "its memory is free again");
@@ -161,17 +163,17 @@ public sealed class ObjectLifetimeTests(ObjectStoreFixture fixture)
     private static ObjectId PutAndForget(RayRuntime ray, double[] data) => ray.Put(data).Id;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (ObjectId, ObjectRef<int>) SubmitHoldingOnly(RayRuntime ray, double[] data, int milliseconds)
+    private static (ObjectId, ObjectRef<int>) SubmitHoldingOnly(RayRuntime ray, double[] data, string gate)
     {
         var stored = ray.Put(data);
-        return (stored.Id, StoreTasks.Remote.HoldFor(stored, milliseconds));
+        return (stored.Id, StoreTasks.Remote.HoldUntilReleased(stored, gate));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (ObjectId, ArrayView<double>) ViewAndForget(RayRuntime ray, double[] data)
     {
         var stored = ray.Put(data);
-        return (stored.Id, stored.GetView());
+        return (stored.Id, stored.GetView(Timeout));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

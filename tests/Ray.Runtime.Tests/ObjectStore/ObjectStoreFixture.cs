@@ -26,7 +26,7 @@ public sealed class ObjectStoreFixture : IAsyncLifetime
             ObjectSpillLimit = SpillLimit,
         }).WaitAsync(Timeout);
 
-    public async Task DisposeAsync() => await Ray.DisposeAsync();
+    public async Task DisposeAsync() => await Ray.DisposeAsync().AsTask().WaitAsync(Timeout);
 
     /// <summary>
     /// Polls until <paramref name="condition"/> holds, collecting the driver's garbage before each look (dropped
@@ -50,25 +50,25 @@ public sealed class ObjectStoreFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Collects the garbage earlier tests left (their dropped references free objects from finalizers) and waits until
-    /// the store's use stops changing, so that a test can take its own baseline.
+    /// Frees the garbage earlier tests left, so that a test can take its own baseline: the node's own collection (the
+    /// one it runs when the store is short of memory) makes the driver and every worker collect and returns once their
+    /// releases are applied. Freed objects can release others they held, so it repeats until one frees nothing.
     /// </summary>
     public async Task<long> SettledUsedBytesAsync()
     {
+        var collect = Ray.Node!.Store.CollectGarbage!;
         var deadline = DateTime.UtcNow + Timeout;
-        var previous = -1L;
+        var previous = Ray.GetObjectStoreStats().UsedBytes;
         while (true)
         {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            await Task.Delay(50);
+            await collect().WaitAsync(Timeout);
             var used = Ray.GetObjectStoreStats().UsedBytes;
             if (used == previous)
             {
                 return used;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, "The object store's use kept changing.");
+            Assert.True(DateTime.UtcNow < deadline, "Every collection freed more of the object store.");
             previous = used;
         }
     }

@@ -25,9 +25,38 @@ public sealed class SharedMemoryTests(ObjectStoreFixture fixture)
         Assert.Equal(Environment.ProcessId, objects[large.Id].OwnerProcessId);
         Assert.Equal(1, objects[large.Id].LocalReferences);
 
-        Assert.Equal(ObjectStoreFixture.Doubles(100), small.Get());
-        Assert.Equal(ObjectStoreFixture.Doubles(Large), large.Get());
+        Assert.Equal(ObjectStoreFixture.Doubles(100), small.Get(Timeout));
+        Assert.Equal(ObjectStoreFixture.Doubles(Large), large.Get(Timeout));
         GC.KeepAlive(small);
+    }
+
+    /// <summary>
+    /// At most <see cref="RayOptions.MaxInlineObjectSize"/> (100 KiB) serialized bytes travel inline; one byte more goes
+    /// to shared memory. A byte array serializes as a 4-byte length and its bytes. The same limit holds for a put, a
+    /// task's result (serialized in the worker) and an argument given by value.
+    /// </summary>
+    [Fact]
+    public async Task The_inline_limit_is_exactly_MaxInlineObjectSize()
+    {
+        const int limit = 100 * 1024;
+        Assert.Equal(limit, Ray.Node!.Options.MaxInlineObjectSize);
+        var atLimit = new byte[limit - 4];
+        var overLimit = new byte[limit - 3];
+
+        var puts = (AtLimit: Ray.Put(atLimit), OverLimit: Ray.Put(overLimit));
+        var results = (AtLimit: StoreTasks.Remote.MakeBytes(limit - 4), OverLimit: StoreTasks.Remote.MakeBytes(limit - 3));
+        await Ray.GetAsync([results.AtLimit, results.OverLimit]).WaitAsync(Timeout);
+        var objects = Ray.ListObjects().ToDictionary(o => o.Id);
+        foreach (var (atLimitId, overLimitId) in new[] { (puts.AtLimit.Id, puts.OverLimit.Id), (results.AtLimit.Id, results.OverLimit.Id) })
+        {
+            Assert.Equal((ObjectLocation.Inline, limit), (objects[atLimitId].Location, objects[atLimitId].SizeBytes));
+            Assert.Equal((ObjectLocation.SharedMemory, limit + 1L), (objects[overLimitId].Location, objects[overLimitId].SizeBytes));
+        }
+
+        var store = Ray.GetObjectStoreStats().MemoryDirectory;
+        Assert.DoesNotContain(store, await StoreTasks.Remote.LocateBytes(atLimit).GetAsync().AsTask().WaitAsync(Timeout) ?? "not a file mapping");
+        Assert.StartsWith(store, await StoreTasks.Remote.LocateBytes(overLimit).GetAsync().AsTask().WaitAsync(Timeout));
+        GC.KeepAlive(puts);
     }
 
     [Fact]
@@ -37,7 +66,7 @@ public sealed class SharedMemoryTests(ObjectStoreFixture fixture)
         var stored = Ray.Put(data);
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        using var view = stored.GetView();
+        using var view = stored.GetView(Timeout);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.True(allocated < 64 * 1024, $"Opening a view of {Large * 8} bytes allocated {allocated} bytes: it copied.");

@@ -150,5 +150,5 @@ public sealed class SpillingTests(ObjectStoreFixture fixture)
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ArrayView<double> PutAndView(RayRuntime ray, int seed) => ray.Put(ObjectStoreFixture.Doubles(HundredMiBOfDoubles, seed)).GetView();
+    private static ArrayView<double> PutAndView(RayRuntime ray, int seed) => ray.Put(ObjectStoreFixture.Doubles(HundredMiBOfDoubles, seed)).GetView(Timeout);
 }

@@ -32,6 +32,19 @@ public static partial class StoreTasks
         }
     }
 
+    /// <summary>Where a byte array argument is mapped from in the worker (null: not a file mapping).</summary>
+    [Remote]
+    public static unsafe string? LocateBytes(ArrayView<byte> data)
+    {
+        fixed (byte* first = data.Span)
+        {
+            return ObjectStoreFixture.MappedPath(first);
+        }
+    }
+
+    [Remote]
+    public static byte[] MakeBytes(int length) => new byte[length];
+
     /// <summary>A large result: <paramref name="length"/> doubles, made in the worker.</summary>
     [Remote]
     public static double[] Make(int length, int seed) => ObjectStoreFixture.Doubles(length, seed);
@@ -95,11 +108,11 @@ public static partial class StoreTasks
     public static bool ListsItsArgumentInside(ObjectRef<double[]> data) =>
         RayRuntime.Current.ListObjects().Any(o => o.Id == data.Id) && RayRuntime.Current.GetObjectStoreStats().UsedBytes >= data.Get().Length * sizeof(double);
 
-    /// <summary>Takes a long time, holding its argument.</summary>
+    /// <summary>Holds its argument until the test releases it through <paramref name="gate"/> (see <see cref="Gate"/>).</summary>
     [Remote]
-    public static int HoldFor(ArrayView<double> data, int milliseconds)
+    public static int HoldUntilReleased(ArrayView<double> data, string gate)
     {
-        Thread.Sleep(milliseconds);
+        Gate.Enter(gate);
         return data.Length;
     }
 }
