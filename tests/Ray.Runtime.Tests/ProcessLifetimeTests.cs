@@ -8,7 +8,9 @@ namespace Ray.Runtime.Tests;
 /// </summary>
 public sealed class ProcessLifetimeTests
 {
-    private static readonly TimeSpan Within = TimeSpan.FromSeconds(10);
+    // A bound on "eventually", not a speed: processes exit and files go in well under a second on a quiet machine, and a
+    // CI machine shared with other builds can take many times that.
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task DisposeAsync_stops_every_worker_cooperatively_and_deletes_the_nodes_files()
