@@ -36,8 +36,10 @@ internal static class ClusterServer
     /// <summary>
     /// Listens on <paramref name="endpoint"/> (port 0 picks a free one) with <paramref name="credentials"/>' TLS, if
     /// any, and applies the cluster's limits. The token check is separate: <see cref="AddClusterGrpc"/>.
+    /// <paramref name="connections"/> adds connection middleware that sees each connection's bytes inside TLS and
+    /// before HTTP/2 (a node's object stream, <c>ObjectManager/ObjectStreamServer</c>).
     /// </summary>
-    public static void Listen(IWebHostBuilder webHost, IPEndPoint endpoint, ClusterCredentials credentials, ILogger logger)
+    public static void Listen(IWebHostBuilder webHost, IPEndPoint endpoint, ClusterCredentials credentials, ILogger logger, Action<ListenOptions>? connections = null)
     {
         webHost.ConfigureKestrel(kestrel =>
         {
@@ -53,6 +55,9 @@ internal static class ClusterServer
                     // Plain HTTP/2 with prior knowledge (h2c): no HTTP/1.1 upgrade dance, and nothing else is offered.
                     listen.Protocols = HttpProtocols.Http2;
                 }
+
+                // After UseHttps, so that TLS wraps what it reads and writes.
+                connections?.Invoke(listen);
             });
         });
     }
