@@ -6,24 +6,23 @@ using Ray.ObjectStore;
 
 namespace Ray.ObjectManager;
 
-/// <summary>How the puller splits a transfer; the defaults are what measured best on loopback (docs/benchmarks.md).</summary>
+/// <summary>How the puller splits a transfer: into ranges pulled side by side, or (the default) not at all.</summary>
 internal sealed record ObjectPullOptions
 {
     /// <summary>How many ranges of a large object are pulled side by side, each over a connection of its own.</summary>
     public int Streams { get; init; } = 1;
 
-    /// <summary>Objects smaller than this are pulled over one stream: more would only add per-stream work.</summary>
+    /// <summary>Objects smaller than this are pulled over one connection: more would only add per-connection work.</summary>
     public long MinSplitSize { get; init; } = 64L << 20;
 }
 
 /// <summary>
 /// Copies objects from other nodes into this node's store (Ray's object manager pull). The region for the copy is
 /// taken first and the object stream reads the bytes straight into it (<see cref="ObjectStreamClient"/>), so a copy
-/// costs no buffer of its size; the object is
-/// sealed only once every byte arrived, so a reader never sees part of one. A location that fails midway (the
-/// connection drops, the node has no copy, it sends something wrong) is replaced by the next, which resumes where
-/// the failed one stopped; when every location failed the region is given back and the pull fails with
-/// <see cref="ObjectPullException"/>. Concurrent pulls of one object share one transfer.
+/// costs no buffer of its size; the object is sealed only once every byte arrived, so a reader never sees part of one.
+/// A location that fails midway (the connection drops, the node has no copy, it sends something wrong) is replaced by
+/// the next, which resumes where the failed one stopped; when every location failed the region is given back and the
+/// pull fails with <see cref="ObjectPullException"/>. Concurrent pulls of one object share one transfer.
 /// </summary>
 /// <param name="store">This node's store, which receives the copies.</param>
 /// <param name="client">The object stream's client, which keeps the connections to the nodes; the puller does not dispose it.</param>

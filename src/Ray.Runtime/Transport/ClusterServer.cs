@@ -9,7 +9,8 @@ namespace Ray.Transport;
 
 /// <summary>
 /// Kestrel settings for an endpoint other processes of the cluster call (a node's or the GCS's TCP port): HTTP/2
-/// only, TLS when the credentials have it, and limits sized for bulk transfer rather than for web traffic.
+/// only (beside a node's object stream, which its own connection middleware takes off the port), TLS when the
+/// credentials have it, and limits sized for bulk transfer rather than for web traffic.
 /// </summary>
 internal static class ClusterServer
 {
