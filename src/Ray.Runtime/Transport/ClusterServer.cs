@@ -16,7 +16,8 @@ internal static class ClusterServer
 {
     /// <summary>
     /// The connection's receive window: 32 MiB, room for two streams at <see cref="ClusterChannel.StreamWindowSize"/>.
-    /// Kestrel's default of 1 MiB would make every object transfer on a link share 1 MiB in flight.
+    /// Kestrel's default of 1 MiB would make every bulk stream on a link (a package download, a link's batches of
+    /// large values) share 1 MiB in flight. Objects in the store move over the object stream, outside HTTP/2.
     /// </summary>
     public const int ConnectionWindowSize = 2 * ClusterChannel.StreamWindowSize;
 
