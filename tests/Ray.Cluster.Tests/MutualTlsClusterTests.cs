@@ -65,7 +65,7 @@ public sealed class MutualTlsClusterTests(TlsClusterFixture fixture) : IClassFix
     private TestCluster Cluster => fixture.Cluster;
 
     [Fact]
-    public async Task A_driver_with_a_certificate_of_the_clusters_CA_runs_a_task_on_each_node()
+    public async Task A_driver_with_a_certificate_of_the_clusters_CA_runs_a_task_on_each_node_and_objects_move_between_them()
     {
         await using var ray = await RayRuntime.InitAsync(new RayOptions
         {
@@ -91,6 +91,14 @@ public sealed class MutualTlsClusterTests(TlsClusterFixture fixture) : IClassFix
             Assert.Equal(node.NodeId, await pinned.NodeId().GetAsync().AsTask().WaitAsync(Timeout));
             Assert.Equal(5, await pinned.Add(2, 3).GetAsync().AsTask().WaitAsync(Timeout));
         }
+
+        // An object made on one node is pulled by the other over the object stream, inside TLS.
+        const int size = 4 << 20;
+        var made = ObjectTasks.Remote.WithOptions(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(nodes[0].NodeId) }).Make(size, 5);
+        var read = await ObjectTasks.Remote.WithOptions(new TaskOptions { SchedulingStrategy = SchedulingStrategy.NodeAffinity(nodes[1].NodeId) })
+            .HashHere(made, made).GetAsync().AsTask().WaitAsync(Timeout);
+        var expected = ObjectTasks.Hash(ObjectTasks.Pattern(size, 5));
+        Assert.Equal([expected, expected, nodes[1].NodeId], read);
     }
 
     [Fact]

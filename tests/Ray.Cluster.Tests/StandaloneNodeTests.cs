@@ -97,18 +97,28 @@ public sealed class StandaloneNodeTests(HeadClusterFixture fixture)
         var raylet = await RefusedStreamAsync(call, new WorkerBatch());
         Assert.Equal(StatusCode.Unauthenticated, raylet.StatusCode);
 
-        // The node-to-node link, the package store and the object transfer service, the same way.
+        // The node-to-node link and the package store, the same way.
         using var link = new Runtime.Protocol.NodeLink.NodeLinkClient(bare).Connect(deadline: DateTime.UtcNow + Timeout);
         var linked = await RefusedStreamAsync(link, new NodeBatch());
         Assert.Equal(StatusCode.Unauthenticated, linked.StatusCode);
         var packages = await Assert.ThrowsAsync<RpcException>(() =>
             new Runtime.Protocol.PackageService.PackageServiceClient(bare).HasPackageAsync(new HasPackageRequest { PackageId = new string('0', 64) }, deadline: DateTime.UtcNow + Timeout).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, packages.StatusCode);
-        using var pull = bare.CreateCallInvoker().AsyncServerStreamingCall(
-            ObjectManager.PullMethod.Pull, null, new CallOptions(deadline: DateTime.UtcNow + Timeout), new PullRequest { Id = ObjectId.New().ToProto() });
-        var pulled = await Assert.ThrowsAsync<RpcException>(() => pull.ResponseStream.MoveNext());
-        Assert.Equal(StatusCode.Unauthenticated, pulled.StatusCode);
-        Assert.Contains("token is missing", pulled.Status.Detail);
+
+        // The object stream on the same port, with no token and with a wrong one.
+        var (streamStatus, streamDetail) = await PullWithoutTokenAsync(address);
+        Assert.Equal(StatusCode.Unauthenticated, streamStatus);
+        Assert.Contains("token is missing", streamDetail);
+        using (var objects = new ObjectManager.ObjectStreamClient(new ClusterCredentials(ClusterToken.Parse(AnotherToken, "the test")), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+        {
+            var target = new ObjectManager.PullTarget(new byte[10], 10, 0, 10);
+            var pulled = await Assert.ThrowsAsync<RpcException>(() => objects.PullAsync(address, ObjectId.New(), target, CancellationToken.None).WaitAsync(Timeout));
+            Assert.Equal(StatusCode.Unauthenticated, pulled.StatusCode);
+            Assert.Contains("token is wrong", pulled.Status.Detail);
+        }
+
+        await fixture.Cluster.Head.WaitForOutputAsync(@"Refused RAYGEN-OBJECTS/1 from 127\.0\.0\.1\S*: the cluster token is missing");
+        await fixture.Cluster.Head.WaitForOutputAsync(@"Refused RAYGEN-OBJECTS/1 from 127\.0\.0\.1\S*: the cluster token is wrong");
 
         // The node says who was refused, and never prints the token.
         await fixture.Cluster.Head.WaitForOutputAsync(@"Refused \S+ from 127\.0\.0\.1\S*: the cluster token is missing");
@@ -117,6 +127,30 @@ public sealed class StandaloneNodeTests(HeadClusterFixture fixture)
 
         // The cluster serves on.
         Assert.Equal(3, await ClusterTasks.Remote.Add(1, 2).GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    /// <summary>Opens an object stream to <paramref name="address"/> and asks for an object with no token; returns the reply's status.</summary>
+    private static async Task<(StatusCode Status, string Detail)> PullWithoutTokenAsync(string address)
+    {
+        var target = ClusterAddress.Parse(address);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(target.Host, target.Port).WaitAsync(Timeout);
+        await using var stream = new System.Net.Sockets.NetworkStream(socket);
+        var request = new System.Buffers.ArrayBufferWriter<byte>();
+        System.Buffers.BuffersExtensions.Write(request, ObjectManager.ObjectStreamProtocol.Magic);
+        ObjectManager.ObjectStreamProtocol.Write(request, new ObjectStreamRequest
+        {
+            ProtocolVersion = RuntimeVersion.Protocol,
+            RuntimeVersion = RuntimeVersion.Current,
+            Pull = new PullRequest { Id = ObjectId.New().ToProto() },
+        });
+        await stream.WriteAsync(request.WrittenMemory);
+        var prefix = new byte[ObjectManager.ObjectStreamProtocol.LengthPrefixSize];
+        await stream.ReadExactlyAsync(prefix).AsTask().WaitAsync(Timeout);
+        var header = new byte[System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(prefix)];
+        await stream.ReadExactlyAsync(header).AsTask().WaitAsync(Timeout);
+        var reply = ObjectStreamReply.Parser.ParseFrom(header);
+        return ((StatusCode)reply.Status, reply.Detail);
     }
 
     [Fact]

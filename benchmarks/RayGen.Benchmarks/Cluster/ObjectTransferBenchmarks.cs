@@ -21,8 +21,8 @@ public static partial class TransferTasks
 /// <summary>
 /// The object rows of <c>--cluster</c>. <c>object_transfer_gigabytes</c>: the driver puts an object into its node's
 /// store, and a task pinned to another node reads it through a view, so the task's time is the pull of the object from
-/// one node's shared memory into the other's over gRPC (plus one task round trip); beside it, the same bytes sent over a
-/// plain loopback TCP socket between two threads of this process, in the same run. <c>broadcast_gigabytes</c>: one
+/// one node's shared memory into the other's over the object stream (plus one task round trip); beside it, the same
+/// bytes sent over a plain loopback TCP socket between two threads of this process, in the same run. <c>broadcast_gigabytes</c>: one
 /// object read by a task on each other node at once (Ray's release test sends 1 GiB to 50 nodes). Each round puts a
 /// fresh object, untimed, so no round finds a copy left by the one before.
 /// </summary>

@@ -39,6 +39,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private ClusterView? _view;
     private ClusterReferences? _references;
     private ObjectManager.PullManager? _pulls;
+    private ObjectManager.ObjectStreamClient? _objectStream;
     private ForwardedTasks? _forwarded;
     private ClusterActors? _actors;
     private Grpc.Net.Client.GrpcChannel? _gcsChannel;
@@ -160,6 +161,7 @@ internal sealed class NodeHost : IAsyncDisposable
         }
 
         _gcsChannel?.Dispose();
+        _objectStream?.Dispose();
         foreach (var channel in _channels.Values)
         {
             channel.Dispose();
@@ -329,7 +331,8 @@ internal sealed class NodeHost : IAsyncDisposable
         _view.NodeDied += Node.Scheduler.OnNodeDied;
         _view.NodeDied += (node, _) => _references.OnNodeDied(node);
         var objectLogger = LoggerFactory.CreateLogger(LogCategories.ObjectManager);
-        var puller = new ObjectManager.ObjectPuller(Node.Store, Channel, objectLogger);
+        _objectStream = new ObjectManager.ObjectStreamClient(Credentials, LoggerFactory.CreateLogger(LogCategories.Transport));
+        var puller = new ObjectManager.ObjectPuller(Node.Store, _objectStream, objectLogger);
         _pulls = new ObjectManager.PullManager(Node.NodeGuid, Node.Objects, puller, _view, _references.OnCopied, objectLogger);
         Node.Objects.Pulls = _pulls;
         Node.Objects.OwnedFreed = entry =>
@@ -452,8 +455,8 @@ internal sealed class NodeHost : IAsyncDisposable
             builder.Services.AddSingleton(_packageStore!);
         }
 
-        builder.Services.AddClusterGrpc(Credentials.Token, LoggerFactory.CreateLogger(LogCategories.Transport));
-        builder.Services.AddSingleton(new ObjectManager.ObjectTransferService(Node.Store, Node.Objects, LoggerFactory.CreateLogger(LogCategories.ObjectManager)));
+        var transportLogger = LoggerFactory.CreateLogger(LogCategories.Transport);
+        builder.Services.AddClusterGrpc(Credentials.Token, transportLogger);
         builder.Services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(o => o.EnableDetailedErrors = true);
 
         // The services never block (a batch is handled under the scheduler's lock and returns), so socket
@@ -472,15 +475,18 @@ internal sealed class NodeHost : IAsyncDisposable
         });
         if (Options.ListenOnNetwork)
         {
-            ClusterServer.Listen(builder.WebHost, new IPEndPoint(ParseAddress(Options.NodeIpAddress), port), Credentials, LoggerFactory.CreateLogger(LogCategories.Transport));
+            // Objects move over a stream of their own on the same port, beside the gRPC services.
+            var objectLogger = LoggerFactory.CreateLogger(LogCategories.ObjectManager);
+            var objectStream = new ObjectManager.ObjectStreamServer(
+                new ObjectManager.ObjectSender(Node.Store, Node.Objects, objectLogger),
+                new ClusterTokenAuthenticator(Credentials.Token, transportLogger),
+                objectLogger);
+            ClusterServer.Listen(builder.WebHost, new IPEndPoint(ParseAddress(Options.NodeIpAddress), port), Credentials, transportLogger, objectStream.Listen);
         }
+
         _server = builder.Build();
         _server.MapGrpcService<RayletService>();
         _server.MapGrpcService<NodeLinkService>();
-        if (Options.ListenOnNetwork)
-        {
-            _server.MapGrpcService<ObjectManager.ObjectTransferService>();
-        }
         if (_gcs is not null)
         {
             _server.MapGrpcService<GcsService>();

@@ -19,4 +19,10 @@ internal static partial class ObjectManagerLog
 
     [LoggerMessage(EventId = 64, Level = LogLevel.Warning, Message = "{Message}")]
     public static partial void PullFailed(this ILogger logger, string message);
+
+    [LoggerMessage(EventId = 65, Level = LogLevel.Warning, Message = "Closed the object stream from {Peer}: {Reason}.")]
+    public static partial void ObjectStreamBroken(this ILogger logger, string peer, string reason);
+
+    [LoggerMessage(EventId = 66, Level = LogLevel.Error, Message = "Refused the object stream from {Peer}: {Reason}")]
+    public static partial void ObjectStreamRefused(this ILogger logger, string peer, string reason);
 }

@@ -1,42 +1,34 @@
 using System.Diagnostics;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Ray.Core;
 using Ray.ObjectStore;
-using Ray.Runtime.Protocol;
 
 namespace Ray.ObjectManager;
 
-/// <summary>How the puller splits a transfer; the defaults are what measured best on loopback (docs/benchmarks.md).</summary>
+/// <summary>How the puller splits a transfer: into ranges pulled side by side, or (the default) not at all.</summary>
 internal sealed record ObjectPullOptions
 {
-    /// <summary>The chunk size asked of the serving node.</summary>
-    public int ChunkSize { get; init; } = ObjectTransferService.DefaultChunkSize;
-
-    /// <summary>How many ranges of a large object are pulled side by side, each over a stream of its own.</summary>
+    /// <summary>How many ranges of a large object are pulled side by side, each over a connection of its own.</summary>
     public int Streams { get; init; } = 1;
 
-    /// <summary>Objects smaller than this are pulled over one stream: more would only add per-stream work.</summary>
+    /// <summary>Objects smaller than this are pulled over one connection: more would only add per-connection work.</summary>
     public long MinSplitSize { get; init; } = 64L << 20;
 }
 
 /// <summary>
 /// Copies objects from other nodes into this node's store (Ray's object manager pull). The region for the copy is
-/// taken first and the chunks are written straight into it, so a copy costs no buffer of its size; the object is
-/// sealed only once every byte arrived, so a reader never sees part of one. A location that fails midway (the
-/// connection drops, the node has no copy, it sends something wrong) is replaced by the next, which resumes where
-/// the failed one stopped; when every location failed the region is given back and the pull fails with
-/// <see cref="ObjectPullException"/>. Concurrent pulls of one object share one transfer.
+/// taken first and the object stream reads the bytes straight into it (<see cref="ObjectStreamClient"/>), so a copy
+/// costs no buffer of its size; the object is sealed only once every byte arrived, so a reader never sees part of one.
+/// A location that fails midway (the connection drops, the node has no copy, it sends something wrong) is replaced by
+/// the next, which resumes where the failed one stopped; when every location failed the region is given back and the
+/// pull fails with <see cref="ObjectPullException"/>. Concurrent pulls of one object share one transfer.
 /// </summary>
 /// <param name="store">This node's store, which receives the copies.</param>
-/// <param name="channels">
-/// The channel to a node, by address (<c>host:port</c>), carrying the cluster token. The puller neither keeps nor
-/// disposes channels: the factory should hand out one long-lived channel per node, as gRPC channels are meant to be.
-/// </param>
+/// <param name="client">The object stream's client, which keeps the connections to the nodes; the puller does not dispose it.</param>
 /// <param name="logger">Where retries and failures are logged.</param>
 /// <param name="options">How transfers are split; null for the defaults.</param>
-internal sealed class ObjectPuller(NodeObjectStore store, Func<string, GrpcChannel> channels, ILogger logger, ObjectPullOptions? options = null)
+internal sealed class ObjectPuller(NodeObjectStore store, ObjectStreamClient client, ILogger logger, ObjectPullOptions? options = null)
 {
     private readonly ObjectPullOptions _options = options ?? new ObjectPullOptions();
     private readonly Dictionary<ObjectId, Transfer> _inFlight = [];
@@ -225,7 +217,7 @@ internal sealed class ObjectPuller(NodeObjectStore store, Func<string, GrpcChann
     /// </summary>
     private async Task PullRangeAsync(ObjectId id, long size, Range range, int index, Sources sources, Memory<byte> payload, CancellationToken cancellationToken)
     {
-        var sink = new ChunkSink(payload, size, range.Start, range.End);
+        var target = new PullTarget(payload, size, range.Start, range.End);
         for (var attempt = 0; attempt < sources.Count; attempt++)
         {
             var location = (index + attempt) % sources.Count;
@@ -234,58 +226,26 @@ internal sealed class ObjectPuller(NodeObjectStore store, Func<string, GrpcChann
                 continue;
             }
 
-            var startedAt = sink.Position;
+            var startedAt = target.Position;
             try
             {
-                await StreamAsync(id, sources[location], sink, cancellationToken).ConfigureAwait(false);
+                await client.PullAsync(sources[location], id, target, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && IsLocationFailure(e))
             {
-                var failure = Describe(sources[location], e, sink.Position - startedAt, range.End - startedAt);
+                var failure = Describe(sources[location], e, target.Position - startedAt, range.End - startedAt);
                 sources.Fail(location, failure);
-                logger.PullRetrying(id, sources[location], sink.Position, failure.Reason);
+                logger.PullRetrying(id, sources[location], target.Position, failure.Reason);
             }
         }
 
         throw new ObjectPullException(id, size, sources.Failures());
     }
 
-    /// <summary>Streams the sink's remaining bytes from one location; the marshaller writes them into place (<see cref="PullMethod"/>).</summary>
-    private async Task StreamAsync(ObjectId id, string location, ChunkSink sink, CancellationToken cancellationToken)
-    {
-        sink.BeginStream();
-        PullMethod.Sink = sink;
-        var request = new PullRequest
-        {
-            Id = id.ToProto(),
-            Offset = (ulong)sink.Position,
-            Length = (ulong)(sink.End - sink.Position),
-            ChunkSize = (uint)_options.ChunkSize,
-        };
-        using var call = channels(location).CreateCallInvoker()
-            .AsyncServerStreamingCall(PullMethod.Pull, host: null, new CallOptions(cancellationToken: cancellationToken), request);
-        try
-        {
-            while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
-            {
-                // The marshaller has written the chunk.
-            }
-        }
-        catch (RpcException) when (sink.Refused is { } refused)
-        {
-            throw refused;
-        }
-
-        if (!sink.Started || sink.Position != sink.End)
-        {
-            throw new InvalidDataException($"its stream ended at byte {sink.Position} of {sink.End}");
-        }
-    }
-
     /// <summary>What a location did wrong, as opposed to this pull being cancelled or this node failing.</summary>
     private static bool IsLocationFailure(Exception e) =>
-        e is RpcException or IOException or HttpRequestException or InvalidDataException or OperationCanceledException or RayException;
+        e is RpcException or IOException or InvalidDataException or OperationCanceledException or RayException;
 
     private static PullFailure Describe(string location, Exception e, long received, long wanted)
     {
@@ -306,7 +266,7 @@ internal sealed class ObjectPuller(NodeObjectStore store, Func<string, GrpcChann
         return new PullFailure(location, reason, e is RpcException { StatusCode: StatusCode.NotFound });
     }
 
-    /// <summary>The object's ranges: one, or <see cref="ObjectPullOptions.Streams"/> of whole chunks for a large object.</summary>
+    /// <summary>The object's ranges: one, or <see cref="ObjectPullOptions.Streams"/> of equal size for a large object.</summary>
     private Range[] Split(long size)
     {
         var streams = size >= _options.MinSplitSize ? Math.Max(1, _options.Streams) : 1;
@@ -315,9 +275,7 @@ internal sealed class ObjectPuller(NodeObjectStore store, Func<string, GrpcChann
             return [new Range(0, size)];
         }
 
-        var chunk = (long)_options.ChunkSize;
         var length = (size + streams - 1) / streams;
-        length = (length + chunk - 1) / chunk * chunk;
         var ranges = new List<Range>(streams);
         for (long start = 0; start < size; start += length)
         {

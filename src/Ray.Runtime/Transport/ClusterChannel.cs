@@ -17,10 +17,10 @@ internal static class ClusterChannel
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// The receive window each HTTP/2 stream starts with: 16 MiB, the most SocketsHttpHandler allows by default. An
-    /// object's chunks stream over one call, so the window bounds a transfer: 64 KiB (HTTP/2's default) per round
-    /// trip is about 60 MiB/s at a 1 ms round trip. SocketsHttpHandler widens the window as a transfer goes, but
-    /// starting wide spares every transfer that ramp-up.
+    /// The receive window each HTTP/2 stream starts with: 16 MiB, the most SocketsHttpHandler allows by default. A
+    /// package's chunks, or a link's batches, stream over one call, so the window bounds their rate: 64 KiB (HTTP/2's
+    /// default) per round trip is about 60 MiB/s at a 1 ms round trip. SocketsHttpHandler widens the window as a
+    /// transfer goes, but starting wide spares every transfer that ramp-up.
     /// </summary>
     public const int StreamWindowSize = 16 * 1024 * 1024;
 
@@ -38,7 +38,7 @@ internal static class ClusterChannel
         {
             ConnectTimeout = connectTimeout ?? DefaultConnectTimeout,
 
-            // A link between nodes carries many concurrent streams (task batches, results, object chunks): once one
+            // A link between nodes carries many concurrent streams (task batches, results, package chunks): once one
             // connection has its 100 streams or so the server allows, open another instead of queueing calls.
             EnableMultipleHttp2Connections = true,
             InitialHttp2StreamWindowSize = StreamWindowSize,

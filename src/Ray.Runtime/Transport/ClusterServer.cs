@@ -9,13 +9,15 @@ namespace Ray.Transport;
 
 /// <summary>
 /// Kestrel settings for an endpoint other processes of the cluster call (a node's or the GCS's TCP port): HTTP/2
-/// only, TLS when the credentials have it, and limits sized for bulk transfer rather than for web traffic.
+/// only (beside a node's object stream, which its own connection middleware takes off the port), TLS when the
+/// credentials have it, and limits sized for bulk transfer rather than for web traffic.
 /// </summary>
 internal static class ClusterServer
 {
     /// <summary>
     /// The connection's receive window: 32 MiB, room for two streams at <see cref="ClusterChannel.StreamWindowSize"/>.
-    /// Kestrel's default of 1 MiB would make every object transfer on a link share 1 MiB in flight.
+    /// Kestrel's default of 1 MiB would make every bulk stream on a link (a package download, a link's batches of
+    /// large values) share 1 MiB in flight. Objects in the store move over the object stream, outside HTTP/2.
     /// </summary>
     public const int ConnectionWindowSize = 2 * ClusterChannel.StreamWindowSize;
 
@@ -36,8 +38,10 @@ internal static class ClusterServer
     /// <summary>
     /// Listens on <paramref name="endpoint"/> (port 0 picks a free one) with <paramref name="credentials"/>' TLS, if
     /// any, and applies the cluster's limits. The token check is separate: <see cref="AddClusterGrpc"/>.
+    /// <paramref name="connections"/> adds connection middleware that sees each connection's bytes inside TLS and
+    /// before HTTP/2 (a node's object stream, <c>ObjectManager/ObjectStreamServer</c>).
     /// </summary>
-    public static void Listen(IWebHostBuilder webHost, IPEndPoint endpoint, ClusterCredentials credentials, ILogger logger)
+    public static void Listen(IWebHostBuilder webHost, IPEndPoint endpoint, ClusterCredentials credentials, ILogger logger, Action<ListenOptions>? connections = null)
     {
         webHost.ConfigureKestrel(kestrel =>
         {
@@ -53,6 +57,9 @@ internal static class ClusterServer
                     // Plain HTTP/2 with prior knowledge (h2c): no HTTP/1.1 upgrade dance, and nothing else is offered.
                     listen.Protocols = HttpProtocols.Http2;
                 }
+
+                // After UseHttps, so that TLS wraps what it reads and writes.
+                connections?.Invoke(listen);
             });
         });
     }

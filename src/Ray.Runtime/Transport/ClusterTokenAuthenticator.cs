@@ -6,9 +6,9 @@ using Ray.Logging;
 namespace Ray.Transport;
 
 /// <summary>
-/// Checks the <c>authorization: Bearer &lt;token&gt;</c> header of a request against the cluster's token: the one
-/// check behind the gRPC interceptor and the HTTP middleware, so both refuse the same requests with the same words
-/// and log them the same way.
+/// Checks the <c>authorization: Bearer &lt;token&gt;</c> header of a request (or the token of an object stream's
+/// request) against the cluster's token: the one check behind the gRPC interceptor, the HTTP middleware and the object
+/// stream, so all refuse the same requests with the same words and log them the same way.
 /// </summary>
 internal sealed class ClusterTokenAuthenticator(ClusterToken token, ILogger logger)
 {
@@ -27,22 +27,39 @@ internal sealed class ClusterTokenAuthenticator(ClusterToken token, ILogger logg
     public string? Refusal(HttpContext context)
     {
         var headers = context.Request.Headers.Authorization;
-        bool missing;
+        var operation = context.Request.Path.Value ?? "/";
         if (headers.Count == 0 || (headers.Count == 1 && string.IsNullOrEmpty(headers[0])))
         {
-            missing = true;
+            return Refuse(operation, Peer(context), missing: true);
         }
-        else if (headers.Count == 1 && IsBearer(headers[0]!, out var presented) && token.Matches(presented))
+
+        if (headers.Count == 1 && IsBearer(headers[0]!, out var presented) && token.Matches(presented))
         {
             return null;
         }
-        else
+
+        // Two headers, another scheme or another token: all are a token that is not this cluster's.
+        return Refuse(operation, Peer(context), missing: false);
+    }
+
+    /// <summary>
+    /// Checks a token that arrived outside HTTP (the object stream's requests): null or empty is a missing token. On a
+    /// refusal logs it as <see cref="Refusal(HttpContext)"/> does, naming <paramref name="operation"/> and
+    /// <paramref name="peer"/>, and returns the message for the caller; else returns null.
+    /// </summary>
+    public string? Refusal(string? presented, string operation, string peer)
+    {
+        if (string.IsNullOrEmpty(presented))
         {
-            // Two headers, another scheme or another token: all are a token that is not this cluster's.
-            missing = false;
+            return Refuse(operation, peer, missing: true);
         }
 
-        logger.CallRefused(context.Request.Path.Value ?? "/", Peer(context), missing ? "missing" : "wrong");
+        return token.Matches(presented) ? null : Refuse(operation, peer, missing: false);
+    }
+
+    private string Refuse(string operation, string peer, bool missing)
+    {
+        logger.CallRefused(operation, peer, missing ? "missing" : "wrong");
         return missing ? MissingMessage : WrongMessage;
     }
 

@@ -1,25 +1,33 @@
-using System.Collections.Concurrent;
-using Grpc.Net.Client;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
+using Ray.Core;
 using Ray.ObjectManager;
 using Ray.ObjectStore;
+using Ray.Runtime.Protocol;
+using Ray.Runtime.Tests.Transport;
+using Ray.Runtime.Tests.Transport.Echo;
 using Ray.Transport;
 using Xunit;
 
 namespace Ray.Runtime.Tests.ObjectManager;
 
 /// <summary>
-/// Objects pulled between two stores in this process: a Kestrel server on loopback serving one store, the puller
-/// filling the other over cluster channels, behind the cluster token.
+/// Objects pulled between two stores in this process: a Kestrel server on loopback serving one store over the object
+/// stream, the puller filling the other, behind the cluster token; and the stream's protocol as a client that writes
+/// raw bytes sees it.
 /// </summary>
 public sealed class ObjectTransferTests : IAsyncLifetime
 {
-    /// <summary>The smallest chunk the server sends, so that small objects span several chunks.</summary>
-    private const int Chunk = ObjectTransferService.MinChunkSize;
+    /// <summary>The unit the tests size objects and faults in: small objects still span several of them.</summary>
+    private const int Chunk = 16 << 10;
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new();
+    private readonly ObjectStreamClient _client = new(ClusterCredentials.Create(TransferNode.Token, null, null, null), NullLogger.Instance);
     private TransferNode _source = null!;
     private TransferNode _destination = null!;
 
@@ -31,11 +39,7 @@ public sealed class ObjectTransferTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var channel in _channels.Values)
-        {
-            channel.Dispose();
-        }
-
+        _client.Dispose();
         await _source.DisposeAsync();
         await _destination.DisposeAsync();
     }
@@ -57,11 +61,11 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         Assert.Equal(StoredState.Resident, copy.State);
         Assert.Equal(TransferNode.Bytes(size, seed: size), _destination.Read(copy));
         Assert.Equal(StoredObjectLayout.RegionSize(size), _destination.Store.Stats().UsedBytes);
-        var request = Assert.Single(_source.Requests);
+        var request = Assert.Single(_source.Pulls);
         Assert.Equal(0ul, request.Offset);
 
-        // The server's pin ended with the stream.
-        Assert.Equal(0, original.Pins);
+        // The server's pin ends with its reply (which may be a moment after the last byte arrived here).
+        await WaitUntilAsync(() => original.Pins == 0, "the server unpins");
     }
 
     [Fact]
@@ -70,15 +74,18 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         const int size = (3 << 20) + 12345;
         var id = ObjectId.New();
         _source.Put(id, size, seed: 3);
-        var puller = Puller(new ObjectPullOptions { ChunkSize = 64 << 10, Streams = 3, MinSplitSize = 1 << 20 });
+        var puller = Puller(new ObjectPullOptions { Streams = 3, MinSplitSize = 1 << 20 });
 
         var copy = await puller.PullAsync(id, size, [_source.Address], CancellationToken.None).WaitAsync(Timeout);
 
         Assert.Equal(TransferNode.Bytes(size, seed: 3), _destination.Read(copy));
-        var requests = _source.Requests.OrderBy(r => r.Offset).ToList();
+        var requests = _source.Pulls.OrderBy(r => r.Offset).ToList();
         Assert.Equal(3, requests.Count);
         Assert.Equal((ulong)size, requests.Sum(r => (long)r.Length) is var total ? (ulong)total : 0);
         Assert.Equal(0ul, requests[0].Offset);
+
+        // Each range over a connection of its own.
+        Assert.Equal(3, _source.ObjectStreams);
     }
 
     [Fact]
@@ -103,15 +110,15 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         _source.Put(id, size, seed: 7);
         await using var second = await TransferNode.StartAsync();
         second.Put(id, size, seed: 7);
-        _source.Fault.AbortAfterChunks = 3;
+        _source.Fault.CutAfterBytes = 3 * Chunk;
 
         var copy = await Puller().PullAsync(id, size, [_source.Address, second.Address], CancellationToken.None).WaitAsync(Timeout);
 
         Assert.Equal(TransferNode.Bytes(size, seed: 7), _destination.Read(copy));
 
-        // The second location resumes at what had arrived (chunks in flight when the connection dropped are lost).
-        var resumed = Assert.Single(second.Requests);
-        Assert.True(resumed.Offset <= 3 * Chunk && resumed.Offset % Chunk == 0, $"resumed at {resumed.Offset}");
+        // The second location resumes at what had arrived.
+        var resumed = Assert.Single(second.Pulls);
+        Assert.Equal(3ul * Chunk, resumed.Offset);
         Assert.Equal((ulong)size - resumed.Offset, resumed.Length);
         Assert.Equal(StoredObjectLayout.RegionSize(size), _destination.Store.Stats().UsedBytes);
     }
@@ -124,7 +131,7 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         _source.Put(id, size, seed: 6);
         await using var second = await TransferNode.StartAsync();
         second.Put(id, size, seed: 6);
-        _source.Fault.HoldAfterChunks = 2;
+        _source.Fault.HoldAfterBytes = 2 * Chunk;
 
         var pull = Puller().PullAsync(id, size, [_source.Address, second.Address], CancellationToken.None);
         await _source.Fault.Held.Task.WaitAsync(Timeout);
@@ -132,8 +139,9 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         var copy = await pull.WaitAsync(Timeout);
 
         Assert.Equal(TransferNode.Bytes(size, seed: 6), _destination.Read(copy));
-        var resumed = Assert.Single(second.Requests);
-        Assert.True(resumed.Offset <= 2 * Chunk && resumed.Offset % Chunk == 0, $"resumed at {resumed.Offset}");
+        var resumed = Assert.Single(second.Pulls);
+        Assert.True(resumed.Offset <= 2 * Chunk, $"resumed at {resumed.Offset}");
+        Assert.Equal((ulong)size - resumed.Offset, resumed.Length);
     }
 
     [Fact]
@@ -142,7 +150,7 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         const int size = 4 * Chunk;
         var id = ObjectId.New();
         _source.Put(id, size, seed: 4);
-        _source.Fault.AbortAfterChunks = 1;
+        _source.Fault.CutAfterBytes = Chunk;
         await using var empty = await TransferNode.StartAsync();
         const string unreachable = "127.0.0.1:1";
 
@@ -150,7 +158,7 @@ public sealed class ObjectTransferTests : IAsyncLifetime
             () => Puller().PullAsync(id, size, [_source.Address, empty.Address, unreachable], CancellationToken.None).WaitAsync(Timeout));
 
         Assert.Contains(id.ToString(), error.Message);
-        Assert.Contains("64 KiB", error.Message);
+        Assert.Contains("of 64 KiB", error.Message);
         Assert.Equal([_source.Address, empty.Address, unreachable], error.Failures.Select(f => f.Location));
         Assert.False(error.Failures[0].NotFound);
         Assert.True(error.Failures[1].NotFound);
@@ -179,7 +187,7 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         const int size = 3 * Chunk;
         var id = ObjectId.New();
         _source.Put(id, size, seed: 9);
-        _source.Fault.HoldAfterChunks = 1;
+        _source.Fault.HoldAfterBytes = Chunk;
         var puller = Puller();
 
         var pulls = Enumerable.Range(0, 4).Select(_ => puller.PullAsync(id, size, [_source.Address], CancellationToken.None)).ToList();
@@ -192,7 +200,7 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         Assert.Equal(StoredObjectLayout.RegionSize(size), _destination.Store.Stats().UsedBytes);
 
         // Once done, a new pull is a new transfer (the caller registers the first copy meanwhile).
-        _source.Fault.HoldAfterChunks = null;
+        _source.Fault.HoldAfterBytes = null;
         var again = await puller.PullAsync(id, size, [_source.Address], CancellationToken.None).WaitAsync(Timeout);
         Assert.NotSame(copies[0], again);
         Assert.Equal(2, _source.Requests.Count);
@@ -204,7 +212,7 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         const int size = 3 * Chunk;
         var id = ObjectId.New();
         var original = _source.Put(id, size, seed: 5);
-        _source.Fault.HoldAfterChunks = 1;
+        _source.Fault.HoldAfterBytes = Chunk;
         var puller = Puller();
         using var first = new CancellationTokenSource();
         using var second = new CancellationTokenSource();
@@ -227,14 +235,16 @@ public sealed class ObjectTransferTests : IAsyncLifetime
     {
         var id = ObjectId.New();
         _source.Put(id, 100, seed: 2);
-        using var channel = ClusterChannel.Create(_source.Address, ClusterCredentials.Create(ClusterToken.Generate(), null, null, null));
-        var puller = new ObjectPuller(_destination.Store, _ => channel, NullLogger.Instance);
+        using var client = new ObjectStreamClient(ClusterCredentials.Create(ClusterToken.Generate(), null, null, null), NullLogger.Instance);
+        var puller = new ObjectPuller(_destination.Store, client, NullLogger.Instance);
 
         var error = await Assert.ThrowsAsync<ObjectPullException>(() => puller.PullAsync(id, 100, [_source.Address], CancellationToken.None).WaitAsync(Timeout));
 
         Assert.Contains("Unauthenticated", error.Message);
         Assert.Contains("token is wrong", error.Message);
         Assert.Equal(0, _destination.Store.Stats().UsedBytes);
+        var refused = await _source.Logs.WaitForAsync(e => e.Message.StartsWith("Refused RAYGEN-OBJECTS/1 from 127.0.0.1:", StringComparison.Ordinal), Timeout);
+        Assert.EndsWith("the cluster token is wrong.", refused.Message);
     }
 
     [Fact]
@@ -256,11 +266,174 @@ public sealed class ObjectTransferTests : IAsyncLifetime
         Assert.Equal(1, small.Store.Stats().RestoreCount);
     }
 
-    private ObjectPuller Puller(ObjectPullOptions? options = null) =>
-        new(_destination.Store, Channel, NullLogger.Instance, options ?? new ObjectPullOptions { ChunkSize = Chunk });
+    [Fact]
+    public async Task A_connection_serves_the_next_pull_after_a_reply_even_one_without_the_object()
+    {
+        var id = ObjectId.New();
+        _source.Put(id, 1000, seed: 21);
+        var other = ObjectId.New();
+        _source.Put(other, 3 * Chunk, seed: 22);
 
-    private GrpcChannel Channel(string address) =>
-        _channels.GetOrAdd(address, a => ClusterChannel.Create(a, ClusterCredentials.Create(TransferNode.Token, null, null, null)));
+        var missing = await Assert.ThrowsAsync<ObjectPullException>(() => Puller().PullAsync(ObjectId.New(), 10, [_source.Address], CancellationToken.None).WaitAsync(Timeout));
+        var first = await Puller().PullAsync(id, 1000, [_source.Address], CancellationToken.None).WaitAsync(Timeout);
+        var second = await Puller().PullAsync(other, 3 * Chunk, [_source.Address], CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(missing.ObjectLost);
+        Assert.Equal(TransferNode.Bytes(1000, seed: 21), _destination.Read(first));
+        Assert.Equal(TransferNode.Bytes(3 * Chunk, seed: 22), _destination.Read(second));
+        Assert.Equal(3, _source.Requests.Count);
+        Assert.Equal(1, _source.ObjectStreams);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Grpc_and_the_object_stream_share_the_port_with_or_without_tls(bool tls)
+    {
+        using var certificates = new TestCertificates();
+        var credentials = ClusterCredentials.Create(TransferNode.Token, null, null, null);
+        if (tls)
+        {
+            var ca = certificates.CreateAuthority("cluster-ca");
+            var node = certificates.Issue(ca, "node", [System.Net.IPAddress.Loopback]);
+            credentials = new ClusterCredentials(TransferNode.Token, ClusterTls.Load(node.CertificatePath, node.KeyPath, ca.Path));
+        }
+
+        await using var source = await TransferNode.StartAsync(credentials: credentials);
+        var id = ObjectId.New();
+        source.Put(id, (5 * Chunk) + 7, seed: 23);
+        using var channel = ClusterChannel.Create(source.Address, credentials);
+        using var client = new ObjectStreamClient(credentials, NullLogger.Instance);
+
+        var echo = await new Echo.EchoClient(channel).UnaryAsync(new EchoMessage { Text = "http/2" }, deadline: DateTime.UtcNow + Timeout);
+        var copy = await new ObjectPuller(_destination.Store, client, NullLogger.Instance).PullAsync(id, (5 * Chunk) + 7, [source.Address], CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Equal("http/2", echo.Text);
+        Assert.Equal(tls ? "CN=node" : "", echo.ClientCertificate);
+        Assert.Equal(TransferNode.Bytes((5 * Chunk) + 7, seed: 23), _destination.Read(copy));
+        Assert.Equal(1, source.ObjectStreams);
+        Assert.DoesNotContain(source.Logs.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task A_request_without_a_token_is_refused_and_its_connection_closed()
+    {
+        var id = ObjectId.New();
+        _source.Put(id, 100, seed: 24);
+
+        var (reply, closed) = await SendRawAsync(_source.Address, Opening(Request(string.Empty, id)));
+
+        Assert.Equal(StatusCode.Unauthenticated, (StatusCode)reply.Status);
+        Assert.Equal(ClusterTokenAuthenticator.MissingMessage, reply.Detail);
+        Assert.True(closed);
+        await _source.Logs.WaitForAsync(e => e.Message.StartsWith("Refused RAYGEN-OBJECTS/1 from 127.0.0.1:", StringComparison.Ordinal) && e.Message.EndsWith("the cluster token is missing.", StringComparison.Ordinal), Timeout);
+    }
+
+    [Theory]
+    [InlineData(1, null, "protocol")]
+    [InlineData(0, "0.0.1-elsewhere", "Ray.Runtime 0.0.1-elsewhere")]
+    public async Task A_pull_from_a_node_of_another_version_is_refused_with_both_versions(int protocolOffset, string? version, string theirs)
+    {
+        var id = ObjectId.New();
+        _source.Put(id, 100, seed: 25);
+        var request = Request(TransferNode.Token.Value, id);
+        request.ProtocolVersion += protocolOffset;
+        request.RuntimeVersion = version ?? request.RuntimeVersion;
+
+        var (reply, closed) = await SendRawAsync(_source.Address, Opening(request));
+
+        Assert.Equal(StatusCode.FailedPrecondition, (StatusCode)reply.Status);
+        var ours = protocolOffset == 0 ? $"Ray.Runtime {RuntimeVersion.Current}" : $"protocol {RuntimeVersion.Protocol}";
+        theirs = protocolOffset == 0 ? theirs : $"protocol {RuntimeVersion.Protocol + protocolOffset}";
+        Assert.Contains(theirs, reply.Detail);
+        Assert.Contains(ours, reply.Detail);
+        Assert.True(closed);
+        var logged = await _source.Logs.WaitForAsync(e => e.Message.StartsWith("Refused the object stream from 127.0.0.1:", StringComparison.Ordinal), Timeout);
+        Assert.Contains(theirs, logged.Message);
+        Assert.DoesNotContain(_source.Logs.Entries, e => e.Message.Contains("Sent object", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("too large", "a request of 2147483647 bytes was announced, more than the 4096 one may have")]
+    [InlineData("not protobuf", "the request is not an ObjectStreamRequest")]
+    [InlineData("no object", "the request names no object")]
+    public async Task A_malformed_request_is_answered_and_its_connection_closed_with_a_logged_reason(string kind, string reason)
+    {
+        var bytes = new ArrayBufferWriter<byte>();
+        bytes.Write(ObjectStreamProtocol.Magic);
+        var prefix = new byte[ObjectStreamProtocol.LengthPrefixSize];
+        switch (kind)
+        {
+            case "too large":
+                BinaryPrimitives.WriteUInt32BigEndian(prefix, int.MaxValue);
+                bytes.Write(prefix);
+                break;
+            case "not protobuf":
+                BinaryPrimitives.WriteUInt32BigEndian(prefix, 3);
+                bytes.Write(prefix);
+                bytes.Write(new byte[] { 0xFF, 0xFF, 0xFF });
+                break;
+            default:
+                var request = Request(TransferNode.Token.Value, ObjectId.New());
+                request.Pull = null;
+                ObjectStreamProtocol.Write(bytes, request);
+                break;
+        }
+
+        var (reply, closed) = await SendRawAsync(_source.Address, bytes.WrittenSpan.ToArray());
+
+        Assert.Equal(StatusCode.InvalidArgument, (StatusCode)reply.Status);
+        Assert.Contains(reason, reply.Detail);
+        Assert.True(closed);
+        var logged = await _source.Logs.WaitForAsync(e => e.Message.StartsWith("Closed the object stream from 127.0.0.1:", StringComparison.Ordinal), Timeout);
+        Assert.Contains(reason, logged.Message);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, logged.Level);
+    }
+
+    private static ObjectStreamRequest Request(string token, ObjectId id) => new()
+    {
+        Token = token,
+        ProtocolVersion = RuntimeVersion.Protocol,
+        RuntimeVersion = RuntimeVersion.Current,
+        Pull = new PullRequest { Id = id.ToProto() },
+    };
+
+    /// <summary>The bytes a client opens a stream with: the magic and a request.</summary>
+    private static byte[] Opening(ObjectStreamRequest request)
+    {
+        var bytes = new ArrayBufferWriter<byte>();
+        bytes.Write(ObjectStreamProtocol.Magic);
+        ObjectStreamProtocol.Write(bytes, request);
+        return bytes.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Sends <paramref name="bytes"/> on a new connection; returns the reply's header, and whether the node then closed the connection.</summary>
+    private static async Task<(ObjectStreamReply Reply, bool Closed)> SendRawAsync(string address, byte[] bytes)
+    {
+        var target = ClusterAddress.Parse(address);
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(target.Host, target.Port);
+        await using var stream = new NetworkStream(socket);
+        await stream.WriteAsync(bytes);
+        var prefix = new byte[ObjectStreamProtocol.LengthPrefixSize];
+        await stream.ReadExactlyAsync(prefix).AsTask().WaitAsync(Timeout);
+        var header = new byte[BinaryPrimitives.ReadUInt32BigEndian(prefix)];
+        await stream.ReadExactlyAsync(header).AsTask().WaitAsync(Timeout);
+        bool closed;
+        try
+        {
+            closed = await stream.ReadAsync(new byte[1]).AsTask().WaitAsync(Timeout) == 0;
+        }
+        catch (IOException)
+        {
+            // Reset rather than closed: closed all the same.
+            closed = true;
+        }
+
+        return (ObjectStreamReply.Parser.ParseFrom(header), closed);
+    }
+
+    private ObjectPuller Puller(ObjectPullOptions? options = null) => new(_destination.Store, _client, NullLogger.Instance, options);
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {

@@ -1,25 +1,30 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net;
-using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Ray.Hosting;
+using Ray.Logging;
 using Ray.ObjectManager;
 using Ray.ObjectStore;
 using Ray.Runtime.Protocol;
+using Ray.Runtime.Tests.Transport;
 using Ray.Transport;
 
 namespace Ray.Runtime.Tests.ObjectManager;
 
 /// <summary>
 /// One side of a transfer, as a node has it: a store of its own, the objects it holds, and a Kestrel server on
-/// 127.0.0.1 (a port the system picks) serving them over <see cref="ObjectTransferService"/> behind the cluster token.
-/// <see cref="Fault"/> makes the server misbehave the way a failing node does.
+/// 127.0.0.1 (a port the system picks) set up as a node's cluster port is: the object stream
+/// (<see cref="ObjectStreamServer"/>) in front of gRPC (the test's echo service) behind the cluster token, in TLS when
+/// the credentials have it. Between the connection and the object stream sits a layer that records every request the
+/// server reads and, as <see cref="Fault"/> says, makes the server misbehave the way a failing node does.
 /// </summary>
 internal sealed class TransferNode : IAsyncDisposable, ILocalObjects
 {
@@ -28,6 +33,7 @@ internal sealed class TransferNode : IAsyncDisposable, ILocalObjects
     private readonly ConcurrentDictionary<ObjectId, StoredObject> _objects = new();
     private readonly string _root;
     private WebApplication? _server;
+    private int _objectStreams;
 
     private TransferNode(string root, long capacity)
     {
@@ -40,17 +46,26 @@ internal sealed class TransferNode : IAsyncDisposable, ILocalObjects
     /// <summary>The server's address, <c>127.0.0.1:port</c>.</summary>
     public string Address { get; private set; } = string.Empty;
 
-    /// <summary>How the server misbehaves; read by each call.</summary>
+    /// <summary>How the server misbehaves; read by each connection.</summary>
     public ServerFault Fault { get; } = new();
 
-    /// <summary>The pull requests the server received, in order.</summary>
-    public ConcurrentQueue<PullRequest> Requests { get; } = new();
+    /// <summary>The pull requests the server read, in order, as they were read (before they were answered).</summary>
+    public ConcurrentQueue<ObjectStreamRequest> Requests { get; } = new();
 
-    public static async Task<TransferNode> StartAsync(long capacity = 16 << 20)
+    /// <summary>The ranges the server was asked for.</summary>
+    public IEnumerable<PullRequest> Pulls => Requests.Select(r => r.Pull);
+
+    /// <summary>Connections that opened an object stream (as opposed to HTTP/2).</summary>
+    public int ObjectStreams => Volatile.Read(ref _objectStreams);
+
+    /// <summary>What the server logged (object manager and transport).</summary>
+    public CapturedLogs Logs { get; } = new();
+
+    public static async Task<TransferNode> StartAsync(long capacity = 16 << 20, ClusterCredentials? credentials = null)
     {
         var node = new TransferNode(Path.Combine(Path.GetTempPath(), $"raygen-transfer-test-{Guid.NewGuid():n}"), capacity);
         Directory.CreateDirectory(node._root);
-        await node.StartServerAsync();
+        await node.StartServerAsync(credentials ?? ClusterCredentials.Create(Token, null, null, null));
         return node;
     }
 
@@ -81,7 +96,7 @@ internal sealed class TransferNode : IAsyncDisposable, ILocalObjects
         }
     }
 
-    /// <summary>Stops the server at once, cutting the connections of calls in progress (a node that dies).</summary>
+    /// <summary>Stops the server at once, cutting the connections in progress (a node that dies).</summary>
     public async Task KillServerAsync()
     {
         if (_server is { } server)
@@ -108,74 +123,194 @@ internal sealed class TransferNode : IAsyncDisposable, ILocalObjects
         return bytes;
     }
 
-    private async Task StartServerAsync()
+    private async Task StartServerAsync(ClusterCredentials credentials)
     {
         var builder = WebApplication.CreateSlimBuilder();
         EmbeddedHost.Configure(builder, NullLoggerFactory.Instance, LogLevel.None);
-        builder.Services.AddClusterGrpc(Token, NullLogger.Instance);
-        builder.Services.AddSingleton(new FaultyTransferService(new ObjectTransferService(Store, this, NullLogger.Instance), this));
-        ClusterServer.Listen(builder.WebHost, new IPEndPoint(IPAddress.Loopback, 0), ClusterCredentials.Create(Token, null, null, null), NullLogger.Instance);
+        var transportLogger = Logs.CreateLogger(LogCategories.Transport);
+        var objectLogger = Logs.CreateLogger(LogCategories.ObjectManager);
+        builder.Services.AddClusterGrpc(credentials.Token, transportLogger);
+        var objectStream = new ObjectStreamServer(new ObjectSender(Store, this, objectLogger), new ClusterTokenAuthenticator(credentials.Token, transportLogger), objectLogger);
+        ClusterServer.Listen(builder.WebHost, new IPEndPoint(IPAddress.Loopback, 0), credentials, transportLogger, listen =>
+        {
+            listen.Use(next => connection => ServeFaultyAsync(connection, next));
+            objectStream.Listen(listen);
+        });
         var server = builder.Build();
-        server.MapGrpcService<FaultyTransferService>();
+        server.MapGrpcService<EchoServer.EchoService>();
         await server.StartAsync();
         var address = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Address = $"127.0.0.1:{new Uri(address).Port}";
         _server = server;
     }
 
-    /// <summary>The real service behind a writer that can hold chunks back or cut the stream, as the node's fault says.</summary>
-    private sealed class FaultyTransferService(ObjectTransferService inner, TransferNode node) : ObjectTransfer.ObjectTransferBase
+    private async Task ServeFaultyAsync(ConnectionContext connection, ConnectionDelegate next)
     {
-        public override Task Pull(PullRequest request, IServerStreamWriter<ObjectChunk> responseStream, ServerCallContext context)
+        var transport = connection.Transport;
+        connection.Transport = new FaultyTransport(transport, this, connection);
+        try
         {
-            node.Requests.Enqueue(request);
-            return inner.Pull(request, new FaultyWriter(responseStream, node.Fault, context), context);
+            await next(connection);
+        }
+        finally
+        {
+            connection.Transport = transport;
         }
     }
 
-    private sealed class FaultyWriter(IServerStreamWriter<ObjectChunk> inner, ServerFault fault, ServerCallContext context) : IServerStreamWriter<ObjectChunk>
+    private sealed class FaultyTransport(IDuplexPipe inner, TransferNode node, ConnectionContext connection) : IDuplexPipe
     {
-        private int _written;
+        public PipeReader Input { get; } = new RecordingReader(inner.Input, node);
 
-        public WriteOptions? WriteOptions
+        public PipeWriter Output { get; } = new FaultyWriter(inner.Output, node.Fault, connection);
+    }
+
+    /// <summary>Reads what the server consumes of an object stream's requests, as the server consumes them.</summary>
+    private sealed class RecordingReader(PipeReader inner, TransferNode node) : PipeReader
+    {
+        private readonly ArrayBufferWriter<byte> _consumed = new();
+        private ReadOnlySequence<byte> _last;
+        private bool? _isObjectStream;
+
+        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
-            get => inner.WriteOptions;
-            set => inner.WriteOptions = value;
+            var result = await inner.ReadAsync(cancellationToken);
+            _last = result.Buffer;
+            return result;
         }
 
-        public Task WriteAsync(ObjectChunk message) => WriteAsync(message, CancellationToken.None);
-
-        public async Task WriteAsync(ObjectChunk message, CancellationToken cancellationToken)
+        public override bool TryRead(out ReadResult result)
         {
-            if (_written == fault.HoldAfterChunks)
+            var read = inner.TryRead(out result);
+            _last = result.Buffer;
+            return read;
+        }
+
+        public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+        {
+            if (_isObjectStream is not false)
             {
-                fault.Held.TrySetResult();
-                await fault.Gate.Task.WaitAsync(context.CancellationToken);
+                foreach (var segment in _last.Slice(0, consumed))
+                {
+                    _consumed.Write(segment.Span);
+                }
+
+                Parse();
             }
 
-            if (_written == fault.AbortAfterChunks)
+            inner.AdvanceTo(consumed, examined);
+        }
+
+        public override void CancelPendingRead() => inner.CancelPendingRead();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        private void Parse()
+        {
+            var buffer = new ReadOnlySequence<byte>(_consumed.WrittenMemory);
+            if (_isObjectStream is null)
             {
-                // The connection drops under the call, as when the node's process dies.
-                context.GetHttpContext().Abort();
-                throw new IOException("The test cut the stream.");
+                if (buffer.Length < ObjectStreamProtocol.Magic.Length)
+                {
+                    return;
+                }
+
+                _isObjectStream = ObjectStreamProtocol.Recognize(buffer) == ObjectStreamProtocol.Opening.ObjectStream;
+                if (_isObjectStream is false)
+                {
+                    return;
+                }
+
+                Interlocked.Increment(ref node._objectStreams);
+                buffer = buffer.Slice(ObjectStreamProtocol.Magic.Length);
             }
 
-            await inner.WriteAsync(message, cancellationToken);
-            _written++;
+            while (ObjectStreamProtocol.TryReadFrame(ref buffer, int.MaxValue, out var message, out _) == ObjectStreamProtocol.FrameState.Complete)
+            {
+                try
+                {
+                    node.Requests.Enqueue(ObjectStreamRequest.Parser.ParseFrom(message));
+                }
+                catch (Google.Protobuf.InvalidProtocolBufferException)
+                {
+                    // A malformed request, sent on purpose: the server's answer is what the test looks at.
+                }
+            }
+
+            var rest = buffer.ToArray();
+            _consumed.Clear();
+            _consumed.Write(rest);
+        }
+    }
+
+    /// <summary>
+    /// Passes the server's writes on, and holds back or cuts the connection at the payload byte the fault names
+    /// (payload bytes are those the sender writes with <see cref="PipeWriter.WriteAsync"/>, counted per connection).
+    /// </summary>
+    private sealed class FaultyWriter(PipeWriter inner, ServerFault fault, ConnectionContext connection) : PipeWriter
+    {
+        private long _sent;
+        private bool _held;
+
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+
+        public override async ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+        {
+            var result = default(FlushResult);
+            while (!source.IsEmpty)
+            {
+                var hold = _held ? null : fault.HoldAfterBytes;
+                var stop = Math.Min(hold ?? long.MaxValue, fault.CutAfterBytes ?? long.MaxValue);
+                var length = (int)Math.Min(source.Length, Math.Max(0, stop - _sent));
+                if (length > 0)
+                {
+                    result = await inner.WriteAsync(source[..length], cancellationToken);
+                    _sent += length;
+                    source = source[length..];
+                }
+
+                if (_sent == hold)
+                {
+                    _held = true;
+                    fault.Held.TrySetResult();
+                    await fault.Gate.Task.WaitAsync(connection.ConnectionClosed);
+                }
+
+                if (_sent == fault.CutAfterBytes)
+                {
+                    // The connection ends under the reply: what was written still goes out, then the end of the stream.
+                    await inner.CompleteAsync();
+                    throw new IOException("The test cut the stream.");
+                }
+            }
+
+            return result;
         }
     }
 }
 
-/// <summary>How a test server misbehaves: it may stop before a chunk until released, or cut the connection before one.</summary>
+/// <summary>How a test server misbehaves: it may stop before a payload byte until released, or cut the connection there.</summary>
 internal sealed class ServerFault
 {
-    /// <summary>Chunks sent before the stream is cut; null never cuts it.</summary>
-    public int? AbortAfterChunks { get; set; }
+    /// <summary>Payload bytes sent on a connection before it is closed, in the middle of the reply; null never cuts it.</summary>
+    public long? CutAfterBytes { get; set; }
 
-    /// <summary>Chunks sent before the stream waits for <see cref="Release"/>; null never waits.</summary>
-    public int? HoldAfterChunks { get; set; }
+    /// <summary>Payload bytes sent on a connection before the reply waits for <see cref="Release"/>; null never waits.</summary>
+    public long? HoldAfterBytes { get; set; }
 
-    /// <summary>Completes when a stream reached the hold.</summary>
+    /// <summary>Completes when a reply reached the hold.</summary>
     public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

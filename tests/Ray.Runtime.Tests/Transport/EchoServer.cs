@@ -62,7 +62,7 @@ internal sealed class EchoServer : IAsyncDisposable
     }
 
     /// <summary>Answers every message with itself, and says which client certificate the connection has.</summary>
-    private sealed class EchoService : Echo.Echo.EchoBase
+    internal sealed class EchoService : Echo.Echo.EchoBase
     {
         public override Task<EchoMessage> Unary(EchoMessage request, ServerCallContext context) => Task.FromResult(Reply(request, context));
 
