@@ -43,7 +43,7 @@ internal static class ObjectTransferBenchmarks
             if (settings.Selects(Names[0]))
             {
                 var target = ObjectTasks(others[0]);
-                var transfer = await MeasureAsync(rounds, size, async data => await target.ViewLength(data));
+                var transfer = await MeasureAsync(rounds, size, size, async data => await target.ViewLength(data));
                 var tcp = await MeasureTcpAsync(rounds, size);
                 Row(output, Names[0], size, transfer, tcp, "driver's node -> another node, read by a task there through a view");
             }
@@ -51,7 +51,7 @@ internal static class ObjectTransferBenchmarks
             if (settings.Selects(Names[1]))
             {
                 var readers = others.Select(ObjectTasks).ToArray();
-                var broadcast = await MeasureAsync(rounds, size * readers.Length, async data => await ray.GetAsync(readers.Select(r => r.ViewLength(data))));
+                var broadcast = await MeasureAsync(rounds, size, size * readers.Length, async data => await ray.GetAsync(readers.Select(r => r.ViewLength(data))));
                 Row(output, Names[1], size, broadcast, null, $"one object read at once by a task on each of the {readers.Length} other nodes (bytes delivered / time)");
             }
         }
@@ -70,10 +70,10 @@ internal static class ObjectTransferBenchmarks
 
     private static string Format(long size) => size >= 1L << 30 ? $"{size >> 30} GiB" : $"{size >> 20} MiB";
 
-    /// <summary>GB/s (10^9 bytes) of <paramref name="bytes"/> moved per timed <paramref name="read"/> of a fresh object.</summary>
-    private static async Task<Measurement> MeasureAsync(int rounds, long bytes, Func<ObjectRef<byte[]>, Task> read)
+    /// <summary>GB/s (10^9 bytes) of <paramref name="bytes"/> delivered per timed <paramref name="read"/> of a fresh object of <paramref name="objectSize"/> bytes.</summary>
+    private static async Task<Measurement> MeasureAsync(int rounds, long objectSize, long bytes, Func<ObjectRef<byte[]>, Task> read)
     {
-        var size = (int)Math.Min(bytes, int.MaxValue - 64);
+        var size = checked((int)objectSize);
         var rates = new double[rounds];
         var source = new byte[size];
         new Random(7).NextBytes(source.AsSpan(0, Math.Min(size, 1 << 20)));
