@@ -227,6 +227,7 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
                 TaskReferences = entry.References(ReferenceKind.Task),
                 ContainedIn = entry.References(ReferenceKind.Contained),
                 BorrowingNodes = entry.References(ReferenceKind.RemoteBorrower),
+                UnreadInStream = entry.References(ReferenceKind.Stream) > 0,
                 Pins = entry.Stored?.Pins ?? 0,
             });
         }
@@ -266,6 +267,18 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
             GC.AddMemoryPressure(stored.RegionSize);
         }
 
+        if (entry.Stream is { } stream)
+        {
+            // A streaming producer finished: its stream ends, and a failure is read as the item where it happened, so
+            // that is where it is observed (or reported as unhandled), not here.
+            if (error is not null)
+            {
+                entry.ErrorObserved = true;
+            }
+
+            stream.End(error);
+        }
+
         if (entry.TryFree())
         {
             Free(entry);
@@ -297,6 +310,18 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
             {
                 store?.Free(stored);
                 GC.RemoveMemoryPressure(stored.RegionSize);
+            }
+
+            if (entry.Stream is { } stream)
+            {
+                // No reference to the stream remains: the items no reader took go with it.
+                foreach (var unread in stream.Drop())
+                {
+                    if (unread.RemoveReference(ReferenceKind.Stream))
+                    {
+                        pending.Push(unread);
+                    }
+                }
             }
 
             if (entry.Contained is { } contained)
