@@ -39,6 +39,13 @@ internal sealed class ObjectRefStreams(ObjectTable objects)
             return null;
         }
 
+        if (entry.IsBorrowed)
+        {
+            failure = $"Stream {id} is owned by node {entry.OwnerNode:n}, and a stream is read only on the node that owns it (the node " +
+                      "of the process that started its producer): read it in a task placed on that node, or pass its items' references on instead.";
+            return null;
+        }
+
         if (entry.Stream is not { } stream)
         {
             failure = $"Object {id} is not a stream: it is the result of a task or call that returns one value.";
