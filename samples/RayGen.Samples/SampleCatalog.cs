@@ -17,9 +17,11 @@ public static class SampleCatalog
         new(Aggregation.Name, "III.II \"Aggregating Values Efficiently\" (explicit and while-loop versions)", output => Aggregation.RunAsync(output)),
         new(CounterActor.Name, "IV \"From Classes to Actors\" (Counter: 0, then 2)", output => CounterActor.RunAsync(output)),
         new(MessageActorSample.Name, "IV.I \"Actor Handles\" (MessageActor and three worker tasks)", output => MessageActorSample.RunAsync(output)),
+        new(MessageStreamSample.Name, "IV.I \"Actor Handles\", the MessageActor streaming its messages instead of being polled", output => MessageStreamSample.RunAsync(output)),
         new(LargeObjects.Name, "I \"Efficiently handling large objects and numerical data\" and the shared-memory object store", output => LargeObjects.RunAsync(output)),
         new(StressTable.Name, "V \"Tuning and profiling\" and VI \"Summarizing Performance\" (Table 1)", output => StressTable.RunAsync(output)),
         new(ParameterServerSample.Name, "beyond the seed: why actors matter (a parameter server for asynchronous SGD)", output => ParameterServerSample.RunAsync(output)),
+        new(StreamingPipeline.Name, "beyond the seed: a streaming pipeline (a producer task streaming batches, transforming tasks, a consumer)", output => StreamingPipeline.RunAsync(output)),
     ];
 
     /// <summary>Finds a sample by name (case-insensitive).</summary>
