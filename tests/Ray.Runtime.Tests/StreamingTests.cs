@@ -268,10 +268,34 @@ public sealed class StreamingTests(RuntimeFixture fixture) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_stream_no_one_holds_any_more_cancels_its_producer()
+    {
+        await StartAndDropAsync(StreamTasks.Remote.UntilCancelled(_markers));
+        var deadline = DateTime.UtcNow + Timeout;
+        while (StreamMarkers.Read(_markers, "cancelled") is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The producer of a dropped stream was not cancelled.");
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(20);
+        }
+
+        Assert.Equal("token", StreamMarkers.Read(_markers, "cancelled"));
+    }
+
     public void Dispose()
     {
         _timeout.Dispose();
         Directory.Delete(_markers, recursive: true);
+    }
+
+    /// <summary>Reads one item (so the producer runs) and lets the stream and its enumerator go without disposing either.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private async Task StartAndDropAsync(ObjectRefStream<int> stream)
+    {
+        var items = stream.GetAsyncEnumerator(_timeout.Token);
+        Assert.True(await items.MoveNextAsync());
     }
 
     private async Task<List<T>> ReadAllAsync<T>(ObjectRefStream<T> stream)

@@ -139,6 +139,26 @@ internal sealed class ObjectEntry
         }
     }
 
+    /// <summary>Whether nothing references it (whether or not it is ready).</summary>
+    public bool IsUnreferenced
+    {
+        get
+        {
+            lock (_gate)
+            {
+                for (var kind = 0; kind < ReferenceCounts.Length; kind++)
+                {
+                    if (_references[kind] != 0)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
+        }
+    }
+
     /// <summary>Counts one more reference; false if the entry was already freed.</summary>
     public bool AddReference(ReferenceKind kind)
     {

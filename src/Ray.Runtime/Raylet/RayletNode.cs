@@ -52,6 +52,9 @@ internal sealed class RayletNode : IAsyncDisposable
         Actors.FailedCalls = FailedCalls;
         Actors.UseWorkers(Pool.StartActorWorker, Pool.Retire);
         Streams.Consumed = OnStreamConsumed;
+
+        // A release may come inside the scheduler's lock, and cancelling takes the actor manager's: off this thread.
+        Objects.StreamAbandoned = entry => ThreadPool.UnsafeQueueUserWorkItem(static state => state.Node.Cancel(state.Id, force: false), (Node: this, entry.Id), preferLocal: false);
         Pool.ActorWorkerStartFailed += Actors.OnWorkerStartFailed;
         Pool.WorkerRegistered += Scheduler.AddWorker;
         Pool.WorkerRegistered += Actors.AddWorker;
