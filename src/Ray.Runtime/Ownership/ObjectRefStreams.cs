@@ -68,6 +68,11 @@ internal sealed class ObjectRefStreams(ObjectTable objects)
             return ValueTask.FromException<ObjectId>(new ObjectNotFoundException(id, failure));
         }
 
+        if (stream.TryTake(adopt, out var ready))
+        {
+            return new ValueTask<ObjectId>(ready!.Id);
+        }
+
         var result = new TaskCompletionSource<ObjectId>(TaskCreationOptions.RunContinuationsAsynchronously);
         var pending = stream.Read(read =>
         {
@@ -111,37 +116,53 @@ internal sealed class ObjectRefStreams(ObjectTable objects)
             return;
         }
 
+        if (stream.TryTake(adopt, out var ready))
+        {
+            reply(Answer(requestId, new StreamRead(ready, null)));
+            return;
+        }
+
         stream.Read(read =>
         {
-            var answer = new StreamItemRead { RequestId = requestId };
-            if (read.Failure is { } reason)
-            {
-                answer.Failure = reason;
-            }
-            else if (read.Item is { } item)
+            if (read.Item is { } item)
             {
                 adopt(item);
-                answer.ItemId = item.Id.ToProto();
-                if (item.Error is { } error)
-                {
-                    answer.Error = error;
-                }
-                else if (item.Stored is { } stored)
-                {
-                    answer.StoredSize = (ulong)stored.PayloadSize;
-                }
-                else if (item.Remote is { } remote)
-                {
-                    answer.StoredSize = (ulong)remote.Size;
-                }
-                else
-                {
-                    answer.Value = ProtoConversions.Wrap(item.Value);
-                }
             }
 
-            reply(answer);
+            reply(Answer(requestId, read));
         });
+    }
+
+    /// <summary>A read's answer: the item's id and its value (or where it is, or its error), the end, or why it failed.</summary>
+    private static StreamItemRead Answer(ulong requestId, StreamRead read)
+    {
+        var answer = new StreamItemRead { RequestId = requestId };
+        if (read.Failure is { } reason)
+        {
+            answer.Failure = reason;
+        }
+        else if (read.Item is { } item)
+        {
+            answer.ItemId = item.Id.ToProto();
+            if (item.Error is { } error)
+            {
+                answer.Error = error;
+            }
+            else if (item.Stored is { } stored)
+            {
+                answer.StoredSize = (ulong)stored.PayloadSize;
+            }
+            else if (item.Remote is { } remote)
+            {
+                answer.StoredSize = (ulong)remote.Size;
+            }
+            else
+            {
+                answer.Value = ProtoConversions.Wrap(item.Value);
+            }
+        }
+
+        return answer;
     }
 
     private void OnConsumed(OwnedStream stream, int consumed) => Consumed?.Invoke(stream, consumed);
