@@ -186,6 +186,10 @@ public sealed class StreamingTests(RuntimeFixture fixture) : IDisposable
         Assert.Equal(3, references.Count);
         Assert.Equal(1, await references[1].GetAsync().AsTask().WaitAsync(Timeout));
         await Assert.ThrowsAsync<RayTaskException>(() => references[2].GetAsync().AsTask().WaitAsync(Timeout));
+
+        // The failure replays here: the generator runs to its exception in this process.
+        var replayed = await Assert.ThrowsAsync<InvalidOperationException>(() => error.ReplayAsync().WaitAsync(Timeout));
+        Assert.Equal("boom after 4 items", replayed.Message);
     }
 
     [Fact]
