@@ -6,8 +6,8 @@ namespace Ray.Cluster.Tests;
 
 /// <summary>
 /// Streams across real nodes: a producer task on another node than the driver's (items small and large, in order, while
-/// it runs, with its backpressure bound held across the link), one cancelled by leaving the loop, one read by a task on
-/// a third node, and a streaming method of an actor on another node.
+/// it runs, with its backpressure bound held across the link), one cancelled by leaving the loop, streams read by tasks
+/// on the owner's node and on a third node, and a streaming method of an actor on another node.
 /// </summary>
 [Collection(ThreeNodeClusterCollection.Name)]
 public sealed class ClusterStreamingTests(ThreeNodeClusterFixture fixture) : IDisposable
@@ -90,6 +90,22 @@ public sealed class ClusterStreamingTests(ThreeNodeClusterFixture fixture) : IDi
         var stream = On(Cluster.Nodes[1]).Tagged(20);
         var joined = await On(Cluster.Nodes[0]).Join(stream).GetAsync().AsTask().WaitAsync(Timeout);
         Assert.Equal(string.Join(",", Enumerable.Range(0, 20).Select(i => $"{i}@{Cluster.Nodes[1].NodeId}")), joined);
+    }
+
+    [Fact]
+    public async Task A_task_on_a_third_node_reads_a_stream_owned_by_the_driver_s_node_from_where_the_driver_stopped()
+    {
+        // Made on node 2, owned by the head (the driver's node), read by a task on node 3: each read goes to the owner.
+        var stream = On(Cluster.Nodes[1]).Tagged(20);
+        var items = stream.GetAsyncEnumerator(_timeout.Token);
+        Assert.True(await items.MoveNextAsync());
+        var joined = await On(Cluster.Nodes[2]).Join(stream).GetAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal(string.Join(",", Enumerable.Range(1, 19).Select(i => $"{i}@{Cluster.Nodes[1].NodeId}")), joined);
+
+        // Large items too: the reading node pulls each from the node that made it.
+        const int Length = 300_000;
+        var sum = await On(Cluster.Nodes[2]).SumLarge(On(Cluster.Nodes[1]).Large(3, Length)).GetAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal((0 + 1 + 2) * (double)Length, sum);
     }
 
     [Fact]
@@ -200,6 +216,18 @@ public static partial class ClusterStreamTasks
         }
 
         return string.Join(",", all);
+    }
+
+    [Remote]
+    public static async Task<double> SumLarge(ObjectRefStream<double[]> items)
+    {
+        var sum = 0.0;
+        await foreach (var item in items.ReadAllAsync())
+        {
+            sum += item.Sum();
+        }
+
+        return sum;
     }
 
     private static void Write(string directory, string name, string content)

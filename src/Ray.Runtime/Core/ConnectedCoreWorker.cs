@@ -205,7 +205,12 @@ internal sealed class ConnectedCoreWorker : CoreWorker
     public void OnStreamItem(StreamItemRead read)
     {
         var item = read.ItemId?.ToObjectId() ?? ObjectId.Nil;
-        if (!item.IsNil)
+        if (!item.IsNil && read.OutcomeCase == StreamItemRead.OutcomeOneofCase.None)
+        {
+            // Read from a stream another node owns: the value comes when this process asks for it.
+            References.Adopt(item);
+        }
+        else if (!item.IsNil)
         {
             var payload = read.OutcomeCase switch
             {

@@ -18,6 +18,12 @@ internal sealed class ObjectRefStreams(ObjectTable objects)
     /// </summary>
     public Action<OwnedStream, int>? Consumed { get; set; }
 
+    /// <summary>
+    /// Reads a stream another node owns, for a process of this node (whose node borrows the stream: the entry given);
+    /// null on a node that is not part of a cluster. See <see cref="ClusterStreams"/>.
+    /// </summary>
+    public Action<ObjectEntry, ulong, Action<ObjectEntry>, Action<StreamItemRead>>? ReadRemote { get; set; }
+
     /// <summary>Makes <paramref name="generator"/> (a new producer's return object) the head of a stream.</summary>
     /// <param name="generator">The producer's return object, not ready yet.</param>
     /// <param name="backpressure">The unread items at which the producer pauses; -1 for no limit.</param>
@@ -107,9 +113,18 @@ internal sealed class ObjectRefStreams(ObjectTable objects)
         return new ValueTask<ObjectId>(result.Task);
     }
 
-    /// <summary>The same for a reader that asked over its stream: the answer goes back there, with the item's value when it is inline.</summary>
+    /// <summary>
+    /// The same for a reader that asked over its stream: the answer goes back there, with the item's value when it is
+    /// inline. A stream another node owns is read there.
+    /// </summary>
     public void Read(ObjectId id, ulong requestId, Action<ObjectEntry> adopt, Action<StreamItemRead> reply)
     {
+        if (ReadRemote is { } remote && objects.TryGet(id, out var borrowed) && borrowed.IsBorrowed)
+        {
+            remote(borrowed, requestId, adopt, reply);
+            return;
+        }
+
         if (Find(id, out var failure) is not { } stream)
         {
             reply(new StreamItemRead { RequestId = requestId, Failure = failure });
