@@ -47,8 +47,7 @@ internal sealed class ObjectRefStreams(ObjectTable objects)
 
         if (entry.IsBorrowed)
         {
-            failure = $"Stream {id} is owned by node {entry.OwnerNode:n}, and a stream is read only on the node that owns it (the node " +
-                      "of the process that started its producer): read it in a task placed on that node, or pass its items' references on instead.";
+            failure = $"Stream {id} is owned by node {entry.OwnerNode:n}, and this node is not part of a cluster that could ask it for the items.";
             return null;
         }
 
