@@ -123,6 +123,7 @@ internal static class MicroBenchmarks
                 $"submit {Batch} no-op tasks, then WaitAsync(notReady, numReturns: 1) until none is left, as Ray's loop of ray.wait / the same with Task.WhenAny over Task.Run tasks"),
             .. ActorBenchmarks.All(settings),
             .. ObjectStoreBenchmarks.All(settings),
+            .. StreamBenchmarks.All(settings),
             new(
                 "single_client_put_calls",
                 "puts/s",

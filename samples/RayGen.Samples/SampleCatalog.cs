@@ -23,12 +23,16 @@ public static class SampleCatalog
             output => CounterActor.RunAsync(output)),
         new(MessageActorSample.Name, "IV.I \"Actor Handles\" (MessageActor and three worker tasks)", output => MessageActorSample.RunAsync(output),
             output => MessageActorSample.RunAsync(output, messagesPerWorker: 3, interval: TimeSpan.FromMilliseconds(50))),
+        new(MessageStreamSample.Name, "IV.I \"Actor Handles\", the MessageActor streaming its messages instead of being polled", output => MessageStreamSample.RunAsync(output),
+            output => MessageStreamSample.RunAsync(output, messagesPerWorker: 3, interval: TimeSpan.FromMilliseconds(20))),
         new(LargeObjects.Name, "I \"Efficiently handling large objects and numerical data\" and the shared-memory object store", output => LargeObjects.RunAsync(output),
             output => LargeObjects.RunAsync(output, length: 1 << 20, slices: 4)),
         new(StressTable.Name, "V \"Tuning and profiling\" and VI \"Summarizing Performance\" (Table 1)", output => StressTable.RunAsync(output),
             output => StressTable.RunAsync(output, [10, 20, 50], rounds: 1)),
         new(ParameterServerSample.Name, "beyond the seed: why actors matter (a parameter server for asynchronous SGD)", output => ParameterServerSample.RunAsync(output),
             output => ParameterServerSample.RunAsync(output, workers: 3, steps: 40)),
+        new(StreamingPipeline.Name, "beyond the seed: a streaming pipeline (a producer task streaming batches, transforming tasks, a consumer)", output => StreamingPipeline.RunAsync(output),
+            output => StreamingPipeline.RunAsync(output, batches: 12, batchSize: 500)),
     ];
 
     /// <summary>Finds a sample by name (case-insensitive).</summary>

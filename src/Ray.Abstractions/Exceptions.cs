@@ -214,6 +214,13 @@ public sealed class ObjectNotFoundException : RayException
         ObjectId = objectId;
     }
 
+    /// <summary>Creates the exception with a message that says more than that the object is missing.</summary>
+    public ObjectNotFoundException(ObjectId objectId, string message)
+        : base(message)
+    {
+        ObjectId = objectId;
+    }
+
     /// <summary>The missing object.</summary>
     public ObjectId ObjectId { get; }
 }

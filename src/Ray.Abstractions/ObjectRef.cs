@@ -58,6 +58,9 @@ public class ObjectRef
     [EditorBrowsable(EditorBrowsableState.Never)]
     public static ObjectRef Adopt(ObjectId id, IRayCore core) => new(id, null, core, counted: true);
 
+    /// <summary>An untyped reference read from the wire (inside a value that held it), counted as a new reference.</summary>
+    internal static ObjectRef FromWire(ObjectId id, OwnerAddress owner) => new(id, owner, null, counted: false);
+
     /// <summary>Waits until the object is ready; rethrows the producing task's failure.</summary>
     public ValueTaskAwaiter GetAwaiter() => WaitAsync(CancellationToken.None).GetAwaiter();
 

@@ -37,4 +37,19 @@ public sealed class RemoteAttribute : Attribute
 
     /// <summary>Actors: whether the actor gets a worker process of its own. Default false.</summary>
     public bool DedicatedProcess { get; set; }
+
+    /// <summary>
+    /// Whether a method returning <see cref="IEnumerable{T}"/> streams its items (Ray's <c>num_returns="streaming"</c>):
+    /// its stub returns an <see cref="ObjectRefStream{T}"/> and each item becomes an object of its own while the method
+    /// runs. Without it, an <see cref="IEnumerable{T}"/> result is one value, a list. A method returning
+    /// <see cref="IAsyncEnumerable{T}"/> always streams. Default false.
+    /// </summary>
+    public bool Streaming { get; set; }
+
+    /// <summary>
+    /// Streaming methods: how many items the producer may have written that the consumer has not read yet; it pauses at
+    /// that many until the consumer reads one (Ray's <c>_generator_backpressure_num_objects</c>). At least 1, or -1 (the
+    /// default) for no limit. Set it on a streaming task or actor method.
+    /// </summary>
+    public int GeneratorBackpressureNumObjects { get; set; } = TaskOptions.NoBackpressure;
 }

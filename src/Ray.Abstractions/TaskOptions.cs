@@ -10,6 +10,9 @@ public sealed record TaskOptions
     /// <summary>The default of <see cref="MaxRetries"/>, as in Ray.</summary>
     public const int DefaultMaxRetries = 3;
 
+    /// <summary>The <see cref="GeneratorBackpressureNumObjects"/> that sets no limit (the default, as in Ray).</summary>
+    public const int NoBackpressure = -1;
+
     /// <summary>CPUs the task reserves; fractional values are allowed.</summary>
     public double? NumCpus { get; init; }
 
@@ -30,4 +33,11 @@ public sealed record TaskOptions
 
     /// <summary>Where the cluster runs the task. Default <see cref="Ray.SchedulingStrategy.Default"/>.</summary>
     public SchedulingStrategy? SchedulingStrategy { get; init; }
+
+    /// <summary>
+    /// For a streaming task (one returning an <see cref="ObjectRefStream{T}"/>): how many items it may have written that
+    /// the consumer has not read yet before it pauses (Ray's <c>_generator_backpressure_num_objects</c>). At least 1, or
+    /// <see cref="NoBackpressure"/> for no limit. Tasks that return one value ignore it.
+    /// </summary>
+    public int? GeneratorBackpressureNumObjects { get; init; }
 }

@@ -82,6 +82,16 @@ namespace Ray.Generators
             "A [Remote] value that a task does not use",
             "'{0}' has no effect on remote method '{1}': it applies to actors ([Remote] classes) only; {2}");
 
+        /// <summary>
+        /// RAY0017: a streaming value of <c>[Remote]</c> that cannot apply: <c>Streaming</c> on a method whose result is not
+        /// an <c>IEnumerable&lt;T&gt;</c> or <c>IAsyncEnumerable&lt;T&gt;</c>, <c>GeneratorBackpressureNumObjects</c> on a method
+        /// that does not stream, or out of range.
+        /// </summary>
+        public static readonly DiagnosticDescriptor StreamingOptionCannotApply = Create(
+            "RAY0017",
+            "A streaming value of [Remote] that cannot apply",
+            "'{0}' on {1} {2}; {3}");
+
         private static DiagnosticDescriptor Create(string id, string title, string messageFormat)
             => new DiagnosticDescriptor(
                 id,

@@ -126,7 +126,8 @@ namespace Ray.Generators
                 $"{SymbolDisplay.FormatLiteral(actor.Type.FullName, quote: true)}, {assembly}",
                 ActorInitializers(actor.Options));
 
-            // An actor's options are on its class descriptor, so the descriptors of its constructors and methods set none.
+            // An actor's options are on its class descriptor, so the descriptors of its constructors and methods set none
+            // (a method says whether it streams).
             foreach (var constructor in actor.Constructors)
             {
                 writer.WriteLine();
@@ -136,7 +137,7 @@ namespace Ray.Generators
             foreach (var method in actor.Methods)
             {
                 writer.WriteLine();
-                WriteFunctionDescriptor(writer, DescriptorField(method), method.ReadableName, method.FunctionId, assembly, Array.Empty<string>());
+                WriteFunctionDescriptor(writer, DescriptorField(method), method.ReadableName, method.FunctionId, assembly, StreamingInitializers(method));
             }
 
             writer.WriteLine();
@@ -194,8 +195,8 @@ namespace Ray.Generators
                 }
 
                 WriteStubDeclaration(writer, InheritDoc(method), method.ObsoleteAttribute, $"public static {StubReturnType(method)} {method.Name}", method.Parameters, $"this {HandleType(actor)} {receiver}");
-                var call = method.ResultType is null
-                    ? $"{ActorSubmitterType}.CallVoid<{actor.Type.FullyQualifiedName}>"
+                var call = method.ReturnKind == ReturnKind.Stream ? $"{ActorSubmitterType}.CallStream<{actor.Type.FullyQualifiedName}, {method.ResultType}>"
+                    : method.ResultType is null ? $"{ActorSubmitterType}.CallVoid<{actor.Type.FullyQualifiedName}>"
                     : $"{ActorSubmitterType}.Call<{actor.Type.FullyQualifiedName}, {method.ResultType}>";
                 WriteSubmission(
                     writer,

@@ -16,6 +16,7 @@ namespace Ray.Generators
     {
         private const string ArgType = "global::Ray.Arg";
         private const string ObjectRefType = "global::Ray.ObjectRef";
+        private const string ObjectRefStreamType = "global::Ray.ObjectRefStream";
         private const string TaskOptionsType = "global::Ray.TaskOptions";
         private const string TaskArgumentType = "global::Ray.Infrastructure.TaskArgument";
         private const string TaskSubmitterType = "global::Ray.Infrastructure.TaskSubmitter";
@@ -151,7 +152,9 @@ namespace Ray.Generators
                 var method = task.Method;
                 writer.WriteLine();
                 WriteStubDeclaration(writer, InheritDoc(method), method.ObsoleteAttribute, $"{task.Accessibility} {StubReturnType(method)} {method.Name}", method.Parameters);
-                var submit = method.ResultType is null ? "SubmitVoid" : $"Submit<{method.ResultType}>";
+                var submit = method.ReturnKind == ReturnKind.Stream ? $"SubmitStream<{method.ResultType}>"
+                    : method.ResultType is null ? "SubmitVoid"
+                    : $"Submit<{method.ResultType}>";
                 WriteSubmission(writer, $"    => {TaskSubmitterType}.{submit}({FunctionsClass}.{DescriptorField(method)}, this._options, ", method.Parameters);
             }
 
@@ -175,7 +178,7 @@ namespace Ray.Generators
             var assembly = SymbolDisplay.FormatLiteral(type.AssemblyName, quote: true);
             foreach (var task in type.Methods)
             {
-                WriteFunctionDescriptor(writer, DescriptorField(task.Method), task.Method.ReadableName, task.Method.FunctionId, assembly, DescriptorInitializers(task.Options));
+                WriteFunctionDescriptor(writer, DescriptorField(task.Method), task.Method.ReadableName, task.Method.FunctionId, assembly, DescriptorInitializers(task.Options, task.Method));
                 writer.WriteLine();
             }
 
@@ -214,7 +217,7 @@ namespace Ray.Generators
         /// Writes <paramref name="register"/> followed by the invoker lambda that calls <paramref name="method"/> on
         /// <paramref name="target"/> (the type for a task, the cast instance for an actor method) and serializes what it
         /// returns: nothing for <c>void</c>, <c>Task</c> and <c>ValueTask</c>, the awaited value of <c>Task&lt;R&gt;</c>
-        /// and <c>ValueTask&lt;R&gt;</c>, the value itself otherwise.
+        /// and <c>ValueTask&lt;R&gt;</c>, each item of a streaming generator as it is yielded, the value itself otherwise.
         /// </summary>
         private static void WriteInvoker(SourceWriter writer, string register, string lambdaParameters, string target, MethodSpec method)
         {
@@ -238,6 +241,10 @@ namespace Ray.Generators
                 ReturnKind.AwaitableValue => $"""
                     {register}static async {lambdaParameters} =>
                         {TaskInvocationType}.Serialize<{method.ResultType}>(await {call}.ConfigureAwait(false)));
+                    """,
+                ReturnKind.Stream => $"""
+                    {register}static {lambdaParameters} =>
+                        invocation.Stream<{method.ResultType}>({call}));
                     """,
                 _ => $"""
                     {register}static {lambdaParameters} =>
@@ -312,7 +319,9 @@ namespace Ray.Generators
         private static string InheritDoc(MethodSpec method) => $"/// <inheritdoc cref=\"{method.DocumentationId}\"/>";
 
         private static string StubReturnType(MethodSpec method)
-            => method.ResultType is null ? ObjectRefType : $"{ObjectRefType}<{method.ResultType}>";
+            => method.ReturnKind == ReturnKind.Stream ? $"{ObjectRefStreamType}<{method.ResultType}>"
+                : method.ResultType is null ? ObjectRefType
+                : $"{ObjectRefType}<{method.ResultType}>";
 
         /// <summary>
         /// Writes the end of a stub's expression body: <paramref name="prefix"/> followed by the array of its serialized
@@ -459,11 +468,18 @@ namespace Ray.Generators
                 : $"    new({arguments}) {{ {string.Join(", ", initializers)} }};");
         }
 
-        private static IReadOnlyList<string> DescriptorInitializers(RemoteOptionsSpec options) => Initializers(
+        private static IReadOnlyList<string> DescriptorInitializers(RemoteOptionsSpec options, MethodSpec method) => Initializers(
             ("NumCpus", Literal(options.NumCpus)),
             ("NumGpus", Literal(options.NumGpus)),
             ("MaxRetries", Literal(options.MaxRetries)),
-            ("RetryExceptions", Literal(options.RetryExceptions)));
+            ("RetryExceptions", Literal(options.RetryExceptions)),
+            ("Streaming", method.ReturnKind == ReturnKind.Stream ? "true" : null),
+            ("GeneratorBackpressureNumObjects", Literal(method.GeneratorBackpressureNumObjects)));
+
+        /// <summary>What the descriptor of an actor method sets: only whether it streams, since the class's descriptor holds the actor's options.</summary>
+        private static IReadOnlyList<string> StreamingInitializers(MethodSpec method) => Initializers(
+            ("Streaming", method.ReturnKind == ReturnKind.Stream ? "true" : null),
+            ("GeneratorBackpressureNumObjects", Literal(method.GeneratorBackpressureNumObjects)));
 
         /// <summary>The object initializer's assignments of the <paramref name="options"/> that are set (have a value), in order.</summary>
         private static IReadOnlyList<string> Initializers(params (string Property, string? Value)[] options)

@@ -16,6 +16,8 @@ namespace Ray.Generators
             ValueTask = compilation.GetTypeByMetadataName("System.Threading.Tasks.ValueTask");
             ValueTaskOfT = compilation.GetTypeByMetadataName("System.Threading.Tasks.ValueTask`1");
             ArrayView = compilation.GetTypeByMetadataName("Ray.ArrayView`1");
+            AsyncEnumerableOfT = compilation.GetTypeByMetadataName("System.Collections.Generic.IAsyncEnumerable`1");
+            EnumerableOfT = compilation.GetSpecialType(SpecialType.System_Collections_Generic_IEnumerable_T);
         }
 
         public INamedTypeSymbol? CancellationToken { get; }
@@ -29,6 +31,21 @@ namespace Ray.Generators
         public INamedTypeSymbol? ValueTaskOfT { get; }
 
         public INamedTypeSymbol? ArrayView { get; }
+
+        public INamedTypeSymbol? AsyncEnumerableOfT { get; }
+
+        public INamedTypeSymbol? EnumerableOfT { get; }
+
+        /// <summary>
+        /// The item type of a streaming method's result: the <c>T</c> of <c>IAsyncEnumerable&lt;T&gt;</c>, or of
+        /// <c>IEnumerable&lt;T&gt;</c> when <paramref name="streaming"/> (<c>[Remote(Streaming = true)]</c>); null otherwise.
+        /// </summary>
+        public ITypeSymbol? StreamItemType(ITypeSymbol type, bool streaming)
+            => type is INamedTypeSymbol { IsGenericType: true } named
+               && (SymbolEqualityComparer.Default.Equals(named.OriginalDefinition, AsyncEnumerableOfT)
+                   || (streaming && SymbolEqualityComparer.Default.Equals(named.OriginalDefinition, EnumerableOfT)))
+                ? named.TypeArguments[0]
+                : null;
 
         public bool IsCancellationToken(ITypeSymbol type) => SymbolEqualityComparer.Default.Equals(type, CancellationToken);
 

@@ -60,7 +60,7 @@ namespace Ray.Generators
             CheckActorClassOptions(context.Attributes[0], type, diagnostics, cancellationToken);
             var known = new KnownTypeSymbols(compilation);
             var constructorSpecs = ParseActorConstructors(constructors, remoteAttribute, compilation, known, diagnostics, cancellationToken);
-            var methodSpecs = ParseActorMethods(type, compilation, known, diagnostics, cancellationToken);
+            var methodSpecs = ParseActorMethods(type, remoteAttribute, compilation, known, diagnostics, cancellationToken);
             var actorOptions = compilation.GetTypeByMetadataName("Ray.ActorOptions");
             var spec = new ActorSpec(
                 CreateHierarchy(type, remoteAttribute, compilation),
@@ -130,6 +130,7 @@ namespace Ray.Generators
         /// </summary>
         private static ImmutableEquatableArray<MethodSpec> ParseActorMethods(
             INamedTypeSymbol type,
+            INamedTypeSymbol remoteAttribute,
             Compilation compilation,
             KnownTypeSymbols known,
             List<DiagnosticInfo> diagnostics,
@@ -161,7 +162,7 @@ namespace Ray.Generators
                     continue;
                 }
 
-                specs.Add(CreateMethod(method, known));
+                specs.Add(CreateMethod(method, known, RemoteAttributeOf(method, remoteAttribute)));
             }
 
             return specs.ToImmutableEquatableArray();

@@ -30,23 +30,28 @@ namespace Ray.Generators
             ["DedicatedProcess"] = "a task runs on any worker of the node's pool; remove it, or make the code an actor class, which can ask for a process of its own",
         };
 
-        /// <summary>RAY0015: the task-only values on an actor class's <c>[Remote]</c>.</summary>
+        /// <summary>RAY0015: the task-only values on an actor class's <c>[Remote]</c>, and the streaming ones, which its methods set.</summary>
         private static void CheckActorClassOptions(AttributeData attribute, INamedTypeSymbol type, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
             => ReportUnusedOptions(
                 attribute,
                 DiagnosticDescriptors.OptionUnusedByActor,
                 name => TaskOnlyOptions.TryGetValue(name, out var advice)
                     ? new[] { name, $"actor class '{Readable(type)}'", "it applies to tasks ([Remote] static methods) only", advice }
-                    : null,
+                    : StreamingOptions.TryGetValue(name, out var methodAdvice)
+                        ? new[] { name, $"actor class '{Readable(type)}'", "it applies to streaming methods, not to a class", methodAdvice }
+                        : null,
                 diagnostics,
                 cancellationToken);
 
-        /// <summary>RAY0015: any value on the <c>[Remote]</c> of an actor's method, which only the class's <c>[Remote]</c> sets.</summary>
+        /// <summary>
+        /// RAY0015: any value on the <c>[Remote]</c> of an actor's method, which only the class's <c>[Remote]</c> sets, but
+        /// for the streaming ones (RAY0017 checks those).
+        /// </summary>
         private static void CheckActorMethodOptions(AttributeData attribute, IMethodSymbol method, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
             => ReportUnusedOptions(
                 attribute,
                 DiagnosticDescriptors.OptionUnusedByActor,
-                name => new[]
+                name => StreamingOptions.ContainsKey(name) ? null : new[]
                 {
                     name,
                     $"actor method '{ReadableName(method)}'",

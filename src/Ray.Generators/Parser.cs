@@ -115,6 +115,7 @@ namespace Ray.Generators
                 {
                     var unused = new List<DiagnosticInfo>();
                     CheckActorMethodOptions(context.Attributes[0], method, unused, cancellationToken);
+                    CheckStreamingOptions(context.Attributes[0], method, $"actor method '{ReadableName(method)}'", new KnownTypeSymbols(context.SemanticModel.Compilation), unused, cancellationToken);
                     return new RemoteTargetResult(null, null, unused.ToImmutableEquatableArray());
                 }
 
@@ -153,6 +154,7 @@ namespace Ray.Generators
 
             // A value the task does not use is an error, but the stub is still generated: it is right without the value.
             CheckTaskOptions(context.Attributes[0], method, diagnostics, cancellationToken);
+            CheckStreamingOptions(context.Attributes[0], method, member, known, diagnostics, cancellationToken);
             var spec = CreateMethodSpec(method, context.Attributes[0], remoteAttribute, context.SemanticModel.Compilation, known);
             return new RemoteTargetResult(spec, null, diagnostics.ToImmutableEquatableArray());
         }
@@ -355,14 +357,17 @@ namespace Ray.Generators
             return new RemoteMethodSpec(
                 CreateHierarchy(method.ContainingType, remoteAttribute, compilation),
                 GeneratedAccessibility(method),
-                CreateMethod(method, known),
+                CreateMethod(method, known, attribute),
                 ParseOptions(attribute));
         }
 
-        /// <summary>The spec of a task or an actor method: what its stub or extension method and its invoker need.</summary>
-        private static MethodSpec CreateMethod(IMethodSymbol method, KnownTypeSymbols known)
+        /// <summary>
+        /// The spec of a task or an actor method: what its stub or extension method and its invoker need.
+        /// <paramref name="remote"/> is the method's own <c>[Remote]</c>, which may make it stream; null when it has none.
+        /// </summary>
+        private static MethodSpec CreateMethod(IMethodSymbol method, KnownTypeSymbols known, AttributeData? remote)
         {
-            var (returnKind, resultType) = ClassifyReturn(method, known);
+            var (returnKind, resultType) = ClassifyReturn(method, known, SetsStreaming(remote));
             var readableName = ReadableName(method);
             return new MethodSpec(
                 EscapeIdentifier(method.Name),
@@ -372,16 +377,25 @@ namespace Ray.Generators
                 returnKind,
                 resultType,
                 CreateParameters(method, known),
-                FormatObsoleteAttribute(method));
+                FormatObsoleteAttribute(method),
+                returnKind == ReturnKind.Stream ? BackpressureSet(remote) : null);
         }
 
-        /// <summary>How <paramref name="method"/> returns, and the type of the result its caller receives.</summary>
-        private static (ReturnKind Kind, string? ResultType) ClassifyReturn(IMethodSymbol method, KnownTypeSymbols known)
+        /// <summary>
+        /// How <paramref name="method"/> returns, and the type of the result its caller receives (for a stream, its items'
+        /// type); <paramref name="streaming"/> makes an <c>IEnumerable&lt;T&gt;</c> result a stream.
+        /// </summary>
+        private static (ReturnKind Kind, string? ResultType) ClassifyReturn(IMethodSymbol method, KnownTypeSymbols known, bool streaming)
         {
             var returnType = method.ReturnType;
             if (method.ReturnsVoid)
             {
                 return (ReturnKind.Void, null);
+            }
+
+            if (known.StreamItemType(returnType, streaming) is { } item)
+            {
+                return (ReturnKind.Stream, item.ToDisplayString(FullyQualifiedFormat));
             }
 
             if (known.IsNonGenericAwaitable(returnType))

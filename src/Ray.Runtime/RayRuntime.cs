@@ -410,6 +410,18 @@ public sealed class RayRuntime : IAsyncDisposable
     }
 
     /// <summary>
+    /// Cancels the producer of <paramref name="stream"/> (a streaming task or actor call), as <see cref="Cancel(ObjectRef, bool)"/>
+    /// cancels a task: its <see cref="CancellationToken"/> fires, and it stops at its next item even if it never looks at
+    /// the token. The items it made stay readable; the stream then ends with an item that throws
+    /// <see cref="TaskCancelledException"/>. Leaving an <c>await foreach</c> over the stream early does the same.
+    /// </summary>
+    public void Cancel<T>(ObjectRefStream<T> stream, bool force = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Core.Cancel(stream.Id, force);
+    }
+
+    /// <summary>
     /// Returns a handle to the live actor registered under <paramref name="name"/> (see <see cref="ActorOptions.Name"/>),
     /// from the driver or from inside any task or actor of the job.
     /// </summary>

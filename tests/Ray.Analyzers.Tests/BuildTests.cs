@@ -55,6 +55,7 @@ public sealed class BuildTests
         ["RAY0014"] = "public static partial class Views { [Remote] public static ArrayView<double> Slice(ArrayView<double> data) => data; }",
         ["RAY0015"] = "[Remote(NumGpus = 1)] public partial class GpuActor { public int Step() => 1; }",
         ["RAY0016"] = "public static partial class Restarts { [Remote(MaxRestarts = 3)] public static int Once(int x) => x; }",
+        ["RAY0017"] = "public static partial class NotAStream { [Remote(Streaming = true)] public static int Once(int x) => x; }",
     };
 
     [Fact(Timeout = 120_000)]

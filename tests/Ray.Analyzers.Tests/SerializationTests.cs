@@ -116,9 +116,12 @@ public sealed class SerializationTests
     [InlineData("[|System.IO.Stream|] Run() => System.IO.Stream.Null;", "'System.IO.Stream'")]
     [InlineData("Task<[|Settings|]> Run() => Task.FromResult(new Settings());", "'MyApp.Settings'")]
     [InlineData("async ValueTask<[|List<object>|]> Run() { await Task.Yield(); return new(); }", "'object' inside it")]
+    [InlineData("async IAsyncEnumerable<[|Settings|]> Run() { await Task.Yield(); yield return new(); }", "'MyApp.Settings'")]
+    [InlineData("[|IEnumerable<Settings>|] Run() { yield return new(); }", "the 'MyApp.Settings' inside it")]
     public void RAY0001_Result(string declaration, string expectedMessagePart)
     {
-        // The unwrapped result of Task<T> is what crosses, so the diagnostic points at T.
+        // The unwrapped result of Task<T> is what crosses, so the diagnostic points at T; a stream's items cross one by
+        // one, so for IAsyncEnumerable<T> it is at T too.
         var (source, span) = Markup.Parse($$"""
             namespace MyApp;
 
@@ -273,6 +276,7 @@ public sealed class SerializationTests
     [InlineData("var one = await [|settings[0].GetAsync()|];", "The result of 'settings[0].GetAsync'")]
     [InlineData("var one = [|await settings[0]|];", "The result of 'await settings[0]'")]
     [InlineData("var one = [|await Store(new Settings())|];", "The result of 'await Store(new Settings())'")]
+    [InlineData("await foreach (var item in [|stream.ReadAllAsync()|]) { }", "The result of 'stream.ReadAllAsync' has type 'MyApp.Settings'")]
     public void RAY0001_ObjectStoreAccessOfAKnownType(string statement, string expectedMessagePart)
     {
         var (source, span) = Markup.Parse($$"""
@@ -280,7 +284,7 @@ public sealed class SerializationTests
 
             public static class Driver
             {
-                public static async Task Run(RayRuntime ray, List<ObjectRef<Settings>> settings)
+                public static async Task Run(RayRuntime ray, List<ObjectRef<Settings>> settings, ObjectRefStream<Settings> stream)
                 {
                     {{statement}}
                 }
@@ -302,8 +306,10 @@ public sealed class SerializationTests
 
             public static class Driver
             {
-                public static async Task Run(RayRuntime ray, List<ObjectRef<Point>> points, ObjectRef untyped)
+                public static async Task Run(RayRuntime ray, List<ObjectRef<Point>> points, ObjectRef untyped, ObjectRefStream<Point> stream)
                 {
+                    await foreach (var streamed in stream.ReadAllAsync()) { }
+                    await foreach (ObjectRef<Point> item in stream) { Point p = await item; }
                     var data = ray.Put(new double[1000]);
                     double[] copy = await data;
                     var point = ray.Put(new Point(1, 2)).Get();
@@ -316,6 +322,45 @@ public sealed class SerializationTests
                 }
 
                 private static async Task<T> RoundTrip<T>(T value) => await RayRuntime.Current.Put(value);
+            }
+            """, Types);
+
+        Assert.True(run.RayDiagnostics.IsEmpty, "Unexpected:\n" + AnalyzerRun.Format(run.RayDiagnostics));
+        Assert.True(run.CompilerErrors.IsEmpty, "The test source does not compile:\n" + AnalyzerRun.Format(run.CompilerErrors));
+    }
+
+    [Fact]
+    public void RAY0001_StreamsAndStreamingShapesOfSerializableItems()
+    {
+        // A stream crosses as an id, like a future; an IAsyncEnumerable<T> result and its [EnumeratorCancellation] token are fine.
+        var run = AnalyzerRun.Of("""
+            using System.Runtime.CompilerServices;
+
+            namespace MyApp;
+
+            public static partial class Work
+            {
+                [Remote]
+                public static async IAsyncEnumerable<Point> Points(int n, [EnumeratorCancellation] CancellationToken ct)
+                {
+                    await Task.Yield();
+                    yield return new Point(n, n);
+                }
+
+                [Remote]
+                public static async Task<int> Count(ObjectRefStream<Point> points)
+                {
+                    var count = 0;
+                    await foreach (var point in points.ReadAllAsync())
+                    {
+                        count++;
+                    }
+
+                    return count;
+                }
+
+                [Remote(Streaming = true)]
+                public static IEnumerable<Point[]> Batches() { yield return new[] { new Point(1, 1) }; }
             }
             """, Types);
 

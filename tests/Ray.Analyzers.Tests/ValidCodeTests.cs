@@ -203,7 +203,7 @@ public sealed class ValidCodeTests
     [Fact]
     public void TheRuntimeTestsTasksAndActors()
     {
-        string[] paths = ["tests/Ray.Runtime.Tests/TestTasks.cs", "tests/Ray.Runtime.Tests/TestActors.cs", "tests/Ray.Runtime.Tests/Gate.cs"];
+        string[] paths = ["tests/Ray.Runtime.Tests/TestTasks.cs", "tests/Ray.Runtime.Tests/TestActors.cs", "tests/Ray.Runtime.Tests/Gate.cs", "tests/Ray.Runtime.Tests/StreamTasks.cs"];
         AssertCleanRun(AnalyzerRun.Of(TestCompilation.CreateFromFiles(paths.Select(path => (path, File.ReadAllText(RepositoryPaths.Combine(path)))))));
     }
 

@@ -32,11 +32,14 @@ public sealed class SamplesOnClusterTests(ThreeNodeClusterFixture fixture)
         Assert.Matches(@"add2\.remote\(ray\.put\(1\), ray\.put\(2\)\)\s+-> 3", text);
         Assert.Equal(4, Regex.Matches(text, @": result = 36,").Count);
         Assert.Matches(@"(?m)^0\r?\n2\r?$", text);
+        // Every message once in the polled sample's batches and once in the streamed sample's lines.
         foreach (var message in from j in Enumerable.Range(0, 3) from i in Enumerable.Range(0, 3) select $"'Message {i} from worker {j}.'")
         {
-            Assert.Single(Regex.Matches(text, Regex.Escape(message)));
+            Assert.Single(Regex.Matches(text, @"(?m)^New messages: \[.*" + Regex.Escape(message)));
+            Assert.Single(Regex.Matches(text, "(?m)^New message: " + Regex.Escape(message)));
         }
 
+        Assert.Contains("(computed here: same)", text);
         Assert.Equal(2, Regex.Matches(text, @"sum of squares = \S+ \(expected \S+: same\)").Count);
         Assert.Equal(3, Regex.Matches(text, @"(?m)^\s*(10|20|50) \|.*\| yes$").Count);
         Assert.DoesNotMatch(@"(?m)\| no$", text);

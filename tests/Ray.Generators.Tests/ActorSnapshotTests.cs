@@ -249,6 +249,39 @@ public sealed class ActorSnapshotTests
         }
         """);
 
+    [Fact]
+    public void ActorStreamingMethods() => Verify("""
+        using System.Runtime.CompilerServices;
+
+        namespace MyApp
+        {
+            [Remote]
+            public partial class Mailbox
+            {
+                private readonly List<string> _messages = new();
+
+                public void Send(string message) => _messages.Add(message);
+
+                /// <summary>The messages from <paramref name="start"/> on, as they arrive.</summary>
+                public async IAsyncEnumerable<string> Listen(int start, [EnumeratorCancellation] CancellationToken ct)
+                {
+                    for (var i = start; !ct.IsCancellationRequested; i++)
+                    {
+                        while (i >= _messages.Count)
+                        {
+                            await Task.Delay(10, ct);
+                        }
+
+                        yield return _messages[i];
+                    }
+                }
+
+                [Remote(Streaming = true, GeneratorBackpressureNumObjects = 2)]
+                public IEnumerable<string> Snapshot() => _messages.ToArray();
+            }
+        }
+        """);
+
     private static void Verify(string source, [System.Runtime.CompilerServices.CallerMemberName] string testName = "")
         => Snapshot.Verify(GeneratorRun.Of(source).AssertCleanBuild(), testName);
 }

@@ -322,6 +322,66 @@ public sealed class SnapshotTests
         }
         """);
 
+    [Fact]
+    public void StreamingAsyncEnumerable() => Verify("""
+        using System.Runtime.CompilerServices;
+
+        namespace MyApp
+        {
+            public static partial class Loader
+            {
+                /// <summary>Reads the batches of a file.</summary>
+                [Remote(MaxRetries = 1, GeneratorBackpressureNumObjects = 4)]
+                public static async IAsyncEnumerable<byte[]> Read(string path, int batchSize, [EnumeratorCancellation] CancellationToken ct = default)
+                {
+                    for (var i = 0; i < 3; i++)
+                    {
+                        await Task.Delay(1, ct);
+                        yield return new byte[batchSize];
+                    }
+                }
+
+                [Remote]
+                public static async IAsyncEnumerable<int> Count(int n)
+                {
+                    for (var i = 0; i < n; i++)
+                    {
+                        await Task.Yield();
+                        yield return i;
+                    }
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public void StreamingEnumerableMarkedStreaming() => Verify("""
+        namespace MyApp
+        {
+            public static partial class Work
+            {
+                [Remote(Streaming = true)]
+                public static IEnumerable<string> Lines(int count)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        yield return i.ToString();
+                    }
+                }
+
+                // Without Streaming an IEnumerable<T> result is one value, a list.
+                [Remote]
+                public static IEnumerable<int> Squares(int count)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        yield return i * i;
+                    }
+                }
+            }
+        }
+        """);
+
     private static void Verify(string source, [System.Runtime.CompilerServices.CallerMemberName] string testName = "")
         => Snapshot.Verify(GeneratorRun.Of(source).AssertCleanBuild(), testName);
 

@@ -21,6 +21,10 @@ public sealed class BenchmarkSmokeTests(SamplesFixture fixture, ITestOutputHelpe
         "single_client_get_calls",
         "single_client_put_calls",
         "single_client_wait_1k_refs",
+        "stream_small_items",
+        "list_small_items",
+        "stream_large_items_gigabytes",
+        "list_large_items_gigabytes",
     ];
 
     [Fact]

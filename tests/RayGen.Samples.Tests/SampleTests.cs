@@ -16,7 +16,7 @@ public sealed class SampleTests(SamplesFixture fixture)
     public void Catalog_lists_every_sample_once()
     {
         Assert.Equal(
-            ["parallel-tasks", "task-dependencies", "aggregation", "counter-actor", "message-actor", "large-objects", "stress-table", "parameter-server"],
+            ["parallel-tasks", "task-dependencies", "aggregation", "counter-actor", "message-actor", "message-stream", "large-objects", "stress-table", "parameter-server", "streaming-pipeline"],
             SampleCatalog.All.Select(sample => sample.Name));
         Assert.All(SampleCatalog.All, sample => Assert.False(string.IsNullOrWhiteSpace(sample.SeedSection)));
         Assert.Same(SampleCatalog.All[2], SampleCatalog.Find("AGGREGATION"));
@@ -63,6 +63,33 @@ public sealed class SampleTests(SamplesFixture fixture)
                 Enumerable.Range(0, 4).Select(i => $"Message {i} from worker {j}."),
                 received.Where(m => m.EndsWith($"from worker {j}.", StringComparison.Ordinal)));
         }
+    }
+
+    [Fact]
+    public async Task Message_stream_delivers_every_message_of_every_worker_once()
+    {
+        // The actor runs up to four calls at once (its stream is read while messages come in), so two messages of one
+        // worker may be added in either order, as with Ray's async actors: only that each arrives once is checked.
+        var output = new StringWriter();
+        var received = await MessageStreamSample.RunAsync(output, messagesPerWorker: 4, interval: TimeSpan.FromMilliseconds(20)).WaitAsync(Timeout);
+
+        var expected = from j in Enumerable.Range(0, 3) from i in Enumerable.Range(0, 4) select $"Message {i} from worker {j}.";
+        Assert.Equal(expected.Order(), received.Order());
+        Assert.Contains("New message: 'Message ", output.ToString());
+    }
+
+    [Fact]
+    public async Task Streaming_pipeline_combines_every_batch_into_the_locally_computed_summary()
+    {
+        var output = new StringWriter();
+        var total = await StreamingPipeline.RunAsync(output, batches: 12, batchSize: 500).WaitAsync(Timeout);
+
+        var local = StreamingPipeline.Batches(12, 500, seed: 7).SelectMany(batch => batch).ToArray();
+        Assert.Equal(local.Length, total.Count);
+        Assert.Equal(local.Sum(), total.Sum, tolerance: 1e-6 * local.Sum());
+        Assert.Equal(local.Min(), total.Min);
+        Assert.Equal(local.Max(), total.Max);
+        Assert.Contains("(computed here: same)", output.ToString());
     }
 
     [Fact]

@@ -27,6 +27,17 @@ public static class ActorSubmitter
         return result;
     }
 
+    /// <summary>Calls a streaming method (a generator) whose items have type <typeparamref name="TItem"/>.</summary>
+    public static ObjectRefStream<TItem> CallStream<TActor, TItem>(ActorHandle<TActor> handle, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
+        where TActor : class
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        var core = handle.Core ?? RayCore.Current;
+        var result = ObjectRefStream<TItem>.Adopt(core.SubmitActorTask(handle.Id, actorClass, method, arguments), core);
+        TaskArgument.Submitted(arguments);
+        return result;
+    }
+
     /// <summary>Calls a method that returns nothing; the reference may be ignored (fire and forget) or awaited.</summary>
     public static ObjectRef CallVoid<TActor>(ActorHandle<TActor> handle, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
         where TActor : class

@@ -24,6 +24,19 @@ public interface IRayCore
     ObjectId SubmitActorTask(ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
         throw new NotSupportedException("This runtime does not host actors.");
 
+    /// <summary>
+    /// Reads the next item of the stream whose producer returns <paramref name="stream"/>: waits until the producer has
+    /// yielded it and returns its id, whose reference the runtime counted for the caller (see <see cref="ObjectRef.Adopt"/>),
+    /// or <see cref="ObjectId.Nil"/> at the end of the stream.
+    /// </summary>
+    ValueTask<ObjectId> ReadStreamAsync(ObjectId stream, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("This runtime does not run streaming tasks.");
+
+    /// <summary>Asks the task or actor call that produces <paramref name="id"/> to stop; <paramref name="force"/> ends a task's worker.</summary>
+    void Cancel(ObjectId id, bool force)
+    {
+    }
+
     /// <summary>Waits for an object and deserializes it; <paramref name="reference"/> stays alive until it is read.</summary>
     ValueTask<T> GetAsync<T>(ObjectRef reference, CancellationToken cancellationToken);
 

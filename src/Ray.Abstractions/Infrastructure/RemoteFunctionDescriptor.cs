@@ -38,6 +38,12 @@ public sealed class RemoteFunctionDescriptor
     /// <summary>Whether user exceptions are retried too.</summary>
     public bool RetryExceptions { get; init; }
 
+    /// <summary>Whether the function is a streaming generator: each item it yields is an object of its own.</summary>
+    public bool Streaming { get; init; }
+
+    /// <summary>For a streaming generator: the items written and not read yet at which it pauses; -1 for no limit.</summary>
+    public int GeneratorBackpressureNumObjects { get; init; } = TaskOptions.NoBackpressure;
+
     /// <inheritdoc/>
     public override string ToString() => Name;
 }

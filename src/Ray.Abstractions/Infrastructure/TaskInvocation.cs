@@ -27,6 +27,12 @@ public sealed class TaskInvocation
     /// <summary>Fires when the caller cancels the task with <c>ray.Cancel</c>.</summary>
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>
+    /// Where a streaming generator's items go, set by the runtime for a streaming call; null elsewhere (a replay in the
+    /// caller's process runs the generator to its end, or to its exception, and keeps no item).
+    /// </summary>
+    public IGeneratorItemWriter? Generator { get; init; }
+
     /// <summary>An empty result, for functions that return nothing.</summary>
     public static ValueTask<ReadOnlyMemory<byte>> Void => default;
 
@@ -97,6 +103,59 @@ public sealed class TaskInvocation
                 view.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Runs a streaming generator: writes each item it yields to <see cref="Generator"/> as its own object, skipping those
+    /// an earlier attempt delivered, and stops at the next item once the call is cancelled. The call's own result is empty.
+    /// </summary>
+    public async ValueTask<ReadOnlyMemory<byte>> Stream<T>(IAsyncEnumerable<T> items)
+    {
+        if (items is null)
+        {
+            throw new InvalidOperationException($"{Function.Name} returned null instead of an IAsyncEnumerable<{typeof(T).Name}>.");
+        }
+
+        var generator = Generator;
+        var skip = generator?.ItemsToSkip ?? 0;
+        var index = 0;
+        await foreach (var item in items.WithCancellation(CancellationToken).ConfigureAwait(false))
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            if (generator is not null && index >= skip)
+            {
+                await generator.WriteAsync(index, Serialize(item), CancellationToken).ConfigureAwait(false);
+            }
+
+            index++;
+        }
+
+        return default;
+    }
+
+    /// <summary>Runs a streaming generator written as an iterator (a method returning <see cref="IEnumerable{T}"/> marked <c>Streaming</c>); see <see cref="Stream{T}(IAsyncEnumerable{T})"/>.</summary>
+    public async ValueTask<ReadOnlyMemory<byte>> Stream<T>(IEnumerable<T> items)
+    {
+        if (items is null)
+        {
+            throw new InvalidOperationException($"{Function.Name} returned null instead of an IEnumerable<{typeof(T).Name}>.");
+        }
+
+        var generator = Generator;
+        var skip = generator?.ItemsToSkip ?? 0;
+        var index = 0;
+        foreach (var item in items)
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            if (generator is not null && index >= skip)
+            {
+                await generator.WriteAsync(index, Serialize(item), CancellationToken).ConfigureAwait(false);
+            }
+
+            index++;
+        }
+
+        return default;
     }
 
     /// <summary>Serializes a result.</summary>

@@ -15,6 +15,15 @@ public static class TaskSubmitter
         return result;
     }
 
+    /// <summary>Submits a streaming task (a generator) whose items have type <typeparamref name="T"/>; its descriptor says it streams.</summary>
+    public static ObjectRefStream<T> SubmitStream<T>(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
+    {
+        var core = RayCore.Current;
+        var result = ObjectRefStream<T>.Adopt(core.SubmitTask(function, options, arguments), core);
+        TaskArgument.Submitted(arguments);
+        return result;
+    }
+
     /// <summary>Submits a task that returns nothing.</summary>
     public static ObjectRef SubmitVoid(RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
     {

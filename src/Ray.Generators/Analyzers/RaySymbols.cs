@@ -14,6 +14,8 @@ namespace Ray.Generators.Analyzers
             RemoteAttribute = remoteAttribute;
             ObjectRef = compilation.GetTypeByMetadataName("Ray.ObjectRef");
             ObjectRefOfT = compilation.GetTypeByMetadataName("Ray.ObjectRef`1");
+            ObjectRefStream = compilation.GetTypeByMetadataName("Ray.ObjectRefStream`1");
+            AsyncEnumerableOfT = compilation.GetTypeByMetadataName("System.Collections.Generic.IAsyncEnumerable`1");
             ActorHandle = compilation.GetTypeByMetadataName("Ray.ActorHandle`1");
             RayRuntime = compilation.GetTypeByMetadataName("Ray.RayRuntime");
             Arg = compilation.GetTypeByMetadataName("Ray.Arg`1");
@@ -39,6 +41,12 @@ namespace Ray.Generators.Analyzers
         public INamedTypeSymbol? ObjectRef { get; }
 
         public INamedTypeSymbol? ObjectRefOfT { get; }
+
+        /// <summary><c>ObjectRefStream&lt;T&gt;</c>, what a streaming stub returns.</summary>
+        public INamedTypeSymbol? ObjectRefStream { get; }
+
+        /// <summary><c>IAsyncEnumerable&lt;T&gt;</c>, the result of a streaming method, whose items cross one by one.</summary>
+        public INamedTypeSymbol? AsyncEnumerableOfT { get; }
 
         public INamedTypeSymbol? ActorHandle { get; }
 

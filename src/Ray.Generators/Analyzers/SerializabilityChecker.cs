@@ -71,8 +71,8 @@ namespace Ray.Generators.Analyzers
                 return null;
             }
 
-            // A future or an actor handle crosses as an id; what it refers to is checked where it is produced.
-            if (_symbols.IsObjectRef(type) || _symbols.IsDefinition(type, _symbols.ActorHandle))
+            // A future, a stream or an actor handle crosses as an id; what it refers to is checked where it is produced.
+            if (_symbols.IsObjectRef(type) || _symbols.IsDefinition(type, _symbols.ObjectRefStream) || _symbols.IsDefinition(type, _symbols.ActorHandle))
             {
                 return null;
             }

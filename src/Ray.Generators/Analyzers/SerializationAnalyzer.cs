@@ -12,7 +12,9 @@ namespace Ray.Generators.Analyzers
     /// <summary>
     /// RAY0001: every parameter and result of a <c>[Remote]</c> static method, an actor constructor and a public
     /// actor method crosses a process boundary, so MemoryPack must be able to serialize it; so must every value
-    /// stored with <c>ray.Put</c> and read with <c>Get</c>, <c>GetAsync</c> or <c>await</c> where its type is known.
+    /// stored with <c>ray.Put</c> and read with <c>Get</c>, <c>GetAsync</c>, <c>await</c> or a stream's <c>ReadAllAsync</c>
+    /// where its type is known. A streaming method's items cross one by one, so for an <c>IAsyncEnumerable&lt;T&gt;</c>
+    /// result it is <c>T</c> that must be serializable.
     /// Ray finds out when the task runs, often on another machine; this analyzer finds out when the code compiles.
     /// RAY0014: an <c>ArrayView&lt;T&gt;</c> crosses nothing, so it may only be a non-nullable parameter, which the
     /// runtime opens on the array the caller passed; anywhere else in a parameter or result it is an error.
@@ -108,7 +110,10 @@ namespace Ray.Generators.Analyzers
                 return;
             }
 
-            var unwrapped = symbols.IsDefinition(result, symbols.TaskOfT) || symbols.IsDefinition(result, symbols.ValueTaskOfT);
+            // A task's awaited value crosses, and each item of a streaming method's IAsyncEnumerable<T> (an IEnumerable<T>
+            // marked Streaming is checked whole, which checks its items too).
+            var unwrapped = symbols.IsDefinition(result, symbols.TaskOfT) || symbols.IsDefinition(result, symbols.ValueTaskOfT) ||
+                            symbols.IsDefinition(result, symbols.AsyncEnumerableOfT);
             if (unwrapped)
             {
                 result = ((INamedTypeSymbol)result).TypeArguments[0];
@@ -140,7 +145,8 @@ namespace Ray.Generators.Analyzers
         /// <summary>
         /// RAY0001 where a value goes into the object store or comes out of it with its type known at the call:
         /// <c>ray.Put(value)</c>, <c>ray.Get(references)</c> and <c>ray.GetAsync(references)</c>, and <c>Get</c>,
-        /// <c>GetAsync</c> or <c>await</c> on an <c>ObjectRef&lt;T&gt;</c>. MemoryPack writes or reads a <c>T</c> there,
+        /// <c>GetAsync</c> or <c>await</c> on an <c>ObjectRef&lt;T&gt;</c>, and <c>ReadAllAsync</c> on an <c>ObjectRefStream&lt;T&gt;</c>.
+    /// MemoryPack writes or reads a <c>T</c> there,
         /// which a generic helper (<c>ObjectRef&lt;T&gt; Store&lt;T&gt;(T value) =&gt; ray.Put(value)</c>) hides from the
         /// check of the call that stores it.
         /// </summary>
@@ -169,6 +175,12 @@ namespace Ray.Generators.Analyzers
 
                 case IInvocationOperation { TargetMethod: { IsStatic: false, Name: "Get" or "GetAsync" } method } invocation
                     when symbols.IsDefinition(method.ContainingType, symbols.ObjectRefOfT):
+                    type = method.ContainingType.TypeArguments[0];
+                    member = CallName(invocation);
+                    break;
+
+                case IInvocationOperation { TargetMethod: { IsStatic: false, Name: "ReadAllAsync" } method } invocation
+                    when symbols.IsDefinition(method.ContainingType, symbols.ObjectRefStream):
                     type = method.ContainingType.TypeArguments[0];
                     member = CallName(invocation);
                     break;

@@ -14,6 +14,9 @@ namespace Ray.Generators.Model
     /// <param name="ResultType">The type of the result the caller receives, or null when there is none.</param>
     /// <param name="Parameters">All parameters in order, cancellation tokens included.</param>
     /// <param name="ObsoleteAttribute">The <c>[Obsolete]</c> attribute to repeat on what callers call, or null when the method is not obsolete.</param>
+    /// <param name="GeneratorBackpressureNumObjects">
+    /// For a streaming method, the <c>GeneratorBackpressureNumObjects</c> its <c>[Remote]</c> sets; null when it sets none.
+    /// </param>
     internal sealed record MethodSpec(
         string Name,
         string ReadableName,
@@ -22,7 +25,8 @@ namespace Ray.Generators.Model
         ReturnKind ReturnKind,
         string? ResultType,
         ImmutableEquatableArray<ParameterSpec> Parameters,
-        string? ObsoleteAttribute);
+        string? ObsoleteAttribute,
+        int? GeneratorBackpressureNumObjects = null);
 
     /// <summary>How a remote method hands back its result.</summary>
     internal enum ReturnKind
@@ -38,6 +42,12 @@ namespace Ray.Generators.Model
 
         /// <summary>Returns <c>Task&lt;R&gt;</c> or <c>ValueTask&lt;R&gt;</c>; the caller receives the <c>R</c>.</summary>
         AwaitableValue,
+
+        /// <summary>
+        /// A streaming generator: returns <c>IAsyncEnumerable&lt;R&gt;</c> (or <c>IEnumerable&lt;R&gt;</c> with
+        /// <c>[Remote(Streaming = true)]</c>); the caller receives an <c>ObjectRefStream&lt;R&gt;</c> of its items.
+        /// </summary>
+        Stream,
     }
 
     /// <summary>One parameter of a remote method.</summary>

@@ -115,7 +115,13 @@ internal sealed class ActorManager
     /// forwarded here, whose outcome goes to <paramref name="done"/>); it is sent to the actor after every earlier call of
     /// the same caller.
     /// </summary>
-    public void Submit(SubmitActorTask spec, ObjectEntry? result, CallerKey caller, Action<ActorCall, TaskResult>? done = null, ObjectId[]? references = null)
+    public void Submit(
+        SubmitActorTask spec,
+        ObjectEntry? result,
+        CallerKey caller,
+        Action<ActorCall, TaskResult>? done = null,
+        ObjectId[]? references = null,
+        Action<ActorCall, int, TaskResult>? itemDone = null)
     {
         var id = spec.ReturnId.ToObjectId();
         var arguments = ProtoArguments.FromProto(spec.Args);
@@ -127,6 +133,7 @@ internal sealed class ActorManager
             Result = result,
             Caller = caller,
             Done = done,
+            ItemDone = itemDone,
             References = references ?? ProtoArguments.Referenced(arguments, spec.Contained),
         };
         _objects.AddReferences(call.References, ReferenceKind.Task);
@@ -211,6 +218,66 @@ internal sealed class ActorManager
         }
 
         Settle(call, result);
+    }
+
+    /// <summary>
+    /// An item a streaming method yielded: kept when it comes from the actor's worker now, for a call in flight, and is the
+    /// next one expected (a call retried after a restart skips the items it delivered); written to the call's stream, or
+    /// sent on to the caller's node.
+    /// </summary>
+    public void OnGeneratorItem(WorkerHandle worker, GeneratorItem item, TaskResult result)
+    {
+        ActorCall? call = null;
+        lock (_lock)
+        {
+            if (_actors.TryGetValue(new ActorId(item.ActorId.ToObjectId()), out var actor) && actor.Worker == worker &&
+                actor.InFlight.TryGetValue(item.TaskId.ToObjectId(), out var inFlight) && inFlight.Spec.Generator is not null &&
+                item.Index == inFlight.StreamItems)
+            {
+                call = inFlight;
+                call.StreamItems++;
+                call.Result?.Stream?.Expect(call.StreamItems);
+            }
+        }
+
+        if (call?.Result?.Stream is { } stream)
+        {
+            stream.Write((int)item.Index, result);
+        }
+        else if (call?.ItemDone is { } itemDone)
+        {
+            itemDone(call, (int)item.Index, result);
+        }
+        else
+        {
+            _logger.StreamItemDropped(item.Index, item.TaskId.ToObjectId(), worker.ToString());
+            result.Discard(_objects);
+        }
+    }
+
+    /// <summary>The reader of a streaming call's items took <paramref name="consumed"/> of them: the actor's worker is told.</summary>
+    /// <returns>False when no pending call of this node makes the stream.</returns>
+    public bool OnStreamConsumed(ObjectId callId, long consumed)
+    {
+        lock (_lock)
+        {
+            if (!_callActors.TryGetValue(callId, out var actor))
+            {
+                return false;
+            }
+
+            if (actor.InFlight.TryGetValue(callId, out var call) && consumed > call.StreamConsumed)
+            {
+                call.StreamConsumed = consumed;
+                actor.Worker?.Send(new RayletMessage { GeneratorConsumed = new GeneratorConsumed { TaskId = callId.ToProto(), Consumed = consumed } });
+            }
+            else if (actor.Pending.Find(callId) is { } queued)
+            {
+                queued.StreamConsumed = Math.Max(queued.StreamConsumed, consumed);
+            }
+
+            return true;
+        }
     }
 
     /// <summary>
@@ -709,6 +776,17 @@ internal sealed class ActorManager
                 MethodName = call.Spec.MethodName,
                 AssemblyName = call.Spec.AssemblyName,
             };
+            if (call.Spec.Generator is { } generator)
+            {
+                // A retry after a restart goes on after the items earlier attempts delivered.
+                if (call.StreamItems > 0)
+                {
+                    _logger.StreamResumed(call.Spec.MethodName, call.Attempts + 1, call.StreamItems);
+                }
+
+                execute.Generator = new GeneratorExecution { SkipItems = call.StreamItems, BackpressureNumObjects = generator.BackpressureNumObjects, Consumed = call.StreamConsumed };
+            }
+
             LocalScheduler.Resolve(call.Arguments, execute.Args, _objects, pin: false);
 
             call.Attempts++;

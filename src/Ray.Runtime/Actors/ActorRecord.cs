@@ -81,4 +81,13 @@ internal sealed class ActorCall
 
     /// <summary>Submission order on this node, so retried calls go back in their original order.</summary>
     public long Sequence { get; set; }
+
+    /// <summary>For a call of a streaming method forwarded here: where each of its items goes (to the caller's node), in order.</summary>
+    public Action<ActorCall, int, Scheduling.TaskResult>? ItemDone { get; init; }
+
+    /// <summary>For a call of a streaming method: the items accepted so far over all attempts; a retry skips that many.</summary>
+    public int StreamItems { get; set; }
+
+    /// <summary>For a call of a streaming method: how many items its reader has taken, as last heard.</summary>
+    public long StreamConsumed { get; set; }
 }

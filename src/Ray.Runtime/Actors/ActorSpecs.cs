@@ -59,6 +59,11 @@ internal static class ActorSpecs
             MethodName = method.Name,
             AssemblyName = method.AssemblyName,
         };
+        if (Scheduling.TaskSpecs.GeneratorBackpressure(method, null) is { } backpressure)
+        {
+            spec.Generator = new StreamingGenerator { BackpressureNumObjects = backpressure };
+        }
+
         ProtoArguments.AddTo(spec.Args, spec.Contained, arguments);
         return spec;
     }

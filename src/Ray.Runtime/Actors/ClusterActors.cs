@@ -30,6 +30,7 @@ internal sealed class ClusterActors
     private readonly PlacementPolicy _policy;
     private readonly Dictionary<ActorId, RemoteActor> _remote = [];
     private readonly Dictionary<ObjectId, OutgoingCall> _inFlight = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, Raylet.ItemSequence> _sequences = new();
 
     /// <summary>Actors placed here whose job is still starting, with the calls that arrived for them meanwhile.</summary>
     private readonly Dictionary<ActorId, List<(Guid From, ForwardActorCall Call)>> _hosting = [];
@@ -126,6 +127,36 @@ internal sealed class ClusterActors
         return true;
     }
 
+    /// <summary>Whether <paramref name="callId"/> is a call this node sent to an actor on another node, which has not finished.</summary>
+    public bool IsOutgoingCall(ObjectId callId)
+    {
+        lock (_lock)
+        {
+            return _inFlight.ContainsKey(callId);
+        }
+    }
+
+    /// <summary>
+    /// The reader of a streaming call this node sent to another node took <paramref name="consumed"/> items: the actor's
+    /// node is told; false when it is not such a call.
+    /// </summary>
+    public bool StreamConsumed(ObjectId callId, long consumed)
+    {
+        Guid host;
+        lock (_lock)
+        {
+            if (!_inFlight.TryGetValue(callId, out var call) || call.Host == Guid.Empty)
+            {
+                return false;
+            }
+
+            host = call.Host;
+        }
+
+        _links.Send(host, new NodeMessage { GeneratorConsumed = new ForwardedGeneratorConsumed { TaskId = callId.ToProto(), Consumed = consumed } });
+        return true;
+    }
+
     /// <summary>The live actor of that name anywhere in the cluster, from the directory.</summary>
     public async Task<(ActorId Id, string ClassName)?> LookupAsync(string name)
     {
@@ -151,6 +182,9 @@ internal sealed class ClusterActors
                 return true;
             case NodeMessage.BodyOneofCase.ActorCallDone:
                 OnCallDone(from, message.ActorCallDone);
+                return true;
+            case NodeMessage.BodyOneofCase.GeneratorItem:
+                OnItem(from, message.GeneratorItem);
                 return true;
             case NodeMessage.BodyOneofCase.KillActor:
                 _node.Actors.Kill(new ActorId(message.KillActor.ActorId.ToObjectId()));
@@ -407,7 +441,59 @@ internal sealed class ClusterActors
         }
 
         var references = _references.Receive(forward.Contained);
-        _node.Actors.Submit(forward.Spec, result: null, new CallerKey(from, forward.CallerPid), (call, result) => ReplyCall(from, call, result), references);
+        Action<ActorCall, int, TaskResult>? itemDone = null;
+        if (forward.Spec.Generator is not null)
+        {
+            _sequences[forward.Spec.ReturnId.ToObjectId()] = new Raylet.ItemSequence(0);
+            itemDone = (call, index, item) => SendItem(from, call, index, item);
+        }
+
+        _node.Actors.Submit(forward.Spec, result: null, new CallerKey(from, forward.CallerPid), (call, result) => ReplyCall(from, call, result), references, itemDone);
+    }
+
+    /// <summary>Sends an item of a streaming call this node's actor runs to the caller's node, in order.</summary>
+    private void SendItem(Guid caller, ActorCall call, int index, TaskResult item)
+    {
+        var message = Raylet.GeneratorItems.Outgoing(_node.Objects, _references, caller, call.Id, index, item);
+        _ = SendItemAsync(caller, call.Id, index, message, item.Stored is null ? item.Contained : null);
+    }
+
+    private async Task SendItemAsync(Guid caller, ObjectId callId, int index, GeneratorItemDone item, ObjectId[]? contained)
+    {
+        await HandOffAsync(item.Contained, caller).ConfigureAwait(false);
+        var message = new NodeMessage { GeneratorItem = item };
+        if (_sequences.TryGetValue(callId, out var sequence))
+        {
+            sequence.Add(index, message, m => _links.Send(caller, m));
+        }
+        else
+        {
+            _links.Send(caller, message);
+        }
+
+        _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
+    }
+
+    /// <summary>An item of a streaming call this node sent to an actor on another node: it goes to the call's stream here.</summary>
+    private void OnItem(Guid from, GeneratorItemDone item)
+    {
+        var result = Raylet.GeneratorItems.Incoming(_node.Objects, _references, from, item);
+        OwnedStream? stream = null;
+        lock (_lock)
+        {
+            if (_inFlight.TryGetValue(item.TaskId.ToObjectId(), out var call) && call.Host == from)
+            {
+                stream = call.Result.Stream;
+            }
+        }
+
+        if (stream is null)
+        {
+            result.Discard(_node.Objects);
+            return;
+        }
+
+        stream.Write((int)item.Index, result);
     }
 
     private void ReplyCall(Guid caller, ActorCall call, TaskResult result)
@@ -433,13 +519,24 @@ internal sealed class ClusterActors
             }
         }
 
-        _ = ReplyAsync(caller, done, result.Stored is null ? result.Contained : null);
+        _ = ReplyAsync(caller, done, result.Stored is null ? result.Contained : null, call.Spec.Generator is null ? null : call.StreamItems);
     }
 
-    private async Task ReplyAsync(Guid caller, TaskDone done, ObjectId[]? contained)
+    private async Task ReplyAsync(Guid caller, TaskDone done, ObjectId[]? contained, int? streamItems)
     {
         await HandOffAsync(done.Contained, caller).ConfigureAwait(false);
-        _links.Send(caller, new NodeMessage { ActorCallDone = done });
+        var message = new NodeMessage { ActorCallDone = done };
+        var callId = done.TaskId.ToObjectId();
+        if (streamItems is { } count && _sequences.TryGetValue(callId, out var sequence))
+        {
+            // After the call's last item.
+            sequence.Finish(message, count, m => _links.Send(caller, m), () => _sequences.TryRemove(new KeyValuePair<ObjectId, Raylet.ItemSequence>(callId, sequence)));
+        }
+        else
+        {
+            _links.Send(caller, message);
+        }
+
         _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
     }
 

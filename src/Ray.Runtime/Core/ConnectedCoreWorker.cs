@@ -202,6 +202,61 @@ internal sealed class ConnectedCoreWorker : CoreWorker
         return id;
     }
 
+    public override async ValueTask<ObjectId> ReadStreamAsync(ObjectId stream, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var (requestId, reply) = _requests.Begin<StreamItemRead>(cancellationToken);
+        _send(new WorkerMessage { ReadStream = new ReadStream { RequestId = requestId, StreamId = stream.ToProto() } });
+        StreamItemRead read;
+        using (EnterBlocked())
+        {
+            read = await reply.ConfigureAwait(false);
+        }
+
+        if (read.Failure.Length > 0)
+        {
+            throw new ObjectNotFoundException(stream, read.Failure);
+        }
+
+        return read.ItemId is { } item ? item.ToObjectId() : ObjectId.Nil;
+    }
+
+    /// <summary>
+    /// The raylet's answer to a stream read: the item (whose reference the raylet counted for this process, and whose value
+    /// comes with it when small) or the end. A reader that stopped waiting meanwhile gives the item back.
+    /// </summary>
+    public void OnStreamItem(StreamItemRead read)
+    {
+        var item = read.ItemId?.ToObjectId() ?? ObjectId.Nil;
+        if (!item.IsNil && read.OutcomeCase == StreamItemRead.OutcomeOneofCase.None)
+        {
+            // Read from a stream another node owns: the value comes when this process asks for it.
+            References.Adopt(item);
+        }
+        else if (!item.IsNil)
+        {
+            var payload = read.OutcomeCase switch
+            {
+                StreamItemRead.OutcomeOneofCase.Error => new ObjectPayload(default, read.Error),
+                StreamItemRead.OutcomeOneofCase.StoredSize => new ObjectPayload(default, null, (long)read.StoredSize),
+                _ => new ObjectPayload(read.Value.Memory, null),
+            };
+            var known = new TaskCompletionSource<ObjectPayload>(TaskCreationOptions.RunContinuationsAsynchronously);
+            known.SetResult(payload);
+            _objects[item] = known;
+            References.Adopt(item);
+            if (payload.IsStored)
+            {
+                References.AddPressure(item, payload.StoredSize);
+            }
+        }
+
+        if (!_requests.Complete(read.RequestId, read) && !item.IsNil)
+        {
+            References.Release(item);
+        }
+    }
+
     public override void Cancel(ObjectId id, bool force) => Send(new WorkerMessage { Cancel = new CancelTask { TaskId = id.ToProto(), Force = force } });
 
     public override Task WhenReady(ObjectId id) => Request(id).Task;

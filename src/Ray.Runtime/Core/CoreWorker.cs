@@ -81,6 +81,10 @@ internal abstract class CoreWorker : IRayCore
     /// <summary>Asks the task or actor call that produces <paramref name="id"/> to stop; <paramref name="force"/> ends a task's worker.</summary>
     public abstract void Cancel(ObjectId id, bool force);
 
+    /// <summary>Reads the next item of a stream this process holds (see <see cref="IRayCore.ReadStreamAsync"/>).</summary>
+    /// <exception cref="ObjectNotFoundException">The node owns no such stream.</exception>
+    public abstract ValueTask<ObjectId> ReadStreamAsync(ObjectId stream, CancellationToken cancellationToken);
+
     /// <summary>Completes (without throwing) once the object is ready.</summary>
     public abstract Task WhenReady(ObjectId id);
 

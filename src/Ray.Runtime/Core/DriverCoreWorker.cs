@@ -92,6 +92,9 @@ internal sealed class DriverCoreWorker : CoreWorker
 
     public override void Cancel(ObjectId id, bool force) => Live().Cancel(id, force);
 
+    public override ValueTask<ObjectId> ReadStreamAsync(ObjectId stream, CancellationToken cancellationToken) =>
+        _node.Streams.ReadAsync(stream, static item => item.AddReference(ReferenceKind.Local), cancellationToken);
+
     public override Task<FailedCallRecord> FetchFailedCallAsync(ObjectId taskId, CancellationToken cancellationToken) =>
         Live().FailedCalls.FetchAsync(taskId, JobId.Embedded, cancellationToken);
 

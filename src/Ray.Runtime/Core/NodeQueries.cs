@@ -16,6 +16,7 @@ internal static class NodeQueries
         TaskReferences = info.TaskReferences,
         ContainedIn = info.ContainedIn,
         Pins = info.Pins,
+        UnreadInStream = info.UnreadInStream,
     };
 
     public static ObjectInfo FromProto(ObjectInfoProto proto) => new()
@@ -29,6 +30,7 @@ internal static class NodeQueries
         TaskReferences = proto.TaskReferences,
         ContainedIn = proto.ContainedIn,
         Pins = proto.Pins,
+        UnreadInStream = proto.UnreadInStream,
     };
 
     public static StoreStatsProto ToProto(this ObjectStoreStats stats) => new()

@@ -110,6 +110,9 @@ internal sealed class RayletConnection : IAsyncDisposable
             case RayletMessage.BodyOneofCase.Read:
                 Core.OnRead(message.Read);
                 return true;
+            case RayletMessage.BodyOneofCase.StreamItem:
+                Core.OnStreamItem(message.StreamItem);
+                return true;
             case RayletMessage.BodyOneofCase.QueryReply:
                 Core.OnQueryReply(message.QueryReply);
                 return true;

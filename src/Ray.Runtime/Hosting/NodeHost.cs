@@ -42,6 +42,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private ObjectManager.ObjectStreamClient? _objectStream;
     private ForwardedTasks? _forwarded;
     private ClusterActors? _actors;
+    private Ownership.ClusterStreams? _streams;
     private Grpc.Net.Client.GrpcChannel? _gcsChannel;
     private WebApplication? _server;
     private Task _session = Task.CompletedTask;
@@ -328,7 +329,9 @@ internal sealed class NodeHost : IAsyncDisposable
         Node.Scheduler.UseCluster(_view, _forwarded);
         _actors = new ClusterActors(Node, _view, Links, _references, Gcs, job => EnsureJobAsync(job, CancellationToken.None), LoggerFactory.CreateLogger(LogCategories.Actors));
         Node.ClusterActors = _actors;
+        _streams = new Ownership.ClusterStreams(Node.Objects, Node.Streams, _references, Links);
         _view.NodeDied += Node.Scheduler.OnNodeDied;
+        _view.NodeDied += _streams.OnNodeDied;
         _view.NodeDied += (node, _) => _references.OnNodeDied(node);
         var objectLogger = LoggerFactory.CreateLogger(LogCategories.ObjectManager);
         _objectStream = new ObjectManager.ObjectStreamClient(Credentials, LoggerFactory.CreateLogger(LogCategories.Transport));
@@ -351,7 +354,7 @@ internal sealed class NodeHost : IAsyncDisposable
     /// <summary>What another node sent this one.</summary>
     private void Route(Guid from, NodeMessage message)
     {
-        if (_forwarded!.Handle(from, message) || _references!.Handle(from, message) || _actors!.Handle(from, message))
+        if (_forwarded!.Handle(from, message) || _references!.Handle(from, message) || _actors!.Handle(from, message) || _streams!.Handle(from, message))
         {
             return;
         }

@@ -58,6 +58,15 @@ internal static partial class RayLog
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Node {Node}, where {Task} ran, died ({Reason}); retrying (attempt {Attempt} of {MaxAttempts}).")]
     public static partial void TaskRetriedAfterNodeDied(this ILogger logger, string task, string node, string reason, int attempt, int maxAttempts);
 
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Streaming call {Task} runs again (attempt {Attempt}) and goes on after the {Items} item(s) its earlier attempts delivered.")]
+    public static partial void StreamResumed(this ILogger logger, string task, int attempt, int items);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Debug, Message = "Dropped item {Index} of streaming call {Task} from {Sender}: it is not the next item of the attempt that runs now.")]
+    public static partial void StreamItemDropped(this ILogger logger, long index, ObjectId task, string sender);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Could not hand the references in item {Index} of streaming call {Task} to its owner: {Reason}")]
+    public static partial void StreamItemHandOffFailed(this ILogger logger, long index, ObjectId task, string reason);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Task {Task} was cancelled with force: ending worker pid {Pid}, which is replaced.")]
     public static partial void TaskForceCancelled(this ILogger logger, string task, int pid);
 

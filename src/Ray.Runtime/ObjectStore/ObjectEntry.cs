@@ -22,6 +22,9 @@ internal enum ReferenceKind
 
     /// <summary>A copy this node keeps for the object's owner on another node (a result made here), until the owner frees it.</summary>
     Primary,
+
+    /// <summary>The stream whose producer made it (an item), until a reader takes it.</summary>
+    Stream,
 }
 
 /// <summary>
@@ -90,6 +93,12 @@ internal sealed class ObjectEntry
     /// </summary>
     public Scheduling.TaskRecord? Lineage { get; set; }
 
+    /// <summary>
+    /// For the return object of a streaming task or actor call that this node owns: its stream, whose items the producer
+    /// writes while it runs and which ends when this object completes. Set once, before the producer runs.
+    /// </summary>
+    public Ownership.OwnedStream? Stream { get; set; }
+
     /// <summary>The objects the value holds references to; each is counted as <see cref="ReferenceKind.Contained"/>.</summary>
     public ObjectId[]? Contained { get; private set; }
 
@@ -127,6 +136,26 @@ internal sealed class ObjectEntry
         lock (_gate)
         {
             return _references[(int)kind];
+        }
+    }
+
+    /// <summary>Whether nothing references it (whether or not it is ready).</summary>
+    public bool IsUnreferenced
+    {
+        get
+        {
+            lock (_gate)
+            {
+                for (var kind = 0; kind < ReferenceCounts.Length; kind++)
+                {
+                    if (_references[kind] != 0)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
         }
     }
 
@@ -394,7 +423,7 @@ internal sealed record RemoteCopies(long Size, Guid[] Locations);
 [System.Runtime.CompilerServices.InlineArray(Length)]
 internal struct ReferenceCounts
 {
-    public const int Length = 6;
+    public const int Length = 7;
 
     private int _first;
 }

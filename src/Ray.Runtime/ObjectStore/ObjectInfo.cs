@@ -58,8 +58,11 @@ public sealed record ObjectInfo
     /// <summary>Other nodes of the cluster holding references to it.</summary>
     public int BorrowingNodes { get; init; }
 
+    /// <summary>Whether it is an item of a stream that no reader has taken yet, which the stream keeps for its reader.</summary>
+    public bool UnreadInStream { get; init; }
+
     /// <summary>Everything that keeps the object alive.</summary>
-    public int ReferenceCount => LocalReferences + BorrowingWorkers + TaskReferences + ContainedIn + BorrowingNodes;
+    public int ReferenceCount => LocalReferences + BorrowingWorkers + TaskReferences + ContainedIn + BorrowingNodes + (UnreadInStream ? 1 : 0);
 
     /// <summary>One line, as <c>ray memory</c> prints an object: id, size, where, owner, and what holds it.</summary>
     public override string ToString() =>

@@ -29,6 +29,12 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
     public Action<ObjectEntry>? OwnedFreed { get; set; }
 
     /// <summary>
+    /// Called when the last reference to a stream goes while its producer still runs: no one can read its items any more,
+    /// so the producer is cancelled (rather than run on, or wait at its backpressure bound, for nothing).
+    /// </summary>
+    public Action<ObjectEntry>? StreamAbandoned { get; set; }
+
+    /// <summary>
     /// The entry of an object another node owns, which this node's processes or tasks now reference; created pending
     /// (its value comes from the owner) the first time. The second value says whether it was created now.
     /// </summary>
@@ -58,9 +64,9 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
     /// <summary><paramref name="node"/> gave back hand-offs of an object this node owns; the object is freed if that was its last reference.</summary>
     public void ReturnHandoffs(ObjectId id, Guid node, int handoffs, bool all = false)
     {
-        if (_entries.TryGetValue(id, out var entry) && entry.RemoveRemoteBorrower(node, handoffs, all))
+        if (_entries.TryGetValue(id, out var entry))
         {
-            Free(entry);
+            Released(entry, entry.RemoveRemoteBorrower(node, handoffs, all));
         }
     }
 
@@ -136,19 +142,13 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
     /// <summary>Drops a reference to <paramref name="id"/>, freeing the object if it was the last.</summary>
     public void Release(ObjectId id, ReferenceKind kind)
     {
-        if (_entries.TryGetValue(id, out var entry) && entry.RemoveReference(kind))
+        if (_entries.TryGetValue(id, out var entry))
         {
-            Free(entry);
+            Released(entry, entry.RemoveReference(kind));
         }
     }
 
-    public void Release(ObjectEntry entry, ReferenceKind kind)
-    {
-        if (entry.RemoveReference(kind))
-        {
-            Free(entry);
-        }
-    }
+    public void Release(ObjectEntry entry, ReferenceKind kind) => Released(entry, entry.RemoveReference(kind));
 
     public void ReleaseAll(IReadOnlyList<ObjectId>? ids, ReferenceKind kind)
     {
@@ -227,6 +227,7 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
                 TaskReferences = entry.References(ReferenceKind.Task),
                 ContainedIn = entry.References(ReferenceKind.Contained),
                 BorrowingNodes = entry.References(ReferenceKind.RemoteBorrower),
+                UnreadInStream = entry.References(ReferenceKind.Stream) > 0,
                 Pins = entry.Stored?.Pins ?? 0,
             });
         }
@@ -266,9 +267,34 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
             GC.AddMemoryPressure(stored.RegionSize);
         }
 
+        if (entry.Stream is { } stream)
+        {
+            // A streaming producer finished: its stream ends, and a failure is read as the item where it happened, so
+            // that is where it is observed (or reported as unhandled), not here.
+            if (error is not null)
+            {
+                entry.ErrorObserved = true;
+            }
+
+            stream.End(error);
+        }
+
         if (entry.TryFree())
         {
             Free(entry);
+        }
+    }
+
+    /// <summary>A reference to <paramref name="entry"/> went: it is freed now, or it is a stream no one holds whose producer runs on.</summary>
+    private void Released(ObjectEntry entry, bool free)
+    {
+        if (free)
+        {
+            Free(entry);
+        }
+        else if (entry.Stream is not null && !entry.IsReady && entry.IsUnreferenced)
+        {
+            StreamAbandoned?.Invoke(entry);
         }
     }
 
@@ -297,6 +323,18 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
             {
                 store?.Free(stored);
                 GC.RemoveMemoryPressure(stored.RegionSize);
+            }
+
+            if (entry.Stream is { } stream)
+            {
+                // No reference to the stream remains: the items no reader took go with it.
+                foreach (var unread in stream.Drop())
+                {
+                    if (unread.RemoveReference(ReferenceKind.Stream))
+                    {
+                        pending.Push(unread);
+                    }
+                }
             }
 
             if (entry.Contained is { } contained)

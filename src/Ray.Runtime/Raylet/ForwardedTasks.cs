@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Ray.Core;
 using Ray.Gcs;
 using Ray.Infrastructure;
+using Ray.Logging;
 using Ray.ObjectStore;
 using Ray.Ownership;
 using Ray.Runtime.Protocol;
@@ -23,6 +24,7 @@ internal sealed class ForwardedTasks : ITaskForwarder
     private readonly ClusterReferences _references;
     private readonly Func<JobId, Task> _startJob;
     private readonly ILogger _logger;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ObjectId, ItemSequence> _sequences = new();
 
     public ForwardedTasks(RayletNode node, NodeLinks links, ClusterReferences references, Func<JobId, Task> startJob, ILogger logger)
     {
@@ -46,6 +48,14 @@ internal sealed class ForwardedTasks : ITaskForwarder
             Name = task.Name ?? string.Empty,
             Attempt = task.Attempts,
         };
+        if (task.GeneratorBackpressure is { } backpressure)
+        {
+            // The node goes on after the items this node already has.
+            forward.Generator = new StreamingGenerator { BackpressureNumObjects = backpressure };
+            forward.SkipItems = task.StreamItems;
+            forward.Consumed = task.StreamConsumed;
+        }
+
         task.Resources.CopyTo(forward.Resources);
         var objects = _node.Objects;
         foreach (var argument in task.Arguments)
@@ -81,6 +91,9 @@ internal sealed class ForwardedTasks : ITaskForwarder
     public void Cancel(TaskRecord task, Guid node, bool force) =>
         _links.Send(node, new NodeMessage { Cancel = new CancelForwarded { TaskId = task.Id.ToProto(), Force = force } });
 
+    public void StreamConsumed(TaskRecord task, Guid node, long consumed) =>
+        _links.Send(node, new NodeMessage { GeneratorConsumed = new ForwardedGeneratorConsumed { TaskId = task.Id.ToProto(), Consumed = consumed } });
+
     /// <summary>Handles what other nodes send about tasks; false for other messages.</summary>
     public bool Handle(Guid from, NodeMessage message)
     {
@@ -97,6 +110,17 @@ internal sealed class ForwardedTasks : ITaskForwarder
                 return true;
             case NodeMessage.BodyOneofCase.Cancel:
                 _node.Scheduler.Cancel(message.Cancel.TaskId.ToObjectId(), message.Cancel.Force);
+                return true;
+            case NodeMessage.BodyOneofCase.GeneratorItem when _node.ClusterActors?.IsOutgoingCall(message.GeneratorItem.TaskId.ToObjectId()) != true:
+                OnItem(from, message.GeneratorItem);
+                return true;
+            case NodeMessage.BodyOneofCase.GeneratorConsumed:
+                var consumed = message.GeneratorConsumed;
+                if (!_node.Scheduler.OnStreamConsumed(consumed.TaskId.ToObjectId(), consumed.Consumed))
+                {
+                    _node.Actors.OnStreamConsumed(consumed.TaskId.ToObjectId(), consumed.Consumed);
+                }
+
                 return true;
             default:
                 return false;
@@ -157,7 +181,15 @@ internal sealed class ForwardedTasks : ITaskForwarder
             Result = null,
             Done = (done, result) => Reply(owner, done, result),
             Attempts = Math.Max(0, forward.Attempt - 1),
+            GeneratorBackpressure = forward.Generator?.BackpressureNumObjects,
+            ItemDone = forward.Generator is null ? null : (streaming, index, item) => SendItem(owner, streaming, index, item),
+            StreamItems = forward.SkipItems,
+            StreamConsumed = forward.Consumed,
         };
+        if (forward.Generator is not null)
+        {
+            _sequences[id] = new ItemSequence(forward.SkipItems);
+        }
 
         if (!_node.Pool.HasJob(id.Job))
         {
@@ -209,10 +241,10 @@ internal sealed class ForwardedTasks : ITaskForwarder
             }
         }
 
-        _ = ReplyAsync(owner, done, result.Stored is null ? result.Contained : null);
+        _ = ReplyAsync(owner, done, result.Stored is null ? result.Contained : null, task.GeneratorBackpressure is null ? null : task.StreamItems);
     }
 
-    private async Task ReplyAsync(Guid owner, TaskDone done, ObjectId[]? contained)
+    private async Task ReplyAsync(Guid owner, TaskDone done, ObjectId[]? contained, int? streamItems)
     {
         try
         {
@@ -223,11 +255,53 @@ internal sealed class ForwardedTasks : ITaskForwarder
             _logger.LogWarning("Could not hand the references in the result of task {Task} to its owner: {Reason}", done.TaskId.ToObjectId(), e.Message);
         }
 
-        _links.Send(owner, new NodeMessage { TaskDone = done });
+        var message = new NodeMessage { TaskDone = done };
+        var taskId = done.TaskId.ToObjectId();
+        if (streamItems is { } count && _sequences.TryGetValue(taskId, out var sequence))
+        {
+            // After the last of its items, whatever order they were completed in here.
+            sequence.Finish(message, count, m => _links.Send(owner, m), () => _sequences.TryRemove(new KeyValuePair<ObjectId, ItemSequence>(taskId, sequence)));
+        }
+        else
+        {
+            _links.Send(owner, message);
+        }
 
         // The references of an inline result were counted here while it travelled; the owner has them now.
         _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
     }
+
+    /// <summary>Sends an item of a streaming task this node runs to its owner; a large one stays here for the owner, as a large result does.</summary>
+    private void SendItem(Guid owner, TaskRecord task, int index, TaskResult item) =>
+        _ = SendItemAsync(owner, task.Id, index, GeneratorItems.Outgoing(_node.Objects, _references, owner, task.Id, index, item), item.Stored is null ? item.Contained : null);
+
+    private async Task SendItemAsync(Guid owner, ObjectId taskId, int index, GeneratorItemDone item, ObjectId[]? contained)
+    {
+        try
+        {
+            await _references.HandOffAsync(item.Contained, owner).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RayException or ObjectNotFoundException)
+        {
+            _logger.StreamItemHandOffFailed(index, taskId, e.Message);
+        }
+
+        var message = new NodeMessage { GeneratorItem = item };
+        if (_sequences.TryGetValue(taskId, out var sequence))
+        {
+            sequence.Add(index, message, m => _links.Send(owner, m));
+        }
+        else
+        {
+            _links.Send(owner, message);
+        }
+
+        _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
+    }
+
+    /// <summary>An item of a streaming task this node forwarded, from the node that runs it.</summary>
+    private void OnItem(Guid from, GeneratorItemDone item) =>
+        _node.Scheduler.OnForwardedItem(from, item.TaskId.ToObjectId(), item.Index, GeneratorItems.Incoming(_node.Objects, _references, from, item));
 
     private void OnDone(Guid from, TaskDone done)
     {

@@ -11,7 +11,7 @@ namespace Ray.Raylet;
 /// first), counts which objects each worker borrows, and gives it all back when a worker dies. Requests that may
 /// wait (an allocation that needs room, a read that needs a restore) run on the thread pool, never on the stream.
 /// </summary>
-internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore store, Func<IEnumerable<WorkerHandle>> workers, ILogger logger)
+internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore store, Ownership.ObjectRefStreams streams, Func<IEnumerable<WorkerHandle>> workers, ILogger logger)
 {
     private readonly object _collectionLock = new();
     private GarbageCollection? _collection;
@@ -22,7 +22,7 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
         WorkerMessage.BodyOneofCase.Put or WorkerMessage.BodyOneofCase.Get or WorkerMessage.BodyOneofCase.Allocate or
         WorkerMessage.BodyOneofCase.AbortAllocation or WorkerMessage.BodyOneofCase.Read or WorkerMessage.BodyOneofCase.ReleaseRead or
         WorkerMessage.BodyOneofCase.AddReference or WorkerMessage.BodyOneofCase.ReleaseReferences or WorkerMessage.BodyOneofCase.GarbageCollected or
-        WorkerMessage.BodyOneofCase.ErrorObserved;
+        WorkerMessage.BodyOneofCase.ErrorObserved or WorkerMessage.BodyOneofCase.ReadStream;
 
     public void Handle(WorkerHandle worker, WorkerMessage message)
     {
@@ -80,6 +80,20 @@ internal sealed class LocalObjectManager(ObjectTable objects, NodeObjectStore st
                 break;
             case WorkerMessage.BodyOneofCase.ErrorObserved:
                 objects.MarkErrorObserved(message.ErrorObserved.Id.ToObjectId());
+                break;
+            case WorkerMessage.BodyOneofCase.ReadStream:
+                // The reader borrows the item from the moment it is handed out, before the stream lets go of it.
+                streams.Read(
+                    message.ReadStream.StreamId.ToObjectId(),
+                    message.ReadStream.RequestId,
+                    item =>
+                    {
+                        if (worker.Objects.Borrow(item.Id) && !item.AddReference(ReferenceKind.Borrower))
+                        {
+                            worker.Objects.Return(item.Id);
+                        }
+                    },
+                    read => worker.Send(new RayletMessage { StreamItem = read }));
                 break;
         }
     }

@@ -45,11 +45,16 @@ internal sealed class RayletNode : IAsyncDisposable
         Pool = new WorkerPool(options.TaskWorkers, Output, loggerFactory.CreateLogger(LogCategories.WorkerPool));
         Scheduler = new LocalScheduler(resources, Objects, Pool.Kill, loggerFactory.CreateLogger(LogCategories.Scheduler));
         Actors = new ActorManager(Objects, resources, options.NumActorWorkers ?? options.TaskWorkers, loggerFactory.CreateLogger(LogCategories.Actors));
-        ObjectManager = new LocalObjectManager(Objects, store, () => Pool.Registered, loggerFactory.CreateLogger(LogCategories.ObjectManager));
+        Streams = new Ownership.ObjectRefStreams(Objects);
+        ObjectManager = new LocalObjectManager(Objects, store, Streams, () => Pool.Registered, loggerFactory.CreateLogger(LogCategories.ObjectManager));
         FailedCalls = new FailedCallStore(Objects, NodeGuid, loggerFactory.CreateLogger(LogCategories.Replay));
         Scheduler.FailedCalls = FailedCalls;
         Actors.FailedCalls = FailedCalls;
         Actors.UseWorkers(Pool.StartActorWorker, Pool.Retire);
+        Streams.Consumed = OnStreamConsumed;
+
+        // A release may come inside the scheduler's lock, and cancelling takes the actor manager's: off this thread.
+        Objects.StreamAbandoned = entry => ThreadPool.UnsafeQueueUserWorkItem(static state => state.Node.Cancel(state.Id, force: false), (Node: this, entry.Id), preferLocal: false);
         Pool.ActorWorkerStartFailed += Actors.OnWorkerStartFailed;
         Pool.WorkerRegistered += Scheduler.AddWorker;
         Pool.WorkerRegistered += Actors.AddWorker;
@@ -76,6 +81,9 @@ internal sealed class RayletNode : IAsyncDisposable
     public NodeObjectStore Store { get; }
 
     public LocalObjectManager ObjectManager { get; }
+
+    /// <summary>The streams of the streaming tasks and actor calls this node's processes submitted.</summary>
+    public Ownership.ObjectRefStreams Streams { get; }
 
     public LocalScheduler Scheduler { get; }
 
@@ -240,6 +248,12 @@ internal sealed class RayletNode : IAsyncDisposable
     {
         var merged = TaskSpecs.Merge(function, options);
         Scheduler.EnsureFeasible(merged.Name ?? function.Name, merged.Resources, merged.Placement);
+        var result = Objects.Create(id, Environment.ProcessId, ReferenceKind.Local);
+        if (merged.GeneratorBackpressure is { } backpressure)
+        {
+            Streams.Create(result, backpressure);
+        }
+
         Scheduler.Submit(new TaskRecord
         {
             Id = id,
@@ -253,7 +267,8 @@ internal sealed class RayletNode : IAsyncDisposable
             RetryExceptions = merged.RetryExceptions,
             Name = merged.Name,
             Placement = merged.Placement,
-            Result = Objects.Create(id, Environment.ProcessId, ReferenceKind.Local),
+            Result = result,
+            GeneratorBackpressure = merged.GeneratorBackpressure,
         });
     }
 
@@ -295,8 +310,34 @@ internal sealed class RayletNode : IAsyncDisposable
         Actors.Create(ActorSpecs.Create(id, actorClass, constructor, options, arguments));
 
     /// <summary>Submits an actor call from the driver.</summary>
-    public void SubmitActorTask(ObjectId id, ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments) =>
-        Actors.Submit(ActorSpecs.Call(id, actor, actorClass, method, arguments), Objects.Create(id, Environment.ProcessId, ReferenceKind.Local), new CallerKey(NodeGuid, Environment.ProcessId));
+    public void SubmitActorTask(ObjectId id, ActorId actor, ActorClassDescriptor actorClass, RemoteFunctionDescriptor method, TaskArgument[] arguments)
+    {
+        var spec = ActorSpecs.Call(id, actor, actorClass, method, arguments);
+        var result = Objects.Create(id, Environment.ProcessId, ReferenceKind.Local);
+        if (spec.Generator is { } generator)
+        {
+            Streams.Create(result, generator.BackpressureNumObjects, isActorCall: true);
+        }
+
+        Actors.Submit(spec, result, new CallerKey(NodeGuid, Environment.ProcessId));
+    }
+
+    /// <summary>
+    /// A stream's reader took <paramref name="consumed"/> items: the producer, wherever it runs, may go on. A task's stream
+    /// may be read inside the scheduler's lock (an item it completes there goes to a waiting reader), so it is never
+    /// taken to the actor manager, whose lock must not be taken inside the scheduler's.
+    /// </summary>
+    private void OnStreamConsumed(Ownership.OwnedStream stream, int consumed)
+    {
+        if (!stream.IsActorCall)
+        {
+            Scheduler.OnStreamConsumed(stream.GeneratorId, consumed);
+        }
+        else if (!Actors.OnStreamConsumed(stream.GeneratorId, consumed))
+        {
+            ClusterActors?.StreamConsumed(stream.GeneratorId, consumed);
+        }
+    }
 
     private static bool IsActorMessage(WorkerMessage message) => message.BodyCase switch
     {
@@ -306,6 +347,7 @@ internal sealed class RayletNode : IAsyncDisposable
         // A cancellation may be an actor call's, and the actor manager's lock must never be taken inside the scheduler's.
         WorkerMessage.BodyOneofCase.Cancel or WorkerMessage.BodyOneofCase.Query => true,
         WorkerMessage.BodyOneofCase.Finished => message.Finished.ActorId is not null,
+        WorkerMessage.BodyOneofCase.GeneratorItem => message.GeneratorItem.ActorId is not null,
         _ => false,
     };
 
@@ -321,6 +363,9 @@ internal sealed class RayletNode : IAsyncDisposable
 
                 // The submitter owns the result: it gets the value as soon as it exists, without asking.
                 ObjectManager.Subscribe(worker, message.Submit.ReturnId.ToObjectId());
+                break;
+            case WorkerMessage.BodyOneofCase.GeneratorItem:
+                Scheduler.OnGeneratorItem(worker, message.GeneratorItem, TaskResult.ReceiveItem(worker, message.GeneratorItem, Objects, ObjectManager));
                 break;
             case WorkerMessage.BodyOneofCase.Blocked:
                 Scheduler.OnTaskBlocked(worker, message.Blocked.LeaseId, blocked: true);
@@ -341,11 +386,19 @@ internal sealed class RayletNode : IAsyncDisposable
             case WorkerMessage.BodyOneofCase.Finished:
                 Actors.OnCallFinished(worker, message.Finished, TaskResult.Receive(worker, message.Finished, Objects, ObjectManager));
                 break;
+            case WorkerMessage.BodyOneofCase.GeneratorItem:
+                Actors.OnGeneratorItem(worker, message.GeneratorItem, TaskResult.ReceiveItem(worker, message.GeneratorItem, Objects, ObjectManager));
+                break;
             case WorkerMessage.BodyOneofCase.ActorReady:
                 Actors.OnActorReady(worker, message.ActorReady);
                 break;
             case WorkerMessage.BodyOneofCase.SubmitActorTask:
                 var result = ObjectManager.CreateBorrowed(worker, message.SubmitActorTask.ReturnId.ToObjectId());
+                if (message.SubmitActorTask.Generator is { } generator)
+                {
+                    Streams.Create(result, generator.BackpressureNumObjects, isActorCall: true);
+                }
+
                 var caller = new CallerKey(NodeGuid, worker.ProcessId);
                 if (ClusterActors is { } cluster)
                 {
@@ -498,6 +551,10 @@ internal sealed class RayletNode : IAsyncDisposable
         }
 
         var arguments = ProtoArguments.FromProto(submit.Args);
+        if (submit.Generator is { } generator)
+        {
+            Streams.Create(result, generator.BackpressureNumObjects);
+        }
 
         Scheduler.Submit(new TaskRecord
         {
@@ -513,6 +570,7 @@ internal sealed class RayletNode : IAsyncDisposable
             Name = submit.Name.Length > 0 ? submit.Name : null,
             Placement = placement,
             Result = result,
+            GeneratorBackpressure = submit.Generator?.BackpressureNumObjects,
         });
     }
 }

@@ -43,7 +43,8 @@ internal sealed class LocalScheduler
     private readonly HashSet<JobId> _endedJobs = [];
     private readonly Dictionary<ulong, FunctionStats> _stats = [];
     private readonly Dictionary<ObjectId, TaskRecord> _tasks = [];
-    private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result)> _completions = new();
+    // Results, and items of streaming tasks (Item >= 0), in the order they were accepted; completed outside the lock.
+    private readonly ConcurrentQueue<(TaskRecord Task, TaskResult Result, int Item)> _completions = new();
     private readonly NodeResources _resources;
     private readonly Action<WorkerHandle> _killWorker;
     private readonly Dictionary<ResourceSet, int> _queuedShapes = [];
@@ -649,6 +650,17 @@ internal sealed class LocalScheduler
             Attempt = task.Attempts,
             RunInline = IsShort(task.FunctionId),
         };
+        if (task.GeneratorBackpressure is { } backpressure)
+        {
+            // A retry goes on after the items earlier attempts delivered.
+            if (task.StreamItems > 0)
+            {
+                _logger.StreamResumed(task.DisplayName, task.Attempts, task.StreamItems);
+            }
+
+            execute.Generator = new GeneratorExecution { SkipItems = task.StreamItems, BackpressureNumObjects = backpressure, Consumed = task.StreamConsumed };
+        }
+
         task.PinnedArguments = Resolve(task.Arguments, execute.Args, _objects, pin: true);
         lease.Worker.Send(new RayletMessage { Execute = execute });
     }
@@ -907,7 +919,7 @@ internal sealed class LocalScheduler
             error.FailedTask = task.Id.ToProto();
         }
 
-        _completions.Enqueue((task, result));
+        _completions.Enqueue((task, result, -1));
     }
 
     /// <summary>Completes objects queued under the lock; runs on the outermost caller only, so chains stay flat.</summary>
@@ -923,6 +935,12 @@ internal sealed class LocalScheduler
         {
             while (_completions.TryDequeue(out var completion))
             {
+                if (completion.Item >= 0)
+                {
+                    WriteItem(completion.Task, completion.Item, completion.Result);
+                    continue;
+                }
+
                 if (completion.Task.Result is { } entry)
                 {
                     if (completion.Result.Error is { FailedTask: { } failed } error && failed.Is(completion.Task.Id))
@@ -946,6 +964,108 @@ internal sealed class LocalScheduler
         finally
         {
             t_flushing = false;
+        }
+    }
+
+    /// <summary>
+    /// An item a streaming task's worker yielded. It is kept when it comes from the worker that runs the task now and is
+    /// the next one expected; an item an earlier attempt already delivered (or one from a worker given up on) is dropped.
+    /// </summary>
+    public void OnGeneratorItem(WorkerHandle worker, GeneratorItem item, TaskResult result)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(item.TaskId.ToObjectId(), out var task) || task.Lease is not { } lease || lease.Worker != worker ||
+                lease.Id != item.LeaseId || !AcceptItem(task, item.Index))
+            {
+                _logger.StreamItemDropped(item.Index, item.TaskId.ToObjectId(), worker.ToString());
+                result.Discard(_objects);
+                return;
+            }
+
+            _completions.Enqueue((task, result, (int)item.Index));
+        }
+
+        Flush();
+    }
+
+    /// <summary>An item of a streaming task this node owns, from the node it was forwarded to; kept as <see cref="OnGeneratorItem"/> keeps one.</summary>
+    public void OnForwardedItem(Guid node, ObjectId taskId, long index, TaskResult result)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task) || task.State != TaskState.Forwarded || task.ForwardedTo != node || !AcceptItem(task, index))
+            {
+                _logger.StreamItemDropped(index, taskId, $"node {node:n}");
+                result.Discard(_objects);
+                return;
+            }
+
+            _completions.Enqueue((task, result, (int)index));
+        }
+
+        Flush();
+    }
+
+    /// <summary>
+    /// The reader of a streaming task's stream has taken <paramref name="consumed"/> items: the worker (or node) running it
+    /// is told, so that a producer paused for backpressure goes on.
+    /// </summary>
+    /// <returns>False when no pending task of this node makes the stream (it may be an actor call's).</returns>
+    public bool OnStreamConsumed(ObjectId taskId, long consumed)
+    {
+        lock (_lock)
+        {
+            if (!_tasks.TryGetValue(taskId, out var task) || task.GeneratorBackpressure is null)
+            {
+                return false;
+            }
+
+            if (consumed <= task.StreamConsumed)
+            {
+                return true;
+            }
+
+            task.StreamConsumed = consumed;
+            if (task.State == TaskState.Running && task.Lease is { } lease)
+            {
+                lease.Worker.Send(new RayletMessage { GeneratorConsumed = new GeneratorConsumed { TaskId = task.Id.ToProto(), Consumed = consumed } });
+            }
+            else if (task.State == TaskState.Forwarded)
+            {
+                _forwarder!.StreamConsumed(task, task.ForwardedTo, consumed);
+            }
+
+            return true;
+        }
+    }
+
+    private bool AcceptItem(TaskRecord task, long index)
+    {
+        if (task.GeneratorBackpressure is null || index != task.StreamItems)
+        {
+            return false;
+        }
+
+        task.StreamItems++;
+        task.Result?.Stream?.Expect(task.StreamItems);
+        return true;
+    }
+
+    /// <summary>Writes an accepted item: to the stream, when this node owns the task; else to its owner.</summary>
+    private void WriteItem(TaskRecord task, int index, TaskResult item)
+    {
+        if (task.Result?.Stream is { } stream)
+        {
+            stream.Write(index, item);
+        }
+        else if (task.ItemDone is { } itemDone)
+        {
+            itemDone(task, index, item);
+        }
+        else
+        {
+            item.Discard(_objects);
         }
     }
 

@@ -116,4 +116,7 @@ internal interface ITaskForwarder
     void Forward(TaskRecord task, Guid node);
 
     void Cancel(TaskRecord task, Guid node, bool force);
+
+    /// <summary>Tells <paramref name="node"/>, which runs the streaming task, how many of its items the reader has taken.</summary>
+    void StreamConsumed(TaskRecord task, Guid node, long consumed);
 }

@@ -57,6 +57,25 @@ internal sealed class TaskRecord
     /// <summary>For a task forwarded here: where its outcome goes (to its owner). Called once, outside the scheduler's lock.</summary>
     public Action<TaskRecord, TaskResult>? Done { get; init; }
 
+    /// <summary>
+    /// Set for a streaming generator (Ray's <c>num_returns="streaming"</c>): the unread items at which it pauses, -1 for
+    /// no limit. Its items are objects of their own; where it runs, each is written to its stream (the owner's) or sent on
+    /// with <see cref="ItemDone"/>.
+    /// </summary>
+    public int? GeneratorBackpressure { get; init; }
+
+    /// <summary>For a streaming task forwarded here: where each item goes (to its owner), in order, outside the scheduler's lock.</summary>
+    public Action<TaskRecord, int, TaskResult>? ItemDone { get; init; }
+
+    /// <summary>
+    /// For a streaming task: the items accepted so far, over all attempts. A retry skips that many, so a reader never sees
+    /// an item twice; an item with another index (from an attempt given up on) is dropped.
+    /// </summary>
+    public int StreamItems { get; set; }
+
+    /// <summary>For a streaming task: how many items its reader has taken, as last heard; sent with each attempt, for backpressure.</summary>
+    public long StreamConsumed { get; set; }
+
     /// <summary>The node this node forwarded the task to, while it runs there; empty when it runs here or waits.</summary>
     public Guid ForwardedTo { get; set; }
 

@@ -33,10 +33,31 @@ internal readonly record struct TaskResult(ReadOnlyMemory<byte> Value, StoredObj
                     return Failure(RayErrors.FromStore(e));
                 }
 
-                return Counted(default, stored, finished, objects);
+                return Counted(default, stored, finished.Contained, objects);
             default:
-                return Counted(finished.Value.Memory, null, finished, objects);
+                return Counted(finished.Value.Memory, null, finished.Contained, objects);
         }
+    }
+
+    /// <summary>Takes a streaming generator's <see cref="GeneratorItem"/>, as <see cref="Receive"/> takes a result.</summary>
+    public static TaskResult ReceiveItem(WorkerHandle worker, GeneratorItem item, ObjectTable objects, LocalObjectManager manager)
+    {
+        if (item.OutcomeCase != GeneratorItem.OutcomeOneofCase.Stored)
+        {
+            return Counted(item.Value.Memory, null, item.Contained, objects);
+        }
+
+        StoredObject stored;
+        try
+        {
+            stored = manager.Seal(worker, item.Stored);
+        }
+        catch (ObjectCorruptedException e)
+        {
+            return Failure(RayErrors.FromStore(e));
+        }
+
+        return Counted(default, stored, item.Contained, objects);
     }
 
     /// <summary>The result is not wanted (its task was given up on, or a retry runs it): give back what it holds.</summary>
@@ -71,9 +92,9 @@ internal readonly record struct TaskResult(ReadOnlyMemory<byte> Value, StoredObj
         }
     }
 
-    private static TaskResult Counted(ReadOnlyMemory<byte> value, StoredObject? stored, TaskFinished finished, ObjectTable objects)
+    private static TaskResult Counted(ReadOnlyMemory<byte> value, StoredObject? stored, Google.Protobuf.Collections.RepeatedField<ObjectIdProto> containedIds, ObjectTable objects)
     {
-        var contained = ProtoArguments.Ids(finished.Contained);
+        var contained = ProtoArguments.Ids(containedIds);
         objects.AddReferences(contained, ReferenceKind.Contained);
         return new TaskResult(value, stored, null, contained);
     }

@@ -18,7 +18,32 @@ internal static class TaskSpecs
         options?.MaxRetries ?? function.MaxRetries,
         options?.RetryExceptions ?? function.RetryExceptions,
         options?.Name,
-        Placement.From(options?.SchedulingStrategy));
+        Placement.From(options?.SchedulingStrategy),
+        GeneratorBackpressure(function, options?.GeneratorBackpressureNumObjects));
+
+    /// <summary>
+    /// The backpressure of a streaming function (its items written and not read at which it pauses; -1 for no limit), or
+    /// null for a function that returns one value, which ignores the option.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The number is 0 or below -1.</exception>
+    public static int? GeneratorBackpressure(RemoteFunctionDescriptor function, int? option)
+    {
+        if (!function.Streaming)
+        {
+            return null;
+        }
+
+        var backpressure = option ?? function.GeneratorBackpressureNumObjects;
+        if (backpressure == 0 || backpressure < TaskOptions.NoBackpressure)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(TaskOptions.GeneratorBackpressureNumObjects),
+                backpressure,
+                $"GeneratorBackpressureNumObjects of {function.Name} must be at least 1 (the items the producer may write before the reader takes one), or -1 for no limit.");
+        }
+
+        return backpressure;
+    }
 
     /// <summary>The message a worker sends to submit a task.</summary>
     public static SubmitTask Submit(ObjectId id, RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
@@ -45,13 +70,18 @@ internal static class TaskSpecs
         }
 
         merged.Placement.WriteTo(submit);
+        if (merged.GeneratorBackpressure is { } backpressure)
+        {
+            submit.Generator = new StreamingGenerator { BackpressureNumObjects = backpressure };
+        }
+
         Core.ProtoArguments.AddTo(submit.Args, submit.Contained, arguments);
         return submit;
     }
 }
 
 /// <summary>A task's options after merging (see <see cref="TaskSpecs.Merge"/>).</summary>
-internal readonly record struct MergedOptions(ResourceSet Resources, int MaxRetries, bool RetryExceptions, string? Name, Placement Placement);
+internal readonly record struct MergedOptions(ResourceSet Resources, int MaxRetries, bool RetryExceptions, string? Name, Placement Placement, int? GeneratorBackpressure);
 
 /// <summary>Where a task should run, as the scheduler reads it: the default policy, spread, or a node (hard or soft).</summary>
 internal readonly record struct Placement(PlacementKind Kind, Guid Node = default, bool Soft = false)

@@ -136,6 +136,7 @@ internal sealed class ActorHost
         TaskContext.Current = context;
         CallArguments? arguments = null;
         ObjectRef[]? contained = null;
+        var generator = call.Generator is null ? null : _executor.Generator(callId);
         try
         {
             if (cancellation.IsCancellationRequested)
@@ -153,7 +154,7 @@ internal sealed class ActorHost
             else
             {
                 arguments = await CallArguments.ResolveAsync(call.Args, _executor.Core, cancellation.Token).ConfigureAwait(false);
-                var invocation = new TaskInvocation(method.Descriptor, arguments.Values, cancellation.Token);
+                var invocation = new TaskInvocation(method.Descriptor, arguments.Values, cancellation.Token) { Generator = generator };
                 try
                 {
                     var pending = method.Invoke(_instance!, invocation);
@@ -177,6 +178,7 @@ internal sealed class ActorHost
         finally
         {
             arguments?.Dispose();
+            _executor.EndGenerator(callId, generator);
             _calls.TryRemove(callId, out _);
             cancellation.Dispose();
             TaskOutput.EndOfCall(context);
@@ -187,8 +189,11 @@ internal sealed class ActorHost
         GC.KeepAlive(contained);
     }
 
-    private void Report(ExecuteActorTask call, ErrorInfo error) =>
+    private void Report(ExecuteActorTask call, ErrorInfo error)
+    {
+        _executor.EndGenerator(call.TaskId.ToObjectId(), _executor.Generator(call.TaskId.ToObjectId()));
         _executor.Send(new WorkerMessage { Finished = new TaskFinished { TaskId = call.TaskId, ActorId = call.ActorId, Error = error } });
+    }
 
     private ErrorInfo Died(string reason) => new()
     {

@@ -53,23 +53,52 @@ internal sealed class CallArguments : IDisposable
     /// </summary>
     public static ObjectRef[]? SetResult(TaskFinished finished, ObjectId taskId, ReadOnlyMemory<byte> result)
     {
-        if (!MemoryMarshal.TryGetMemoryManager(result, out SerializedResult? serialized))
+        var contained = Place(result, taskId, out var stored);
+        if (stored is null)
         {
             finished.Value = ProtoConversions.Wrap(result);
+        }
+        else
+        {
+            finished.Stored = stored;
+        }
+
+        ProtoArguments.AddIds(finished.Contained, contained);
+        return contained;
+    }
+
+    /// <summary>Puts a streaming generator's serialized item into <paramref name="item"/>, as <see cref="SetResult"/> does a result.</summary>
+    public static ObjectRef[]? SetItem(GeneratorItem item, ObjectId itemId, ReadOnlyMemory<byte> value)
+    {
+        var contained = Place(value, itemId, out var stored);
+        if (stored is null)
+        {
+            item.Value = ProtoConversions.Wrap(value);
+        }
+        else
+        {
+            item.Stored = stored;
+        }
+
+        ProtoArguments.AddIds(item.Contained, contained);
+        return contained;
+    }
+
+    /// <summary>Seals a value the invoker wrote into the store under <paramref name="id"/> (its location out); returns the references it holds.</summary>
+    private static ObjectRef[]? Place(ReadOnlyMemory<byte> value, ObjectId id, out StoreLocation? stored)
+    {
+        stored = null;
+        if (!MemoryMarshal.TryGetMemoryManager(value, out SerializedResult? serialized))
+        {
             return null;
         }
 
         if (serialized.Allocation is { } allocation)
         {
-            allocation.Seal(taskId);
-            finished.Stored = ProtoArguments.Stored(taskId, allocation.Region);
-        }
-        else
-        {
-            finished.Value = ProtoConversions.Wrap(result);
+            allocation.Seal(id);
+            stored = ProtoArguments.Stored(id, allocation.Region);
         }
 
-        ProtoArguments.AddIds(finished.Contained, serialized.Contained);
         return serialized.Contained;
     }
 

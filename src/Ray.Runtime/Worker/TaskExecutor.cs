@@ -18,6 +18,7 @@ internal sealed class TaskExecutor
     private readonly ConcurrentDictionary<ulong, LeaseQueue> _leases = new();
     private readonly ConcurrentDictionary<ObjectId, CancellationTokenSource> _running = new();
     private readonly ConcurrentDictionary<ActorId, ActorHost> _actors = new();
+    private readonly ConcurrentDictionary<ObjectId, GeneratorWriter> _generators = new();
     private readonly Action<WorkerMessage> _send;
     private readonly Func<JobAssemblyLoader?> _loader;
     private readonly int _processId = Environment.ProcessId;
@@ -35,6 +36,12 @@ internal sealed class TaskExecutor
 
     public void Enqueue(ExecuteTask task)
     {
+        if (task.Generator is { } generator)
+        {
+            // Registered on arrival: how far the reader got may be told before the task starts.
+            _generators[task.TaskId.ToObjectId()] = new GeneratorWriter(task.TaskId.ToObjectId(), task.LeaseId, null, generator, Core, _send);
+        }
+
         while (true)
         {
             var lease = _leases.GetOrAdd(task.LeaseId, static (id, executor) => new LeaseQueue(id, executor), this);
@@ -57,6 +64,11 @@ internal sealed class TaskExecutor
     {
         if (_actors.TryGetValue(new ActorId(call.ActorId.ToObjectId()), out var host))
         {
+            if (call.Generator is { } generator)
+            {
+                _generators[call.TaskId.ToObjectId()] = new GeneratorWriter(call.TaskId.ToObjectId(), 0, call.ActorId, generator, Core, _send);
+            }
+
             host.Enqueue(call);
             return;
         }
@@ -111,6 +123,27 @@ internal sealed class TaskExecutor
         }
     }
 
+    /// <summary>The writer of a streaming call that arrived here, or null for a call that returns one value.</summary>
+    public GeneratorWriter? Generator(ObjectId callId) => _generators.TryGetValue(callId, out var writer) ? writer : null;
+
+    /// <summary>A streaming call ended (or was dropped before it started): its writer goes.</summary>
+    public void EndGenerator(ObjectId callId, GeneratorWriter? writer)
+    {
+        if (writer is not null)
+        {
+            _generators.TryRemove(new KeyValuePair<ObjectId, GeneratorWriter>(callId, writer));
+        }
+    }
+
+    /// <summary>The reader of a streaming call's items has taken <paramref name="consumed"/> of them.</summary>
+    public void OnGeneratorConsumed(GeneratorConsumed consumed)
+    {
+        if (_generators.TryGetValue(consumed.TaskId.ToObjectId(), out var writer))
+        {
+            writer.OnConsumed(consumed.Consumed);
+        }
+    }
+
     public void Forget(LeaseQueue lease) => _leases.TryRemove(new KeyValuePair<ulong, LeaseQueue>(lease.Id, lease));
 
     public void Cancel(ObjectId taskId)
@@ -125,6 +158,7 @@ internal sealed class TaskExecutor
         {
             if (lease.TryRemove(taskId, out var removed))
             {
+                EndGenerator(taskId, Generator(taskId));
                 Send(new WorkerMessage
                 {
                     Finished = new TaskFinished
@@ -150,12 +184,13 @@ internal sealed class TaskExecutor
         TaskContext.Current = context;
         CallArguments? arguments = null;
         ObjectRef[]? contained = null;
+        var generator = task.Generator is null ? null : Generator(id);
         try
         {
             if (TryResolve(task, out var registration, out var failure))
             {
                 arguments = await CallArguments.ResolveAsync(task.Args, Core, cancellation.Token).ConfigureAwait(false);
-                var invocation = new TaskInvocation(registration.Descriptor, arguments.Values, cancellation.Token);
+                var invocation = new TaskInvocation(registration.Descriptor, arguments.Values, cancellation.Token) { Generator = generator };
                 try
                 {
                     var pending = registration.Invoker(invocation);
@@ -183,6 +218,7 @@ internal sealed class TaskExecutor
         finally
         {
             arguments?.Dispose();
+            EndGenerator(id, generator);
             TaskOutput.EndOfCall(context);
             TaskContext.Current = null;
             _running.TryRemove(id, out _);

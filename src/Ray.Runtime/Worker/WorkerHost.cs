@@ -91,6 +91,9 @@ public static class WorkerHost
                 case RayletMessage.BodyOneofCase.ExecuteActorTask:
                     executor.ExecuteActorTask(message.ExecuteActorTask);
                     break;
+                case RayletMessage.BodyOneofCase.GeneratorConsumed:
+                    executor.OnGeneratorConsumed(message.GeneratorConsumed);
+                    break;
                 case RayletMessage.BodyOneofCase.KillActor:
                     executor.KillActor(new ActorId(message.KillActor.ActorId.ToObjectId()));
                     break;
