@@ -498,27 +498,7 @@ internal sealed class ClusterActors
 
     private void ReplyCall(Guid caller, ActorCall call, TaskResult result)
     {
-        var done = new TaskDone { TaskId = call.Spec.ReturnId, Attempts = call.Attempts };
-        if (result.Error is { } error)
-        {
-            done.Error = error;
-        }
-        else if (result.Stored is { } stored)
-        {
-            var (entry, _) = _node.Objects.GetOrCreateBorrowed(call.Id, caller, 0);
-            entry.AddReference(ReferenceKind.Primary);
-            _node.Objects.Complete(entry, stored, result.Contained);
-            done.StoredSize = (ulong)stored.PayloadSize;
-        }
-        else
-        {
-            done.Value = ProtoConversions.Wrap(result.Value);
-            foreach (var id in result.Contained ?? [])
-            {
-                done.Contained.Add(_references.ToRemote(id));
-            }
-        }
-
+        var done = _references.Done(call.Id, caller, call.Attempts, result);
         _ = ReplyAsync(caller, done, result.Stored is null ? result.Contained : null, call.Spec.Generator is null ? null : call.StreamItems);
     }
 
@@ -562,20 +542,10 @@ internal sealed class ClusterActors
             return;
         }
 
-        _node.Objects.AddReferences(contained, ReferenceKind.Contained);
-        var result = done.OutcomeCase switch
+        var result = _references.Result(from, done, contained);
+        if (done.Error is { Kind: ErrorKind.TaskFailed, FailedTask: null } error)
         {
-            TaskDone.OutcomeOneofCase.Error => TaskResult.Failure(done.Error),
-            TaskDone.OutcomeOneofCase.StoredSize => new TaskResult(default, null, null, contained.Length == 0 ? null : contained, new RemoteCopies((long)done.StoredSize, [from])),
-            _ => new TaskResult(done.Value.Memory, null, null, contained.Length == 0 ? null : contained),
-        };
-        if (done.OutcomeCase == TaskDone.OutcomeOneofCase.Error)
-        {
-            _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
-            if (done.Error is { Kind: ErrorKind.TaskFailed, FailedTask: null } error)
-            {
-                Capture(call, creation, error);
-            }
+            Capture(call, creation, error);
         }
 
         result.CompleteIn(_node.Objects, call.Result);

@@ -104,6 +104,57 @@ internal sealed class ClusterReferences
         return new RemoteRef { Id = id.ToProto(), OwnerNode = NodeIds.ToBytes(owner), OwnerPid = entry?.OwnerProcessId ?? 0 };
     }
 
+    /// <summary>
+    /// The reply to <paramref name="owner"/> for a task or actor call <paramref name="id"/> that ran on this node: the
+    /// error, the inline value with its references, or for a stored result its size, the result staying here as the
+    /// owner's copy.
+    /// </summary>
+    public TaskDone Done(ObjectId id, Guid owner, int attempts, Scheduling.TaskResult result)
+    {
+        var done = new TaskDone { TaskId = id.ToProto(), Attempts = attempts };
+        if (result.Error is { } error)
+        {
+            done.Error = error;
+        }
+        else if (result.Stored is { } stored)
+        {
+            var (entry, _) = _objects.GetOrCreateBorrowed(id, owner, 0);
+            entry.AddReference(ReferenceKind.Primary);
+            _objects.Complete(entry, stored, result.Contained);
+            done.StoredSize = (ulong)stored.PayloadSize;
+        }
+        else
+        {
+            done.Value = ProtoConversions.Wrap(result.Value);
+            foreach (var contained in result.Contained ?? [])
+            {
+                done.Contained.Add(ToRemote(contained));
+            }
+        }
+
+        return done;
+    }
+
+    /// <summary>
+    /// The result a <see cref="TaskDone"/> from <paramref name="from"/> carries, with the references it holds
+    /// (<paramref name="contained"/>, from <see cref="Receive"/>) counted as contained; an error holds none, so any it
+    /// names are counted and let go at once, which frees what <see cref="Receive"/> made for them.
+    /// </summary>
+    public Scheduling.TaskResult Result(Guid from, TaskDone done, ObjectId[] contained)
+    {
+        _objects.AddReferences(contained, ReferenceKind.Contained);
+        if (done.OutcomeCase == TaskDone.OutcomeOneofCase.Error)
+        {
+            _objects.ReleaseAll(contained, ReferenceKind.Contained);
+            return Scheduling.TaskResult.Failure(done.Error);
+        }
+
+        var held = contained.Length == 0 ? null : contained;
+        return done.OutcomeCase == TaskDone.OutcomeOneofCase.StoredSize
+            ? new Scheduling.TaskResult(default, null, null, held, new RemoteCopies((long)done.StoredSize, [from]))
+            : new Scheduling.TaskResult(done.Value.Memory, null, null, held);
+    }
+
     /// <summary>A large object's size and the nodes that hold a copy of it (this one first, when it does), for a puller.</summary>
     public StoredInfo StoredInfo(ObjectEntry entry)
     {

@@ -215,32 +215,8 @@ internal sealed class ForwardedTasks : ITaskForwarder
 
     private void Reply(Guid owner, TaskRecord task, TaskResult result)
     {
-        var done = new TaskDone { TaskId = task.Id.ToProto(), Attempts = task.Attempts };
-        if (result.Error is { } error)
-        {
-            done.Error = error;
-        }
-        else if (result.Stored is { } stored)
-        {
-            // The result stays in this node's store; its owner learns the size and that it is here.
-            var (entry, _) = _node.Objects.GetOrCreateBorrowed(task.Id, owner, 0);
-            entry.AddReference(ReferenceKind.Primary);
-            _node.Objects.Complete(entry, stored, result.Contained);
-            done.StoredSize = (ulong)stored.PayloadSize;
-        }
-        else
-        {
-            done.Value = ProtoConversions.Wrap(result.Value);
-        }
-
-        if (result.Stored is null)
-        {
-            foreach (var id in result.Contained ?? [])
-            {
-                done.Contained.Add(_references.ToRemote(id));
-            }
-        }
-
+        // A stored result stays in this node's store; its owner learns the size and that it is here.
+        var done = _references.Done(task.Id, owner, task.Attempts, result);
         _ = ReplyAsync(owner, done, result.Stored is null ? result.Contained : null, task.GeneratorBackpressure is null ? null : task.StreamItems);
     }
 
@@ -306,19 +282,7 @@ internal sealed class ForwardedTasks : ITaskForwarder
     private void OnDone(Guid from, TaskDone done)
     {
         var id = done.TaskId.ToObjectId();
-        var contained = _references.Receive(done.Contained);
-        _node.Objects.AddReferences(contained, ReferenceKind.Contained);
-        var result = done.OutcomeCase switch
-        {
-            TaskDone.OutcomeOneofCase.Error => TaskResult.Failure(done.Error),
-            TaskDone.OutcomeOneofCase.StoredSize => new TaskResult(default, null, null, contained.Length == 0 ? null : contained, new RemoteCopies((long)done.StoredSize, [from])),
-            _ => new TaskResult(done.Value.Memory, null, null, contained.Length == 0 ? null : contained),
-        };
-        if (done.OutcomeCase == TaskDone.OutcomeOneofCase.Error)
-        {
-            _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
-        }
-
+        var result = _references.Result(from, done, _references.Receive(done.Contained));
         _node.Scheduler.OnForwardedDone(from, id, result, done.Attempts);
     }
 }
