@@ -74,8 +74,7 @@ internal sealed class ClusterDriver : IAsyncDisposable
             }
 
             var (node, local) = Choose(nodes, address);
-            var channel = local ? UnixSocketChannel.Create(node.SocketPath) : ClusterChannel.Create(node.Address, credentials, loggerFactory);
-            var connection = RayletConnection.Open(channel, token, new WorkerMessage
+            var registration = new WorkerMessage
             {
                 RegisterDriver = new RegisterDriver
                 {
@@ -87,7 +86,10 @@ internal sealed class ClusterDriver : IAsyncDisposable
                     Entrypoint = Environment.ProcessPath is { } path ? $"{Path.GetFileName(path)} {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}".Trim() : string.Empty,
                     Capture = capture.ToProto(),
                 },
-            });
+            };
+            var connection = local
+                ? RayletConnection.OpenLocal(node.SocketPath, token, registration)
+                : RayletConnection.Open(ClusterChannel.Create(node.Address, credentials, loggerFactory), token, registration);
             var output = new WorkerOutput(options.WorkerOutput ?? Console.Out, options.WorkerErrorOutput ?? Console.Error);
             var driver = new ClusterDriver(connection, gcs, node, output, logger);
             try

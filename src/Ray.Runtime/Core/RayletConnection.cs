@@ -7,29 +7,29 @@ using Ray.Worker;
 namespace Ray.Core;
 
 /// <summary>
-/// A process's stream to its raylet, from the process's side: a worker's (over the node's Unix socket) or a cluster
-/// driver's (the socket of a node on its machine, else TCP). Messages go out in batches (<see cref="BatchingWriter{TMessage, TBatch}"/>);
+/// A process's stream to its raylet, from the process's side: a worker's or a cluster driver's, over the framed stream
+/// of the node's Unix socket (<see cref="OpenLocal"/>) when the node is on the process's machine, else the gRPC stream
+/// over TCP (<see cref="Open"/>). Messages go out in batches (<see cref="BatchingWriter{TMessage, TBatch}"/>);
 /// what comes back is read by <see cref="RunAsync"/>, and the messages that concern the process's core worker (object
 /// values, replies to its requests) are handled here, whatever the process.
 /// </summary>
 internal sealed class RayletConnection : IAsyncDisposable
 {
-    private readonly GrpcChannel _channel;
-    private readonly AsyncDuplexStreamingCall<WorkerBatch, RayletBatch> _call;
+    private readonly IAsyncStreamReader<RayletBatch> _inbound;
+    private readonly Func<ValueTask> _close;
     private readonly TaskCompletionSource<WorkerRegistered> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private RayletConnection(GrpcChannel channel, string authToken)
+    private RayletConnection(IAsyncStreamReader<RayletBatch> inbound, Func<WorkerBatch, Task> write, Func<ValueTask> close)
     {
-        _channel = channel;
-        var client = new Runtime.Protocol.Raylet.RayletClient(channel);
-        _call = client.Connect(TokenMetadata.For(authToken));
+        _inbound = inbound;
+        _close = close;
         Outbound = new BatchingWriter<WorkerMessage, WorkerBatch>(static items =>
         {
             var batch = new WorkerBatch();
             batch.Messages.AddRange(items);
             return batch;
         });
-        Outbound.Start(batch => _call.RequestStream.WriteAsync(batch));
+        Outbound.Start(write);
         Core = new ConnectedCoreWorker(Send);
     }
 
@@ -40,10 +40,29 @@ internal sealed class RayletConnection : IAsyncDisposable
     /// <summary>Completes with the raylet's answer to this process's registration.</summary>
     public Task<WorkerRegistered> Registered => _registered.Task;
 
-    /// <summary>Opens the stream over <paramref name="channel"/>, carrying the cluster's token, and sends <paramref name="registration"/> first.</summary>
+    /// <summary>Opens the gRPC stream over <paramref name="channel"/>, carrying the cluster's token, and sends <paramref name="registration"/> first.</summary>
     public static RayletConnection Open(GrpcChannel channel, string authToken, WorkerMessage registration)
     {
-        var connection = new RayletConnection(channel, authToken);
+        var call = new Runtime.Protocol.Raylet.RayletClient(channel).Connect(TokenMetadata.For(authToken));
+        var connection = new RayletConnection(call.ResponseStream, batch => call.RequestStream.WriteAsync(batch), () =>
+        {
+            call.Dispose();
+            channel.Dispose();
+            return ValueTask.CompletedTask;
+        });
+        connection.Send(registration);
+        return connection;
+    }
+
+    /// <summary>
+    /// Opens the raylet's framed stream (<see cref="FramedStream"/>) over its Unix socket at <paramref name="socketPath"/>,
+    /// carrying the cluster's token, and sends <paramref name="registration"/> first: what the node's own workers and
+    /// the drivers on its machine use.
+    /// </summary>
+    public static RayletConnection OpenLocal(string socketPath, string authToken, WorkerMessage registration)
+    {
+        var client = FramedRayletClient.Connect(socketPath, authToken);
+        var connection = new RayletConnection(client, client.WriteAsync, client.DisposeAsync);
         connection.Send(registration);
         return connection;
     }
@@ -55,7 +74,7 @@ internal sealed class RayletConnection : IAsyncDisposable
     {
         try
         {
-            await new RayletReader(_call.ResponseStream, message =>
+            await new RayletReader(_inbound, message =>
             {
                 if (!HandleCoreMessage(message))
                 {
@@ -85,8 +104,7 @@ internal sealed class RayletConnection : IAsyncDisposable
             // The stream is going away anyway.
         }
 
-        _call.Dispose();
-        _channel.Dispose();
+        await _close().ConfigureAwait(false);
     }
 
     /// <summary>Handles what concerns the core worker; false for the messages the process itself must handle.</summary>

@@ -471,9 +471,16 @@ internal sealed class NodeHost : IAsyncDisposable
             port = NodeOptions.DefaultPort;
         }
 
+        var rayletSocket = new RayletSocketServer(new RayletService(this), new ClusterTokenAuthenticator(Credentials.Token, transportLogger), transportLogger);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenUnixSocket(Node.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.ListenUnixSocket(Node.SocketPath, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+
+                // Workers and local drivers talk to the raylet over a framed stream beside the gRPC services.
+                rayletSocket.Listen(listen);
+            });
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
         });
         if (Options.ListenOnNetwork)

@@ -78,10 +78,32 @@ internal sealed class NodeDirectory : IDisposable
     /// Deletes <paramref name="path"/> if the node that made it no longer runs (its lock is free); a worker whose raylet
     /// died calls this so that a killed node leaves nothing behind even if no node starts after it.
     /// </summary>
-    public static bool DeleteIfAbandoned(string path)
+    public static bool DeleteIfAbandoned(string path, int attempts = 1)
     {
         var lockPath = System.IO.Path.Combine(path, LockFileName);
-        if (!System.IO.Path.GetFileName(path).StartsWith(Prefix, StringComparison.Ordinal) || !File.Exists(lockPath) || !IsAbandoned(lockPath))
+        if (!System.IO.Path.GetFileName(path).StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        // The lock is probed exclusively, so processes that probe at the same moment (the orphaned workers of one
+        // node) see it locked for each other: those that know its owner died try again a few times.
+        var abandoned = false;
+        for (var attempt = 0; attempt < attempts && !abandoned; attempt++)
+        {
+            if (!File.Exists(lockPath))
+            {
+                return false;
+            }
+
+            abandoned = IsAbandoned(lockPath);
+            if (!abandoned && attempt + 1 < attempts)
+            {
+                Thread.Sleep(Random.Shared.Next(5, 25));
+            }
+        }
+
+        if (!abandoned)
         {
             return false;
         }
@@ -101,13 +123,18 @@ internal sealed class NodeDirectory : IDisposable
     public void Dispose()
     {
         _lock.Dispose();
-        try
+
+        // A file created in it meanwhile (a worker's, as it exits) makes one pass fail with "not empty": try again.
+        for (var attempt = 0; attempt < 3 && Directory.Exists(Path); attempt++)
         {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Another node deletes it at its next start.
+            try
+            {
+                Directory.Delete(Path, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another node deletes it at its next start, if this does not.
+            }
         }
     }
 

@@ -349,7 +349,19 @@ internal sealed class NodeObjectStore : IDisposable
 
     public void Dispose()
     {
-        Arena.Dispose();
+        try
+        {
+            Arena.Dispose();
+        }
+        finally
+        {
+            DeleteFiles();
+        }
+    }
+
+    /// <summary>Deletes the store's shared memory and spill files (a mapping already made stays valid until it is closed).</summary>
+    public void DeleteFiles()
+    {
         _memoryDirectory.Dispose();
         _spillDirectory.Dispose();
     }

@@ -288,9 +288,19 @@ internal sealed class RayletNode : IAsyncDisposable
     /// </summary>
     public void Abandon()
     {
-        Pool.Kill();
-        Store.Dispose();
+        // The files go first: the workers' connections end as they are killed, and what the raylet does about that on
+        // its own threads meanwhile (releasing their pins in the store) must not keep the process from deleting them.
+        Store.DeleteFiles();
         _session.Dispose();
+        Pool.Kill();
+        try
+        {
+            Store.Dispose();
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"RayGen: the node's store did not close cleanly while the process exited: {e.Message}");
+        }
     }
 
     /// <summary>

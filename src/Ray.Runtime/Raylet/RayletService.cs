@@ -7,7 +7,8 @@ using Ray.Runtime.Protocol;
 namespace Ray.Raylet;
 
 /// <summary>
-/// The gRPC endpoint the node's workers and cluster drivers connect to. Each connection is one bidirectional stream:
+/// What the node's workers and cluster drivers connect to: over the framed stream of the node's socket
+/// (<see cref="RayletSocketServer"/>), or as the gRPC service <c>Raylet.Connect</c>. Each connection is one bidirectional stream:
 /// after a version handshake, the raylet pushes task batches and object values, and the process streams back results,
 /// submissions, puts and object requests. A worker must be a process this raylet started; a driver starts a job,
 /// which ends when its connection does. Anything malformed ends that connection with a status that says what was
@@ -18,12 +19,22 @@ internal sealed class RayletService(NodeHost host) : global::Ray.Runtime.Protoco
     private readonly RayletNode _node = host.Node;
     private readonly ILogger _logger = host.Node.Logger;
 
-    public override async Task Connect(
+    public override Task Connect(
         IAsyncStreamReader<WorkerBatch> requestStream,
         IServerStreamWriter<RayletBatch> responseStream,
         ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
+        return ConnectAsync(requestStream, batch => responseStream.WriteAsync(batch, cancellationToken), context.Peer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Serves one process's stream, whichever transport it came over (this service's gRPC stream, or the framed
+    /// stream of <see cref="RayletSocketServer"/>): <paramref name="write"/> sends one batch back.
+    /// </summary>
+    /// <exception cref="RpcException">The stream's opening was refused; its status says why.</exception>
+    public async Task ConnectAsync(IAsyncStreamReader<WorkerBatch> requestStream, Func<RayletBatch, Task> write, string peer, CancellationToken cancellationToken)
+    {
         if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
             return;
@@ -34,17 +45,17 @@ internal sealed class RayletService(NodeHost host) : global::Ray.Runtime.Protoco
         switch (kind)
         {
             case WorkerMessage.BodyOneofCase.Register:
-                await ServeWorkerAsync(first, requestStream, responseStream, cancellationToken).ConfigureAwait(false);
+                await ServeWorkerAsync(first, requestStream, write, cancellationToken).ConfigureAwait(false);
                 break;
             case WorkerMessage.BodyOneofCase.RegisterDriver:
-                await ServeDriverAsync(first, requestStream, responseStream, context).ConfigureAwait(false);
+                await ServeDriverAsync(first, requestStream, write, peer, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message on a raylet connection must be RegisterWorker or RegisterDriver."));
         }
     }
 
-    private async Task ServeWorkerAsync(WorkerBatch first, IAsyncStreamReader<WorkerBatch> requestStream, IServerStreamWriter<RayletBatch> responseStream, CancellationToken cancellationToken)
+    private async Task ServeWorkerAsync(WorkerBatch first, IAsyncStreamReader<WorkerBatch> requestStream, Func<RayletBatch, Task> write, CancellationToken cancellationToken)
     {
         var registration = first.Messages[0].Register;
         if (RuntimeVersion.Mismatch(registration.ProtocolVersion, registration.RuntimeVersion, "worker", "raylet") is { } mismatch)
@@ -62,7 +73,7 @@ internal sealed class RayletService(NodeHost host) : global::Ray.Runtime.Protoco
 
         var worker = new WorkerHandle(registration.Pid, registration.WorkerIndex, process.Kind, process.Job);
         worker.Send(new RayletMessage { Registered = _node.Registration(process) });
-        worker.Outbound.Start(batch => responseStream.WriteAsync(batch, cancellationToken));
+        worker.Outbound.Start(write);
         _node.Pool.OnRegistered(worker);
         try
         {
@@ -74,13 +85,12 @@ internal sealed class RayletService(NodeHost host) : global::Ray.Runtime.Protoco
         }
     }
 
-    private async Task ServeDriverAsync(WorkerBatch first, IAsyncStreamReader<WorkerBatch> requestStream, IServerStreamWriter<RayletBatch> responseStream, ServerCallContext context)
+    private async Task ServeDriverAsync(WorkerBatch first, IAsyncStreamReader<WorkerBatch> requestStream, Func<RayletBatch, Task> write, string peer, CancellationToken cancellationToken)
     {
-        var cancellationToken = context.CancellationToken;
         var registration = first.Messages[0].RegisterDriver;
         if (RuntimeVersion.Mismatch(registration.ProtocolVersion, registration.RuntimeVersion, "driver", "node") is { } mismatch)
         {
-            _logger.LogError("Rejected the driver pid {Pid} from {Peer}: {Reason}", registration.Pid, context.Peer, mismatch);
+            _logger.LogError("Rejected the driver pid {Pid} from {Peer}: {Reason}", registration.Pid, peer, mismatch);
             throw new RpcException(new Status(StatusCode.FailedPrecondition, mismatch));
         }
 
@@ -90,7 +100,7 @@ internal sealed class RayletService(NodeHost host) : global::Ray.Runtime.Protoco
         try
         {
             driver.Send(new RayletMessage { Registered = _node.Registration(job, registration.MapsStore) });
-            driver.Outbound.Start(batch => responseStream.WriteAsync(batch, cancellationToken));
+            driver.Outbound.Start(write);
             host.AttachDriver(job, driver);
             await ServeAsync(driver, first, requestStream, cancellationToken).ConfigureAwait(false);
         }

@@ -26,11 +26,9 @@ internal static class WorkerLocator
             throw new RayException($"The RayGen worker binary '{workerPath}' has no '{Path.GetFileName(runtimeConfig)}' beside it, so it cannot be started.");
         }
 
-        var environment = new Dictionary<string, string>
-        {
-            // The worker's read loop only queues work and completes requests, so socket completions may run it inline.
-            ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
-        };
+        // No DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS: the worker's read loop runs short tasks, and a task that
+        // blocks in a get must not hold the thread that completes every socket read of the process.
+        var environment = new Dictionary<string, string>();
         foreach (var (name, value) in options.WorkerEnvironment ?? new Dictionary<string, string>())
         {
             environment[name] = value;

@@ -22,6 +22,11 @@ public static class WorkerHost
     /// <summary>Exit code when the parent process died.</summary>
     public const int OrphanedExitCode = 4;
 
+    /// <summary>How many times an orphaned worker probes a directory's lock that its siblings may be probing too.</summary>
+    private const int OrphanAttempts = 20;
+
+    private static readonly Lock DeletionGate = new();
+
     /// <summary>Runs the worker with its command-line arguments; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -53,7 +58,7 @@ public static class WorkerHost
         _ = WatchParentAsync(arguments.ParentProcessId, () => Volatile.Read(ref nodeDirectories), arguments.SocketPath);
 
         var token = Environment.GetEnvironmentVariable(ClusterToken.EnvironmentVariable) ?? string.Empty;
-        await using var connection = RayletConnection.Open(UnixSocketChannel.Create(arguments.SocketPath), token, new WorkerMessage
+        await using var connection = RayletConnection.OpenLocal(arguments.SocketPath, token, new WorkerMessage
         {
             Register = new RegisterWorker
             {
@@ -111,6 +116,13 @@ public static class WorkerHost
         try
         {
             await connection.RunAsync(Handle, CancellationToken.None).ConfigureAwait(false);
+
+            // The stream ended: the raylet closed it, or its process was killed (the socket just closes then).
+            if (!IsAlive(arguments.ParentProcessId))
+            {
+                DeleteNodeFiles(nodeDirectories, arguments.SocketPath);
+            }
+
             return 0;
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.InvalidArgument or StatusCode.Unauthenticated)
@@ -164,14 +176,18 @@ public static class WorkerHost
     /// </summary>
     private static void DeleteNodeFiles(string[] directories, string socketPath)
     {
-        foreach (var directory in directories)
+        // The end of the stream and the parent's watch may both get here; one pass is enough.
+        lock (DeletionGate)
         {
-            global::Ray.ObjectStore.NodeDirectory.DeleteIfAbandoned(directory);
-        }
+            foreach (var directory in directories)
+            {
+                global::Ray.ObjectStore.NodeDirectory.DeleteIfAbandoned(directory, OrphanAttempts);
+            }
 
-        if (Path.GetDirectoryName(socketPath) is { } socketDirectory && !directories.Contains(socketDirectory))
-        {
-            global::Ray.ObjectStore.NodeDirectory.DeleteIfAbandoned(socketDirectory);
+            if (Path.GetDirectoryName(socketPath) is { } socketDirectory && !directories.Contains(socketDirectory))
+            {
+                global::Ray.ObjectStore.NodeDirectory.DeleteIfAbandoned(socketDirectory, OrphanAttempts);
+            }
         }
     }
 
