@@ -234,6 +234,12 @@ public sealed class RayRuntime : IAsyncDisposable
         var list = List(references);
         var values = new T[list.Count];
         var deadline = Deadline.Start(timeout);
+        if (timeout is null && list.Count > 1 && Core.WhenAllReady(list, cancellationToken) is { IsCompleted: false } all)
+        {
+            // One wake-up when the last result arrives, not one per result (the loop below then finds them ready).
+            await all.ConfigureAwait(false);
+        }
+
         for (var i = 0; i < values.Length; i++)
         {
             var pending = list[i].GetAsync(cancellationToken);
@@ -258,6 +264,11 @@ public sealed class RayRuntime : IAsyncDisposable
     {
         var list = List(references);
         var deadline = Deadline.Start(timeout);
+        if (timeout is null && list.Count > 1 && Core.WhenAllReady(list, cancellationToken) is { IsCompleted: false } all)
+        {
+            await all.ConfigureAwait(false);
+        }
+
         foreach (var reference in list)
         {
             var pending = reference.WaitAsync(cancellationToken);

@@ -110,6 +110,43 @@ public sealed class CallControlTests(RuntimeFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_get_of_many_returns_them_in_order_and_a_failure_only_after_those_before_it()
+    {
+        using var gate = new Gate();
+        var held = TestTasks.Remote.Hold(gate.Path);
+        var failed = TestTasks.Remote.Fail("the second one fails");
+        var added = TestTasks.Remote.Add(1, 2);
+        await Assert.ThrowsAsync<RayTaskException>(() => failed.GetAsync().AsTask().WaitAsync(Timeout));
+        await added.GetAsync().AsTask().WaitAsync(Timeout);
+
+        // The later results are in (one of them an error) while the first is held: the get still waits for the first.
+        var inOrder = fixture.Ray.GetAsync([held, added]);
+        var withFailure = fixture.Ray.GetAsync([held, failed, added]);
+        Assert.False(inOrder.IsCompleted);
+        Assert.False(withFailure.IsCompleted);
+
+        gate.ReleaseAll(1);
+        Assert.Equal(new[] { 1, 3 }, await inOrder.WaitAsync(Timeout));
+        var error = await Assert.ThrowsAsync<RayTaskException>(() => withFailure.WaitAsync(Timeout));
+        Assert.Contains("the second one fails", error.RemoteMessage);
+    }
+
+    [Fact]
+    public async Task A_cancelled_get_of_many_ends_and_leaves_the_objects_readable()
+    {
+        using var gate = new Gate();
+        var held = TestTasks.Remote.Hold(gate.Path);
+        var added = TestTasks.Remote.Add(2, 3);
+        using var cancellation = new CancellationTokenSource();
+        var waiting = fixture.Ray.GetAsync([held, added], cancellation.Token);
+        await cancellation.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Timeout));
+
+        gate.ReleaseAll(1);
+        Assert.Equal(new[] { 1, 5 }, await fixture.Ray.GetAsync([held, added]).WaitAsync(Timeout));
+    }
+
+    [Fact]
     public async Task Waits_on_many_references_time_out_naming_the_first_unfinished_one()
     {
         var started = Path.Combine(_directory, "slow-started");

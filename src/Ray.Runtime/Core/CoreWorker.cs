@@ -232,6 +232,14 @@ internal abstract class CoreWorker : IRayCore
             : ArrayView<T>.Create(reference.Id, payload.Value, null);
     }
 
+    /// <summary>
+    /// Completes when every object of <paramref name="references"/> is ready, or as soon as one of them holds an error
+    /// (a get of all then throws the first error in order, as waiting for each in turn would), with one wake-up of the
+    /// waiter instead of one per object; null where this process cannot watch its objects that way (the caller then
+    /// waits for each in turn).
+    /// </summary>
+    public virtual Task? WhenAllReady(IReadOnlyList<ObjectRef> references, CancellationToken cancellationToken) => null;
+
     /// <summary>Marks the current task as waiting, so its lease can run other work; null outside tasks.</summary>
     public virtual IDisposable? EnterBlocked() => null;
 

@@ -146,6 +146,55 @@ internal sealed class DriverCoreWorker : CoreWorker
         return false;
     }
 
+    public override Task? WhenAllReady(IReadOnlyList<ObjectRef> references, CancellationToken cancellationToken)
+    {
+        var objects = Live().Objects;
+        var entries = new List<ObjectEntry>(references.Count);
+        foreach (var reference in references)
+        {
+            if (!objects.TryGet(reference.Id, out var entry))
+            {
+                // The get of each in turn reports it.
+                return Task.CompletedTask;
+            }
+
+            if (!entry.IsReady)
+            {
+                entries.Add(entry);
+            }
+            else if (entry.Error is not null)
+            {
+                return Task.CompletedTask;
+            }
+        }
+
+        if (entries.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        // The callbacks run on the thread that completes each object (a raylet loop): they only count.
+        var countdown = new ReadyCountdown(entries.Count);
+        foreach (var entry in entries)
+        {
+            entry.OnReady(countdown.Signal);
+        }
+
+        return AwaitAsync(countdown.Task);
+
+        async Task AwaitAsync(Task all)
+        {
+            try
+            {
+                await (cancellationToken.CanBeCanceled ? all.WaitAsync(cancellationToken) : all).WaitAsync(Stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (Stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw Disposed();
+            }
+        }
+    }
+
     protected override ValueTask<ObjectPayload> ResolveAsync(ObjectId id, CancellationToken cancellationToken)
     {
         if (!Live().Objects.TryGet(id, out var entry))
@@ -228,5 +277,22 @@ internal sealed class DriverCoreWorker : CoreWorker
     private sealed class DriverAllocation(NodeObjectStore store, StoreRegion region) : StoreAllocation(store.Arena, region)
     {
         public override void Abort() => store.Abort(Region);
+    }
+}
+
+/// <summary>Completes once its count of objects are ready, or at the first that holds an error.</summary>
+internal sealed class ReadyCountdown(int count)
+{
+    private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _remaining = count;
+
+    public Task Task => _all.Task;
+
+    public void Signal(ObjectEntry entry)
+    {
+        if (entry.Error is not null || Interlocked.Decrement(ref _remaining) == 0)
+        {
+            _all.TrySetResult();
+        }
     }
 }

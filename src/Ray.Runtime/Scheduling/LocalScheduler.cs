@@ -20,7 +20,7 @@ namespace Ray.Scheduling;
 internal sealed class LocalScheduler
 {
     /// <summary>How much queued work a lease may hold, in microseconds of measured execution time.</summary>
-    private const double PipelineBudgetMicros = 2_000;
+    private const double PipelineBudgetMicros = 10_000;
 
     /// <summary>The estimate of a function never measured yet: long enough that nothing queues behind it.</summary>
     private const double UnknownMicros = 1e9;
