@@ -67,6 +67,9 @@ internal static class ActorBenchmarks
 {
     private const int Batch = 1000;
 
+    /// <summary>How many grains the Orleans peer's 1_n and n_n rows spread their calls over.</summary>
+    private const int PeerActors = 32;
+
     public static IEnumerable<MicroBenchmark> All(Settings settings)
     {
         var perClient = settings.Quick ? 250 : 2_000;
@@ -75,11 +78,13 @@ internal static class ActorBenchmarks
         ActorHandle<BenchActor>? one = null;
         ActorHandle<BenchActor>? concurrent = null;
         ActorHandle<BenchActor>[]? many = null;
+        ActorHandle<BenchActor>[]? shared = null;
         var local = new LocalActor();
 
         ActorHandle<BenchActor> One() => one ??= BenchActor.Remote();
         ActorHandle<BenchActor> Concurrent() => concurrent ??= BenchActor.WithOptions(new ActorOptions { MaxConcurrency = 16 }).Remote();
         ActorHandle<BenchActor>[] Many() => many ??= [.. Enumerable.Range(0, actors).Select(_ => BenchActor.Remote())];
+        ActorHandle<BenchActor>[] Shared() => shared ??= [.. Enumerable.Range(0, PeerActors).Select(_ => BenchActor.Remote())];
 
         yield return new(
             "1_1_actor_calls_sync",
@@ -123,6 +128,14 @@ internal static class ActorBenchmarks
             () => ClientsAsync(Many(), perClient, withArgument: false),
             () => LocalClientsAsync(local, clients, perClient),
             $"{clients} client tasks each make {perClient:N0} calls to their own actor / {clients} x Task.Run each making {perClient:N0} locked calls");
+        yield return new(
+            "n_n_actor_calls_async_peer_shape",
+            "calls/s",
+            null,
+            clients * Batch,
+            () => Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(() => CallSpreadAsync(Shared(), Batch)))),
+            () => LocalClientsAsync(local, clients, Batch),
+            $"the Orleans peer's n_n shape: {clients} loops in the driver, each submitting {Batch} calls spread over the same {PeerActors} actors, then awaiting them / {clients} x Task.Run each making {Batch} locked calls");
         yield return new(
             "n_n_actor_calls_with_arg_async",
             "calls/s",
@@ -213,7 +226,7 @@ internal static class ActorBenchmarks
     /// The workers' own memory: anonymous resident pages (RssAnon) where Linux reports them, which leaves out the pages
     /// of the shared-memory object store that workers map; else the working set.
     /// </summary>
-    private static long WorkerMemoryBytes(RayRuntime runtime)
+    internal static long WorkerMemoryBytes(RayRuntime runtime)
     {
         long total = 0;
         foreach (var pid in runtime.AllWorkerProcessIds)

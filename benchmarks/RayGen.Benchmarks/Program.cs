@@ -32,10 +32,17 @@ public static class Program
     {
         if (args.Any(a => a is "--help" or "-h"))
         {
-            output.WriteLine("usage: RayGen.Benchmarks [--quick] [--filter name]... [--rounds n] [--round-seconds s] [--cluster]");
+            output.WriteLine("usage: RayGen.Benchmarks [--quick] [--filter name]... [--rounds n] [--round-seconds s] [--sizes n,n,...] [--profile] [--cluster]");
+            output.WriteLine("--startup (alone): InitAsync, the first task's round trip and the idle workers' memory of a fresh process");
+            output.WriteLine("--sizes: the seed table's values of n; --profile: after the seed table, CPU by process and thread in each of its phases");
             output.WriteLine($"--cluster: the cluster rows on three local node processes: {string.Join(", ", Cluster.ClusterBenchmarks.Names)}");
             output.WriteLine($"rows: {string.Join(", ", MicroBenchmarks.All(Settings.Default).Select(c => c.Name).Append(ActorCreationName).Append(SeedTableName))}");
             return 0;
+        }
+
+        if (args is ["--startup"])
+        {
+            return await StartupBenchmark.RunAsync(output);
         }
 
         var cluster = args.Contains("--cluster");
@@ -146,10 +153,11 @@ public static class Program
 
     private static async Task RunSeedTableAsync(TextWriter output, Settings settings)
     {
-        var sizes = settings.Quick ? (IReadOnlyList<int>)[100, 200] : StressTable.SeedSizes;
+        var sizes = settings.SeedSizes ?? (settings.Quick ? (IReadOnlyList<int>)[100, 200] : StressTable.SeedSizes);
         var rounds = settings.Quick ? 1 : settings.Rounds;
         output.WriteLine($"{SeedTableName}: the seed's Table 1, [stress_function(n) for _ in range(n)], n tasks per row (the stress-table sample); " +
                          $"median of {rounds} round{(rounds == 1 ? "" : "s")} per cell");
+        StressTable.WarmUpTime = settings.WarmUp;
         var rows = await StressTable.MeasureAsync(sizes, rounds);
         StressTable.WriteTable(output, rows);
         output.WriteLine();
@@ -158,6 +166,54 @@ public static class Program
         output.WriteLine($"Targets: speedup >= 0.9 x {cores} cores = {(0.9 * cores).ToString("0.0", Invariant)}x at n >= 500 " +
                          (large.Count == 0 ? "(no such row in this run)" : $"({string.Join(", ", large.Select(r => $"n={r.N}: {Ratio(r.RayGenSpeedup)}"))}): {(large.All(r => r.RayGenSpeedup >= 0.9 * cores) ? "MET" : "NOT MET")}"));
         output.WriteLine($"         never slower than sequential ({string.Join(", ", rows.Select(r => $"n={r.N}: {Ratio(r.RayGenSpeedup)}"))}): {(rows.All(r => r.RayGenSpeedup >= 1.0) ? "MET" : "NOT MET")}");
+        if (settings.Profile)
+        {
+            output.WriteLine();
+            await ProfileSeedTableAsync(output, sizes, rounds);
+        }
+    }
+
+    private static async Task ProfileSeedTableAsync(TextWriter output, IReadOnlyList<int> sizes, int rounds)
+    {
+        if (!CpuProfile.IsSupported)
+        {
+            output.WriteLine("--profile: this machine has no per-thread scheduler statistics (/proc/PID/task/TID/schedstat); use perf or dotnet-trace.");
+            return;
+        }
+
+        var ray = RayRuntime.Current;
+        var workers = ray.WorkerProcessIds;
+        output.WriteLine($"--profile: the seed table again ({rounds} round{(rounds == 1 ? "" : "s")} per n), CPU by process and thread per phase; workers: {string.Join(", ", workers.Order())}");
+        output.WriteLine();
+        // One snapshot per phase, not per round: reading /proc costs about a millisecond, more than a small round.
+        var profile = new CpuProfile();
+        foreach (var n in sizes)
+        {
+            var before = CpuProfile.Take(workers);
+            for (var round = 0; round < rounds; round++)
+            {
+                StressTable.Sequential(n);
+            }
+
+            var afterSequential = CpuProfile.Take(workers);
+            for (var round = 0; round < rounds; round++)
+            {
+                await StressTable.RayGenAsync(ray, n);
+            }
+
+            var afterRayGen = CpuProfile.Take(workers);
+            for (var round = 0; round < rounds; round++)
+            {
+                StressTable.ParallelFor(n);
+            }
+
+            var afterParallel = CpuProfile.Take(workers);
+            profile.Add($"n={n} sequential", before, afterSequential);
+            profile.Add($"n={n} RayGen", afterSequential, afterRayGen);
+            profile.Add($"n={n} Parallel.For", afterRayGen, afterParallel);
+        }
+
+        profile.Write(output);
     }
 
     internal static async Task<Measurement> MeasureAsync(Func<Task> operation, double multiplier, int minWarmUpOperations, Settings settings)
@@ -229,6 +285,12 @@ internal readonly record struct Measurement(double Median, double Min, double Ma
 /// <summary>The command-line options.</summary>
 internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpan RoundTime, IReadOnlyList<string> Filters)
 {
+    /// <summary>The seed table's values of n (<c>--sizes 500,1000</c>); null for the seed's own.</summary>
+    public IReadOnlyList<int>? SeedSizes { get; init; }
+
+    /// <summary><c>--profile</c>: after the seed table, run it again and print where each process's CPU went.</summary>
+    public bool Profile { get; init; }
+
     /// <summary>The settings of a run without options.</summary>
     public static Settings Default { get; } = new(false, TimeSpan.FromSeconds(1), 5, TimeSpan.FromSeconds(2), []);
 
@@ -242,6 +304,8 @@ internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpa
         int? rounds = null;
         double? roundSeconds = null;
         var filters = new List<string>();
+        List<int>? sizes = null;
+        var profile = false;
         settings = null!;
         for (var i = 0; i < args.Length; i++)
         {
@@ -261,6 +325,13 @@ internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpa
                     roundSeconds = s;
                     i++;
                     break;
+                case "--profile":
+                    profile = true;
+                    break;
+                case "--sizes" when i + 1 < args.Length && TryParseSizes(args[i + 1], out var parsed):
+                    sizes = parsed;
+                    i++;
+                    break;
                 default:
                     output.WriteLine($"Unknown or incomplete option '{args[i]}'. Try --help.");
                     return false;
@@ -272,7 +343,27 @@ internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpa
             quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(1),
             rounds ?? (quick ? 3 : 5),
             TimeSpan.FromSeconds(roundSeconds ?? (quick ? 0.1 : 2)),
-            filters);
+            filters)
+        {
+            SeedSizes = sizes,
+            Profile = profile,
+        };
         return true;
+    }
+
+    private static bool TryParseSizes(string text, out List<int> sizes)
+    {
+        sizes = [];
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, CultureInfo.InvariantCulture, out var n) || n < 1)
+            {
+                return false;
+            }
+
+            sizes.Add(n);
+        }
+
+        return sizes.Count > 0;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Ray;
 
 namespace RayGen.Samples;
@@ -37,6 +38,9 @@ public static partial class StressTable
 {
     public const string Name = "stress-table";
 
+    /// <summary>How long <see cref="MeasureAsync"/> runs the three ways before it measures.</summary>
+    public static TimeSpan WarmUpTime { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The seed's input sizes.</summary>
     public static IReadOnlyList<int> SeedSizes { get; } = [100, 200, 300, 500, 700, 1000];
 
@@ -52,7 +56,10 @@ public static partial class StressTable
     };
 
     /// <summary>The seed's <c>stress_function(num)</c>: <c>sum(i * j for i in range(num) for j in range(num))</c>.</summary>
+    /// <remarks>Never inlined, so sequential C#, <c>Parallel.For</c> and the workers all run one compiled copy of it (inlined
+    /// into the sequential loop, its code and speed depended on what the JIT had seen before).</remarks>
     [Remote]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static long StressFunction(int num)
     {
         long sum = 0;
@@ -76,7 +83,7 @@ public static partial class StressTable
         sizes ??= SeedSizes;
         output.WriteLine($"Node: {NodeInfo.Describe()}.");
         output.WriteLine($"[stress_function(n) for _ in range(n)]: n calls of an O(n^2) loop; RayGen submits n tasks and gets all results, as the seed does.");
-        output.WriteLine($"Each cell is the median of {rounds} round{(rounds == 1 ? "" : "s")}, after one untimed warm-up round at n = {sizes.Min()}.");
+        output.WriteLine($"Each cell is the median of {rounds} round{(rounds == 1 ? "" : "s")}, after about {WarmUpTime.TotalSeconds:0.#} s of untimed warm-up rounds at n = {sizes.Min()}.");
         var rows = await MeasureAsync(sizes, rounds);
         output.WriteLine();
         WriteTable(output, rows);
@@ -88,11 +95,17 @@ public static partial class StressTable
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
         var ray = RayRuntime.Current;
 
-        // Warm-up: JIT in this process and load the assembly in every worker.
+        // Warm-up, as the microbenchmarks' rows do: the three ways at the smallest n for about a second, so the JIT has
+        // compiled the hot code of this process and of every worker (and loaded the assembly there) before a round counts.
         var warmUp = sizes.Min();
-        Sequential(warmUp);
-        ParallelFor(warmUp);
-        await RayGenAsync(ray, warmUp, cancellationToken);
+        var warming = Stopwatch.StartNew();
+        do
+        {
+            Sequential(warmUp);
+            ParallelFor(warmUp);
+            await RayGenAsync(ray, warmUp, cancellationToken);
+        }
+        while (warming.Elapsed < WarmUpTime);
 
         var rows = new List<StressRow>();
         foreach (var n in sizes)
