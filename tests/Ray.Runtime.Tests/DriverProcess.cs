@@ -166,13 +166,17 @@ internal sealed class DriverProcess : IDisposable
     }
 
     /// <summary>Waits until none of <paramref name="paths"/> exists.</summary>
-    public static async Task AssertAllDeletedAsync(IEnumerable<string> paths, TimeSpan within)
+    /// <param name="paths">The files and directories.</param>
+    /// <param name="within">How long to wait.</param>
+    /// <param name="driver">The driver whose files they are: what it wrote to stderr goes into the failure.</param>
+    public static async Task AssertAllDeletedAsync(IEnumerable<string> paths, TimeSpan within, DriverProcess? driver = null)
     {
         var list = paths.ToArray();
         var deadline = DateTime.UtcNow + within;
         while (list.Any(Exists))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"Still there after {within.TotalSeconds} s: {string.Join(", ", list.Where(Exists))}");
+            Assert.True(DateTime.UtcNow < deadline, $"Still there after {within.TotalSeconds} s: {string.Join(", ", list.Where(Exists))}" +
+                                                    (driver is null ? string.Empty : $"{Environment.NewLine}The driver's stderr:{Environment.NewLine}{driver.Errors}"));
             await Task.Delay(20);
         }
     }

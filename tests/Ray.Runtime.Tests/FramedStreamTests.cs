@@ -70,6 +70,26 @@ public sealed class FramedStreamTests(RuntimeFixture fixture)
     }
 
     [Fact]
+    public async Task A_stream_closed_on_purpose_ends_with_the_peers_ok_and_one_whose_peer_died_without_it()
+    {
+        foreach (var goodbye in new[] { true, false })
+        {
+            var pipe = new Pipe();
+            var reader = new FramedStreamReader<RayletBatch>(pipe.Reader, RayletBatch.Parser);
+            FramedStream.WriteMessage(pipe.Writer, new RayletBatch());
+            if (goodbye)
+            {
+                FramedStream.WriteStatus(pipe.Writer, StatusCode.OK, "The raylet closed the stream.");
+            }
+
+            await pipe.Writer.CompleteAsync();
+            Assert.True(await reader.MoveNext(CancellationToken.None).WaitAsync(Timeout));
+            Assert.False(await reader.MoveNext(CancellationToken.None).WaitAsync(Timeout));
+            Assert.Equal(goodbye, reader.EndedByPeer);
+        }
+    }
+
+    [Fact]
     public async Task A_connection_without_the_nodes_token_or_with_another_is_refused_and_says_which()
     {
         foreach (var (token, problem) in new[] { (string.Empty, "missing"), (ClusterToken.Generate().Value, "wrong") })

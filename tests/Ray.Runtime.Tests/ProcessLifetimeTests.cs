@@ -49,7 +49,7 @@ public sealed class ProcessLifetimeTests
         driver.Signal("INT", wholeGroup: true);
         Assert.Equal(128 + 2, await driver.WaitForExitAsync());
         await DriverProcess.AssertAllExitAsync(driver.AllWorkers, Within);
-        await DriverProcess.AssertAllDeletedAsync(NodeFiles(driver), Within);
+        await DriverProcess.AssertAllDeletedAsync(NodeFiles(driver), Within, driver);
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class ProcessLifetimeTests
         driver.Signal("TERM");
         Assert.Equal(128 + 15, await driver.WaitForExitAsync());
         await DriverProcess.AssertAllExitAsync(driver.AllWorkers, Within);
-        await DriverProcess.AssertAllDeletedAsync(NodeFiles(driver), Within);
+        await DriverProcess.AssertAllDeletedAsync(NodeFiles(driver), Within, driver);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class ProcessLifetimeTests
         driver.Signal("KILL");
         Assert.Equal(128 + 9, await driver.WaitForExitAsync());
         await DriverProcess.AssertAllExitAsync(driver.AllWorkers, Within);
-        await DriverProcess.AssertAllDeletedAsync(NodeFiles(driver), Within);
+        await DriverProcess.AssertAllDeletedAsync(NodeFiles(driver), Within, driver);
     }
 
     [Fact]

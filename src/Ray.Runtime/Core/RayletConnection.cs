@@ -18,6 +18,7 @@ internal sealed class RayletConnection : IAsyncDisposable
     private readonly IAsyncStreamReader<RayletBatch> _inbound;
     private readonly Func<ValueTask> _close;
     private readonly TaskCompletionSource<WorkerRegistered> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Func<bool> _endedByRaylet = static () => true;
 
     private RayletConnection(IAsyncStreamReader<RayletBatch> inbound, Func<WorkerBatch, Task> write, Func<ValueTask> close)
     {
@@ -34,6 +35,12 @@ internal sealed class RayletConnection : IAsyncDisposable
     }
 
     public BatchingWriter<WorkerMessage, WorkerBatch> Outbound { get; }
+
+    /// <summary>
+    /// After <see cref="RunAsync"/> returned: whether the raylet closed the stream on purpose. False when the connection
+    /// just ended, which on the node's socket means that the raylet's process died; the gRPC stream always says true.
+    /// </summary>
+    public bool EndedByRaylet => _endedByRaylet();
 
     public ConnectedCoreWorker Core { get; }
 
@@ -62,7 +69,7 @@ internal sealed class RayletConnection : IAsyncDisposable
     public static RayletConnection OpenLocal(string socketPath, string authToken, WorkerMessage registration)
     {
         var client = FramedRayletClient.Connect(socketPath, authToken);
-        var connection = new RayletConnection(client, client.WriteAsync, client.DisposeAsync);
+        var connection = new RayletConnection(client, client.WriteAsync, client.DisposeAsync) { _endedByRaylet = () => client.EndedByRaylet };
         connection.Send(registration);
         return connection;
     }

@@ -47,19 +47,12 @@ internal static class ObjectStreamProtocol
     }
 
     /// <summary>Whether <paramref name="buffer"/>, the first bytes of a connection, open an object stream.</summary>
-    public static Opening Recognize(ReadOnlySequence<byte> buffer)
+    public static Opening Recognize(ReadOnlySequence<byte> buffer) => Transport.ConnectionOpening.Recognize(buffer, Magic) switch
     {
-        var magic = Magic;
-        Span<byte> start = stackalloc byte[magic.Length];
-        var length = (int)Math.Min(buffer.Length, magic.Length);
-        buffer.Slice(0, length).CopyTo(start);
-        if (!start[..length].SequenceEqual(magic[..length]))
-        {
-            return Opening.Other;
-        }
-
-        return length == magic.Length ? Opening.ObjectStream : Opening.Undecided;
-    }
+        true => Opening.ObjectStream,
+        false => Opening.Other,
+        null => Opening.Undecided,
+    };
 
     /// <summary>How far the reading of a message got.</summary>
     public enum FrameState

@@ -28,6 +28,8 @@ internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthen
     /// <summary>How long a new connection may take to send its first bytes; a client of either protocol sends them at once.</summary>
     public static readonly TimeSpan OpeningTimeout = TimeSpan.FromSeconds(30);
 
+    private static readonly byte[] MagicBytes = ObjectStreamProtocol.Magic.ToArray();
+
     /// <summary>Puts the object stream in front of what else <paramref name="listen"/> serves (call it after TLS is set up).</summary>
     public void Listen(ListenOptions listen) => listen.Use(next => connection => OnConnectionAsync(connection, next));
 
@@ -37,36 +39,22 @@ internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthen
         using (var opening = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
         {
             opening.CancelAfter(OpeningTimeout);
-            while (true)
+            bool isObjectStream;
+            try
             {
-                ReadResult result;
-                try
-                {
-                    result = await input.ReadAsync(opening.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is OperationCanceledException or IOException)
-                {
-                    // Nothing arrived in time, or the connection went: nothing to serve.
-                    return;
-                }
+                isObjectStream = await ConnectionOpening.RecognizeAsync(input, MagicBytes, opening.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                // Nothing arrived in time, or the connection went: nothing to serve.
+                return;
+            }
 
-                var buffer = result.Buffer;
-                var opened = ObjectStreamProtocol.Recognize(buffer);
-                if (opened == ObjectStreamProtocol.Opening.ObjectStream)
-                {
-                    input.AdvanceTo(buffer.GetPosition(ObjectStreamProtocol.Magic.Length));
-                    break;
-                }
-
-                if (opened == ObjectStreamProtocol.Opening.Other || result.IsCompleted)
-                {
-                    // Not for this protocol: the next one reads the same bytes from the start.
-                    input.AdvanceTo(buffer.Start);
-                    await next(connection).ConfigureAwait(false);
-                    return;
-                }
-
-                input.AdvanceTo(buffer.Start, buffer.End);
+            if (!isObjectStream)
+            {
+                // Not for this protocol: the next one reads the same bytes from the start.
+                await next(connection).ConfigureAwait(false);
+                return;
             }
         }
 

@@ -21,6 +21,8 @@ internal sealed class RayletSocketServer(RayletService service, ClusterTokenAuth
     /// <summary>How long a new connection may take to send its opening; a client of either protocol sends it at once.</summary>
     public static readonly TimeSpan OpeningTimeout = TimeSpan.FromSeconds(30);
 
+    private static readonly byte[] MagicBytes = FramedStream.Magic.ToArray();
+
     /// <summary>Puts the framed stream in front of the gRPC services of <paramref name="listen"/>.</summary>
     public void Listen(ListenOptions listen) => listen.Use(next => connection => OnConnectionAsync(connection, next));
 
@@ -33,7 +35,7 @@ internal sealed class RayletSocketServer(RayletService service, ClusterTokenAuth
             opening.CancelAfter(OpeningTimeout);
             try
             {
-                if (!await RecognizeAsync(input, opening.Token).ConfigureAwait(false))
+                if (!await ConnectionOpening.RecognizeAsync(input, MagicBytes, opening.Token).ConfigureAwait(false))
                 {
                     await next(connection).ConfigureAwait(false);
                     return;
@@ -75,6 +77,9 @@ internal sealed class RayletSocketServer(RayletService service, ClusterTokenAuth
 
             var reader = new FramedStreamReader<WorkerBatch>(connection.Transport.Input, WorkerBatch.Parser);
             await service.ConnectAsync(reader, batch => writer.WriteAsync(batch, cancellationToken), peer, cancellationToken).ConfigureAwait(false);
+
+            // The raylet ended it: the process can tell that from its raylet's process dying, which only closes the socket.
+            await writer.WriteStatusAsync(StatusCode.OK, "The raylet closed the stream.", cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e)
         {
@@ -88,30 +93,6 @@ internal sealed class RayletSocketServer(RayletService service, ClusterTokenAuth
         {
             logger.LogError(e, "The {Protocol} connection of {Peer} failed.", FramedStream.Name, peer);
             await writer.WriteStatusAsync(StatusCode.Internal, e.Message, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Whether the connection opens with the magic (consumed); false leaves its bytes for the next protocol.</summary>
-    private static async Task<bool> RecognizeAsync(System.IO.Pipelines.PipeReader input, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var opened = FramedStream.Recognize(buffer);
-            if (opened == true)
-            {
-                input.AdvanceTo(buffer.GetPosition(FramedStream.Magic.Length));
-                return true;
-            }
-
-            if (opened == false || result.IsCompleted)
-            {
-                input.AdvanceTo(buffer.Start);
-                return false;
-            }
-
-            input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 

@@ -29,6 +29,9 @@ internal sealed class FramedRayletClient : IAsyncStreamReader<RayletBatch>, IAsy
 
     public RayletBatch Current => _reader!.Current;
 
+    /// <summary>Whether the raylet closed the stream on purpose; false when the connection just ended (its process died).</summary>
+    public bool EndedByRaylet => _reader?.EndedByPeer == true;
+
     /// <summary>Starts connecting to the raylet at <paramref name="socketPath"/>, presenting <paramref name="token"/>.</summary>
     public static FramedRayletClient Connect(string socketPath, string token) => new(socketPath, token);
 

@@ -48,24 +48,12 @@ internal static class FramedStream
         /// <summary>One protobuf batch.</summary>
         Message = 2,
 
-        /// <summary>The stream ends for a reason: a status code (four bytes, little-endian) and a sentence, UTF-8.</summary>
+        /// <summary>The stream ends: a status code (four bytes, little-endian; OK when the raylet closed it on purpose) and a sentence, UTF-8.</summary>
         Status = 3,
     }
 
     /// <summary>Whether <paramref name="buffer"/>, the first bytes of a connection, open this stream; null while undecided.</summary>
-    public static bool? Recognize(ReadOnlySequence<byte> buffer)
-    {
-        var magic = Magic;
-        Span<byte> start = stackalloc byte[magic.Length];
-        var length = (int)Math.Min(buffer.Length, magic.Length);
-        buffer.Slice(0, length).CopyTo(start);
-        if (!start[..length].SequenceEqual(magic[..length]))
-        {
-            return false;
-        }
-
-        return length == magic.Length ? true : null;
-    }
+    public static bool? Recognize(ReadOnlySequence<byte> buffer) => ConnectionOpening.Recognize(buffer, Magic);
 
     /// <summary>Writes the opening: magic and the hello frame with <paramref name="token"/> (not flushed).</summary>
     public static void WriteOpening(PipeWriter output, string token)
@@ -173,6 +161,9 @@ internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> p
 
     public T Current { get; private set; } = default!;
 
+    /// <summary>Whether the stream ended with the peer's OK status frame, not just with the connection.</summary>
+    public bool EndedByPeer { get; private set; }
+
     public Task<bool> MoveNext(CancellationToken cancellationToken)
     {
         // Frames that arrived together are taken without an await each.
@@ -251,6 +242,13 @@ internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> p
             case FramedStream.FrameKind.Status:
                 var status = FramedStream.ReadStatus(payload);
                 input.AdvanceTo(buffer.Start);
+                if (status.StatusCode == StatusCode.OK)
+                {
+                    // The peer closed the stream on purpose.
+                    EndedByPeer = true;
+                    return false;
+                }
+
                 throw status;
             default:
                 input.AdvanceTo(buffer.Start);

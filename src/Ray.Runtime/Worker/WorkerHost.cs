@@ -25,6 +25,9 @@ public static class WorkerHost
     /// <summary>How many times an orphaned worker probes a directory's lock that its siblings may be probing too.</summary>
     private const int OrphanAttempts = 20;
 
+    /// <summary>How long a worker whose connection just ended waits for its raylet's process to be gone.</summary>
+    private static readonly TimeSpan OrphanWait = TimeSpan.FromSeconds(5);
+
     private static readonly Lock DeletionGate = new();
 
     /// <summary>Runs the worker with its command-line arguments; returns the process exit code.</summary>
@@ -117,8 +120,9 @@ public static class WorkerHost
         {
             await connection.RunAsync(Handle, CancellationToken.None).ConfigureAwait(false);
 
-            // The stream ended: the raylet closed it, or its process was killed (the socket just closes then).
-            if (!IsAlive(arguments.ParentProcessId))
+            // The connection ended without the raylet's goodbye: its process died (the kernel closes the socket while
+            // the process is still exiting, so wait for it to be gone), and the node's files are this worker's to delete.
+            if (!connection.EndedByRaylet && WaitForExit(arguments.ParentProcessId, OrphanWait))
             {
                 DeleteNodeFiles(nodeDirectories, arguments.SocketPath);
             }
@@ -189,6 +193,23 @@ public static class WorkerHost
                 global::Ray.ObjectStore.NodeDirectory.DeleteIfAbandoned(socketDirectory, OrphanAttempts);
             }
         }
+    }
+
+    /// <summary>Whether <paramref name="processId"/> is gone within <paramref name="within"/>.</summary>
+    private static bool WaitForExit(int processId, TimeSpan within)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(within.TotalSeconds * Stopwatch.Frequency);
+        while (IsAlive(processId))
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        return true;
     }
 
     private static bool IsAlive(int processId)
