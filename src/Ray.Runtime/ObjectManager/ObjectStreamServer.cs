@@ -31,35 +31,7 @@ internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthen
     private static readonly byte[] MagicBytes = ObjectStreamProtocol.Magic.ToArray();
 
     /// <summary>Puts the object stream in front of what else <paramref name="listen"/> serves (call it after TLS is set up).</summary>
-    public void Listen(ListenOptions listen) => listen.Use(next => connection => OnConnectionAsync(connection, next));
-
-    private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
-    {
-        var input = connection.Transport.Input;
-        using (var opening = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
-        {
-            opening.CancelAfter(OpeningTimeout);
-            bool isObjectStream;
-            try
-            {
-                isObjectStream = await ConnectionOpening.RecognizeAsync(input, MagicBytes, opening.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException)
-            {
-                // Nothing arrived in time, or the connection went: nothing to serve.
-                return;
-            }
-
-            if (!isObjectStream)
-            {
-                // Not for this protocol: the next one reads the same bytes from the start.
-                await next(connection).ConfigureAwait(false);
-                return;
-            }
-        }
-
-        await ServeAsync(connection).ConfigureAwait(false);
-    }
+    public void Listen(ListenOptions listen) => ConnectionOpening.Use(listen, MagicBytes, OpeningTimeout, (connection, _) => ServeAsync(connection));
 
     /// <summary>Answers the connection's requests in order until it closes, or a request ends it.</summary>
     private async Task ServeAsync(ConnectionContext connection)

@@ -24,36 +24,25 @@ internal sealed class RayletSocketServer(RayletService service, ClusterTokenAuth
     private static readonly byte[] MagicBytes = FramedStream.Magic.ToArray();
 
     /// <summary>Puts the framed stream in front of the gRPC services of <paramref name="listen"/>.</summary>
-    public void Listen(ListenOptions listen) => listen.Use(next => connection => OnConnectionAsync(connection, next));
+    public void Listen(ListenOptions listen) => ConnectionOpening.Use(listen, MagicBytes, OpeningTimeout, OnOpenedAsync);
 
-    private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    private async Task OnOpenedAsync(ConnectionContext connection, CancellationToken opening)
     {
-        var input = connection.Transport.Input;
         string token;
-        using (var opening = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+        try
         {
-            opening.CancelAfter(OpeningTimeout);
-            try
-            {
-                if (!await ConnectionOpening.RecognizeAsync(input, MagicBytes, opening.Token).ConfigureAwait(false))
-                {
-                    await next(connection).ConfigureAwait(false);
-                    return;
-                }
-
-                token = await ReadHelloAsync(input, opening.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException)
-            {
-                // Nothing (or not enough) arrived in time, or the connection went: nothing to serve.
-                return;
-            }
-            catch (RpcException e)
-            {
-                logger.LogWarning("Refused a {Protocol} connection: {Reason}", FramedStream.Name, e.Status.Detail);
-                await new FramedStreamWriter(connection.Transport.Output).WriteStatusAsync(e.StatusCode, e.Status.Detail, connection.ConnectionClosed).ConfigureAwait(false);
-                return;
-            }
+            token = await ReadHelloAsync(connection.Transport.Input, opening).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // Not enough arrived in time, or the connection went: nothing to serve.
+            return;
+        }
+        catch (RpcException e)
+        {
+            logger.LogWarning("Refused a {Protocol} connection: {Reason}", FramedStream.Name, e.Status.Detail);
+            await new FramedStreamWriter(connection.Transport.Output).WriteStatusAsync(e.StatusCode, e.Status.Detail, connection.ConnectionClosed).ConfigureAwait(false);
+            return;
         }
 
         await ServeAsync(connection, token).ConfigureAwait(false);

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Ray.Transport;
 
@@ -10,6 +12,30 @@ namespace Ray.Transport;
 /// </summary>
 internal static class ConnectionOpening
 {
+    /// <summary>
+    /// Puts a protocol in front of what else <paramref name="listen"/> serves: a connection that opens with
+    /// <paramref name="magic"/> within <paramref name="openingTimeout"/> is served by <paramref name="serve"/> (given a
+    /// token that fires when the opening's time is up, for whatever else the opening holds); any other goes on, unread,
+    /// to the next protocol; one that sends nothing in time, or closes, is dropped.
+    /// </summary>
+    public static void Use(ListenOptions listen, ReadOnlyMemory<byte> magic, TimeSpan openingTimeout, Func<ConnectionContext, CancellationToken, Task> serve) =>
+        listen.Use(next => async connection =>
+        {
+            using var opening = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+            opening.CancelAfter(openingTimeout);
+            bool recognized;
+            try
+            {
+                recognized = await RecognizeAsync(connection.Transport.Input, magic, opening.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                return;
+            }
+
+            await (recognized ? serve(connection, opening.Token) : next(connection)).ConfigureAwait(false);
+        });
+
     /// <summary>Whether <paramref name="buffer"/>, the first bytes of a connection, open with <paramref name="magic"/>; null while a prefix of it.</summary>
     public static bool? Recognize(ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> magic)
     {
