@@ -157,8 +157,7 @@ public static class Program
         var rounds = settings.Quick ? 1 : settings.Rounds;
         output.WriteLine($"{SeedTableName}: the seed's Table 1, [stress_function(n) for _ in range(n)], n tasks per row (the stress-table sample); " +
                          $"median of {rounds} round{(rounds == 1 ? "" : "s")} per cell");
-        StressTable.WarmUpTime = settings.WarmUp;
-        var rows = await StressTable.MeasureAsync(sizes, rounds);
+        var rows = await StressTable.MeasureAsync(sizes, rounds, settings.WarmUp);
         StressTable.WriteTable(output, rows);
         output.WriteLine();
         var cores = Environment.ProcessorCount;

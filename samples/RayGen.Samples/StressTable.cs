@@ -38,8 +38,8 @@ public static partial class StressTable
 {
     public const string Name = "stress-table";
 
-    /// <summary>How long <see cref="MeasureAsync"/> runs the three ways before it measures.</summary>
-    public static TimeSpan WarmUpTime { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long <see cref="MeasureAsync"/> runs the three ways before it measures, unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultWarmUp = TimeSpan.FromSeconds(1);
 
     /// <summary>The seed's input sizes.</summary>
     public static IReadOnlyList<int> SeedSizes { get; } = [100, 200, 300, 500, 700, 1000];
@@ -83,29 +83,33 @@ public static partial class StressTable
         sizes ??= SeedSizes;
         output.WriteLine($"Node: {NodeInfo.Describe()}.");
         output.WriteLine($"[stress_function(n) for _ in range(n)]: n calls of an O(n^2) loop; RayGen submits n tasks and gets all results, as the seed does.");
-        output.WriteLine($"Each cell is the median of {rounds} round{(rounds == 1 ? "" : "s")}, after about {WarmUpTime.TotalSeconds:0.#} s of untimed warm-up rounds at n = {sizes.Min()}.");
+        output.WriteLine($"Each cell is the median of {rounds} round{(rounds == 1 ? "" : "s")}, after about {DefaultWarmUp.TotalSeconds:0.#} s of untimed warm-up rounds at n = {sizes.Min()}.");
         var rows = await MeasureAsync(sizes, rounds);
         output.WriteLine();
         WriteTable(output, rows);
     }
 
     /// <summary>Measures each size: sequential C#, RayGen, and Parallel.For; each figure is the median of <paramref name="rounds"/> rounds.</summary>
-    public static async Task<IReadOnlyList<StressRow>> MeasureAsync(IReadOnlyList<int> sizes, int rounds = 3, CancellationToken cancellationToken = default)
+    /// <param name="sizes">The values of n.</param>
+    /// <param name="rounds">Timed rounds per size.</param>
+    /// <param name="warmUp">How long to run the three ways at the smallest n first; <see cref="DefaultWarmUp"/> if null.</param>
+    /// <param name="cancellationToken">Ends the measurement.</param>
+    public static async Task<IReadOnlyList<StressRow>> MeasureAsync(IReadOnlyList<int> sizes, int rounds = 3, TimeSpan? warmUp = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
         var ray = RayRuntime.Current;
 
         // Warm-up, as the microbenchmarks' rows do: the three ways at the smallest n for about a second, so the JIT has
         // compiled the hot code of this process and of every worker (and loaded the assembly there) before a round counts.
-        var warmUp = sizes.Min();
+        var smallest = sizes.Min();
         var warming = Stopwatch.StartNew();
         do
         {
-            Sequential(warmUp);
-            ParallelFor(warmUp);
-            await RayGenAsync(ray, warmUp, cancellationToken);
+            Sequential(smallest);
+            ParallelFor(smallest);
+            await RayGenAsync(ray, smallest, cancellationToken);
         }
-        while (warming.Elapsed < WarmUpTime);
+        while (warming.Elapsed < (warmUp ?? DefaultWarmUp));
 
         var rows = new List<StressRow>();
         foreach (var n in sizes)

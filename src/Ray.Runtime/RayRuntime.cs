@@ -234,9 +234,8 @@ public sealed class RayRuntime : IAsyncDisposable
         var list = List(references);
         var values = new T[list.Count];
         var deadline = Deadline.Start(timeout);
-        if (timeout is null && list.Count > 1 && Core.WhenAllReady(list, cancellationToken) is { IsCompleted: false } all)
+        if (PendingAll(list, timeout, cancellationToken) is { } all)
         {
-            // One wake-up when the last result arrives, not one per result (the loop below then finds them ready).
             await all.ConfigureAwait(false);
         }
 
@@ -264,7 +263,7 @@ public sealed class RayRuntime : IAsyncDisposable
     {
         var list = List(references);
         var deadline = Deadline.Start(timeout);
-        if (timeout is null && list.Count > 1 && Core.WhenAllReady(list, cancellationToken) is { IsCompleted: false } all)
+        if (PendingAll(list, timeout, cancellationToken) is { } all)
         {
             await all.ConfigureAwait(false);
         }
@@ -549,6 +548,14 @@ public sealed class RayRuntime : IAsyncDisposable
             throw CoreWorker.Disposed();
         }
     }
+
+    /// <summary>
+    /// Before a get of many waits for each in turn: where the core can, one wait for all of them (one wake-up when the
+    /// last arrives, not one per result; the loop then finds them ready); null when there is nothing to wait for that
+    /// way, or a timeout must name the first unfinished reference.
+    /// </summary>
+    private Task? PendingAll(IReadOnlyList<ObjectRef> references, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        timeout is null && references.Count > 1 && Core.WhenAllReady(references, cancellationToken) is { IsCompleted: false } all ? all : null;
 
     private static IReadOnlyList<TRef> List<TRef>(IEnumerable<TRef> references)
         where TRef : ObjectRef

@@ -117,14 +117,15 @@ public sealed class CallControlTests(RuntimeFixture fixture) : IDisposable
     [Fact]
     public async Task A_get_of_many_returns_them_in_order_and_a_failure_only_after_those_before_it()
     {
+        // The later references' results are in first (one of them an error), whichever workers are free, then the
+        // first one is held: a get of them in that order still waits for the first.
         using var gate = new Gate();
-        var held = TestTasks.Remote.Hold(gate.Path);
         var failed = TestTasks.Remote.Fail("the second one fails");
         var added = TestTasks.Remote.Add(1, 2);
         await Assert.ThrowsAsync<RayTaskException>(() => failed.GetAsync().AsTask().WaitAsync(Timeout));
         await added.GetAsync().AsTask().WaitAsync(Timeout);
+        var held = TestTasks.Remote.Hold(gate.Path);
 
-        // The later results are in (one of them an error) while the first is held: the get still waits for the first.
         var inOrder = fixture.Ray.GetAsync([held, added]);
         var withFailure = fixture.Ray.GetAsync([held, failed, added]);
         Assert.False(inOrder.IsCompleted);

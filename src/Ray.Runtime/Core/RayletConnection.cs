@@ -18,12 +18,13 @@ internal sealed class RayletConnection : IAsyncDisposable
     private readonly IAsyncStreamReader<RayletBatch> _inbound;
     private readonly Func<ValueTask> _close;
     private readonly TaskCompletionSource<WorkerRegistered> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Func<bool> _endedByRaylet = static () => true;
+    private readonly Func<bool> _endedByRaylet;
 
-    private RayletConnection(IAsyncStreamReader<RayletBatch> inbound, Func<WorkerBatch, Task> write, Func<ValueTask> close)
+    private RayletConnection(IAsyncStreamReader<RayletBatch> inbound, Func<WorkerBatch, Task> write, Func<ValueTask> close, Func<bool> endedByRaylet)
     {
         _inbound = inbound;
         _close = close;
+        _endedByRaylet = endedByRaylet;
         Outbound = new BatchingWriter<WorkerMessage, WorkerBatch>(static items =>
         {
             var batch = new WorkerBatch();
@@ -51,12 +52,16 @@ internal sealed class RayletConnection : IAsyncDisposable
     public static RayletConnection Open(GrpcChannel channel, string authToken, WorkerMessage registration)
     {
         var call = new Runtime.Protocol.Raylet.RayletClient(channel).Connect(TokenMetadata.For(authToken));
-        var connection = new RayletConnection(call.ResponseStream, batch => call.RequestStream.WriteAsync(batch), () =>
-        {
-            call.Dispose();
-            channel.Dispose();
-            return ValueTask.CompletedTask;
-        });
+        var connection = new RayletConnection(
+            call.ResponseStream,
+            batch => call.RequestStream.WriteAsync(batch),
+            () =>
+            {
+                call.Dispose();
+                channel.Dispose();
+                return ValueTask.CompletedTask;
+            },
+            static () => true);
         connection.Send(registration);
         return connection;
     }
@@ -69,7 +74,7 @@ internal sealed class RayletConnection : IAsyncDisposable
     public static RayletConnection OpenLocal(string socketPath, string authToken, WorkerMessage registration)
     {
         var client = FramedRayletClient.Connect(socketPath, authToken);
-        var connection = new RayletConnection(client, client.WriteAsync, client.DisposeAsync) { _endedByRaylet = () => client.EndedByRaylet };
+        var connection = new RayletConnection(client, client.WriteAsync, client.DisposeAsync, () => client.EndedByRaylet);
         connection.Send(registration);
         return connection;
     }
