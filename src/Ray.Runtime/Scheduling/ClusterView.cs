@@ -80,7 +80,7 @@ internal sealed class ClusterView
                 if (id != _self && _nodes.TryGetValue(id, out var node))
                 {
                     node.Reported = ResourceSet.FromMap(entry.Available);
-                    node.Sent.RemoveAll(s => now - s.At > _reportLagMs);
+                    node.Sent.Expire(now - _reportLagMs);
                 }
             }
         }
@@ -98,7 +98,7 @@ internal sealed class ClusterView
         {
             if (node != _self && _nodes.TryGetValue(node, out var state))
             {
-                state.Sent.Add((resources, Environment.TickCount64));
+                state.Sent.Add(resources, Environment.TickCount64);
             }
         }
     }
@@ -108,9 +108,9 @@ internal sealed class ClusterView
     {
         lock (_lock)
         {
-            if (node != _self && _nodes.TryGetValue(node, out var state) && state.Sent.FindIndex(s => s.Resources.Equals(resources)) is var index and >= 0)
+            if (node != _self && _nodes.TryGetValue(node, out var state))
             {
-                state.Sent.RemoveAt(index);
+                state.Sent.Remove(resources);
             }
         }
     }
@@ -145,19 +145,7 @@ internal sealed class ClusterView
                     continue;
                 }
 
-                var available = node.Reported;
-                if (node.Id == _self)
-                {
-                    available = local;
-                }
-                else
-                {
-                    foreach (var (resources, _) in node.Sent)
-                    {
-                        available = available.Minus(resources);
-                    }
-                }
-
+                var available = node.Id == _self ? local : node.Sent.Left(node.Reported);
                 nodes.Add(new NodeSnapshot(node.Id, node.Address, node.Total, available));
             }
 
@@ -192,7 +180,75 @@ internal sealed class ClusterView
         public ResourceSet Reported { get; set; } = total;
 
         /// <summary>Work this node sent there, and when, that its reports may not show yet.</summary>
-        public List<(ResourceSet Resources, long At)> Sent { get; } = [];
+        public SentWork Sent { get; } = new();
+    }
+
+    /// <summary>
+    /// The work sent to one node that its reports may not show yet, by shape, each with when it was sent (oldest first).
+    /// A burst of forwarded tasks adds one entry each, so what is left on the node is kept, not summed on every read:
+    /// placement asks for it on every task.
+    /// </summary>
+    private sealed class SentWork
+    {
+        private readonly Dictionary<ResourceSet, Queue<long>> _byShape = [];
+        private ResourceSet? _reported;
+        private ResourceSet? _left;
+
+        public void Add(ResourceSet resources, long at)
+        {
+            if (!_byShape.TryGetValue(resources, out var times))
+            {
+                _byShape[resources] = times = new Queue<long>();
+            }
+
+            times.Enqueue(at);
+            _left = null;
+        }
+
+        /// <summary>Work of this shape came back: the oldest such entry goes.</summary>
+        public void Remove(ResourceSet resources)
+        {
+            if (_byShape.TryGetValue(resources, out var times) && times.TryDequeue(out _))
+            {
+                _left = null;
+                if (times.Count == 0)
+                {
+                    _byShape.Remove(resources);
+                }
+            }
+        }
+
+        /// <summary>Forgets what was sent before <paramref name="before"/>: the node's reports include it by now.</summary>
+        public void Expire(long before)
+        {
+            foreach (var times in _byShape.Values)
+            {
+                while (times.TryPeek(out var at) && at < before)
+                {
+                    times.Dequeue();
+                    _left = null;
+                }
+            }
+        }
+
+        /// <summary>What <paramref name="reported"/> leaves once the work sent since is taken from it.</summary>
+        public ResourceSet Left(ResourceSet reported)
+        {
+            if (_left is not null && ReferenceEquals(_reported, reported))
+            {
+                return _left;
+            }
+
+            var left = reported;
+            foreach (var (shape, times) in _byShape)
+            {
+                left = left.Minus(shape.Times(times.Count));
+            }
+
+            _reported = reported;
+            _left = left;
+            return left;
+        }
     }
 }
 

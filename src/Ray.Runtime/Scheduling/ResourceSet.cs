@@ -101,22 +101,47 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
     /// <summary>What is left after taking <paramref name="other"/>, never below zero for any resource.</summary>
     public ResourceSet Minus(ResourceSet other)
     {
-        if (other._names.Length == 0)
+        if (other._names.Length == 0 || _names.Length == 0)
         {
             return this;
         }
 
-        var left = new Dictionary<string, double>(StringComparer.Ordinal);
+        var names = new string[_names.Length];
+        var amounts = new double[_names.Length];
+        var count = 0;
         for (var i = 0; i < _names.Length; i++)
         {
             var amount = _amounts[i] - other[_names[i]];
             if (amount > Tolerance)
             {
-                left[_names[i]] = amount;
+                names[count] = _names[i];
+                amounts[count++] = amount;
             }
         }
 
-        return Build(0, 0, left);
+        return count == _names.Length ? new ResourceSet(names, amounts) : new ResourceSet(names[..count], amounts[..count]);
+    }
+
+    /// <summary>This set <paramref name="count"/> times over (empty for zero).</summary>
+    public ResourceSet Times(int count)
+    {
+        if (count == 1 || _names.Length == 0)
+        {
+            return this;
+        }
+
+        if (count <= 0)
+        {
+            return Empty;
+        }
+
+        var amounts = new double[_amounts.Length];
+        for (var i = 0; i < amounts.Length; i++)
+        {
+            amounts[i] = _amounts[i] * count;
+        }
+
+        return new ResourceSet(_names, amounts);
     }
 
     public bool Equals(ResourceSet? other)
