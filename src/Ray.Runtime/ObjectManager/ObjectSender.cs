@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.IO.Pipelines;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Ray.Core;
@@ -11,8 +10,9 @@ namespace Ray.ObjectManager;
 /// <summary>
 /// The serving side of a pull: answers one request of the object stream with the bytes of an object this node holds.
 /// The object is pinned for the whole reply (restored from disk first if it was spilled), so that it is neither
-/// spilled nor freed while its bytes are read, and the bytes go from the store's memory straight into the connection's
-/// output pipe: the only copy on this side in user space, done when each write returns, before the pin ends.
+/// spilled nor freed while its bytes are read, and the bytes go from the store's memory straight to the connection
+/// (<see cref="ReplyOutput"/>: the socket on plain TCP, no copy in user space; the output pipe inside TLS, one copy),
+/// done when the write returns, before the pin ends.
 /// </summary>
 /// <param name="store">The node's store, which holds the copies.</param>
 /// <param name="objects">The node's objects, by id.</param>
@@ -20,8 +20,9 @@ namespace Ray.ObjectManager;
 internal sealed class ObjectSender(NodeObjectStore store, ILocalObjects objects, ILogger logger)
 {
     /// <summary>
-    /// How many payload bytes go into the pipe per write; each write waits until the connection has taken most of the
-    /// one before, so this bounds what a reply holds in the pipe's buffers. Chosen by measurement (docs/benchmarks.md).
+    /// How many payload bytes go into the output pipe per write (inside TLS); each write waits until the connection has
+    /// taken most of the one before, so this bounds what a reply holds in the pipe's buffers. Chosen by measurement
+    /// (docs/benchmarks.md).
     /// </summary>
     public const int WriteSize = 1 << 20;
 
@@ -31,7 +32,7 @@ internal sealed class ObjectSender(NodeObjectStore store, ILocalObjects objects,
     /// status; the connection goes on either way.
     /// </summary>
     /// <exception cref="IOException">The connection went away midway (the puller cancelled, failed or died).</exception>
-    public async Task SendAsync(PullRequest request, PipeWriter output, string peer, CancellationToken cancellationToken)
+    public async Task SendAsync(PullRequest request, ReplyOutput output, string peer, CancellationToken cancellationToken)
     {
         var id = request.Id.ToObjectId();
         if (objects.Find(id) is not { } stored)
@@ -57,7 +58,7 @@ internal sealed class ObjectSender(NodeObjectStore store, ILocalObjects objects,
         }
 
         var stopwatch = Stopwatch.StartNew();
-        long sent = 0;
+        var before = output.PayloadWritten;
         try
         {
             ReadOnlyMemory<byte> payload;
@@ -84,29 +85,15 @@ internal sealed class ObjectSender(NodeObjectStore store, ILocalObjects objects,
                 return;
             }
 
-            ObjectStreamProtocol.Write(output, new ObjectStreamReply { TotalSize = (ulong)size, Offset = offset, Length = end - offset });
-            var position = (int)offset;
-            var last = (int)end;
-            if (position == last)
-            {
-                await FlushAsync(output, cancellationToken).ConfigureAwait(false);
-            }
-
-            while (position < last)
-            {
-                // The header goes out with the first write.
-                var length = Math.Min(WriteSize, last - position);
-                Check(await output.WriteAsync(payload.Slice(position, length), cancellationToken).ConfigureAwait(false));
-                position += length;
-                sent += length;
-            }
-
-            logger.ObjectServed(id, sent, peer, stopwatch.Elapsed.TotalMilliseconds);
+            var length = (int)(end - offset);
+            await output.WriteHeaderAsync(new ObjectStreamReply { TotalSize = (ulong)size, Offset = offset, Length = end - offset }, flush: length == 0, cancellationToken).ConfigureAwait(false);
+            await output.WritePayloadAsync(payload.Slice((int)offset, length), cancellationToken).ConfigureAwait(false);
+            logger.ObjectServed(id, length, peer, stopwatch.Elapsed.TotalMilliseconds);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
             // The puller went away (cancelled, or failed and moved to another location): nothing to answer.
-            logger.ObjectServeAbandoned(id, peer, sent, e.Message);
+            logger.ObjectServeAbandoned(id, peer, output.PayloadWritten - before, e.Message);
             throw;
         }
         finally
@@ -116,22 +103,8 @@ internal sealed class ObjectSender(NodeObjectStore store, ILocalObjects objects,
     }
 
     /// <summary>Writes a reply with an error <paramref name="status"/> and no payload, and flushes it.</summary>
-    public static async Task RefuseAsync(PipeWriter output, StatusCode status, string detail, CancellationToken cancellationToken)
-    {
-        ObjectStreamProtocol.Write(output, new ObjectStreamReply { Status = (int)status, Detail = detail });
-        await FlushAsync(output, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task FlushAsync(PipeWriter output, CancellationToken cancellationToken) =>
-        Check(await output.FlushAsync(cancellationToken).ConfigureAwait(false));
-
-    private static void Check(FlushResult result)
-    {
-        if (result.IsCompleted || result.IsCanceled)
-        {
-            throw new IOException("The connection closed while the reply was being sent.");
-        }
-    }
+    public static async Task RefuseAsync(ReplyOutput output, StatusCode status, string detail, CancellationToken cancellationToken) =>
+        await output.WriteHeaderAsync(new ObjectStreamReply { Status = (int)status, Detail = detail }, flush: true, cancellationToken).ConfigureAwait(false);
 
     private static string NotFound(ObjectId id) => $"This node has no copy of object {id}: it was freed here, or never was here.";
 }

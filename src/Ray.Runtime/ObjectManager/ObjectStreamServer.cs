@@ -23,7 +23,8 @@ namespace Ray.ObjectManager;
 /// <param name="sender">Answers each pull.</param>
 /// <param name="authenticator">The cluster token's check, the one the gRPC services use.</param>
 /// <param name="logger">Where refused and broken streams are logged (category <c>Ray.ObjectManager</c>).</param>
-internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthenticator authenticator, ILogger logger)
+/// <param name="directSocket">Whether replies on plain TCP connections go to the socket itself (<see cref="ReplyOutput"/>).</param>
+internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthenticator authenticator, ILogger logger, bool directSocket = true)
 {
     /// <summary>How long a new connection may take to send its first bytes; a client of either protocol sends them at once.</summary>
     public static readonly TimeSpan OpeningTimeout = TimeSpan.FromSeconds(30);
@@ -39,7 +40,7 @@ internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthen
         var peer = connection.RemoteEndPoint?.ToString() ?? "an unknown peer";
         KeepAlive(connection);
         var input = connection.Transport.Input;
-        var output = connection.Transport.Output;
+        var output = ReplyOutput.For(connection, directSocket);
         var cancellationToken = connection.ConnectionClosed;
 
         // The server asks its connections to close when it stops: one waiting for its next request closes at once, one
@@ -79,7 +80,7 @@ internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthen
     }
 
     /// <summary>The next request, or null when the connection ended (cleanly, or after a malformed request was answered).</summary>
-    private async Task<ObjectStreamRequest?> ReadRequestAsync(PipeReader input, string peer, PipeWriter output, CancellationToken cancellationToken)
+    private async Task<ObjectStreamRequest?> ReadRequestAsync(PipeReader input, string peer, ReplyOutput output, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -128,7 +129,7 @@ internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthen
     }
 
     /// <summary>Logs why a request could not be read, and tells the puller before the connection closes.</summary>
-    private async Task CloseMalformedAsync(PipeWriter output, string peer, string reason, CancellationToken cancellationToken)
+    private async Task CloseMalformedAsync(ReplyOutput output, string peer, string reason, CancellationToken cancellationToken)
     {
         logger.ObjectStreamBroken(peer, reason);
         await ObjectSender.RefuseAsync(output, StatusCode.InvalidArgument, $"The node could not read the request: {reason}.", cancellationToken).ConfigureAwait(false);

@@ -316,6 +316,41 @@ public sealed class ObjectTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reader_that_goes_away_mid_reply_on_a_plain_connection_leaves_the_object_unpinned_and_the_node_serving()
+    {
+        // Plain TCP: the node writes the payload to the socket itself, and learns of the reader's going from the socket.
+        const int size = 12 << 20;
+        var id = ObjectId.New();
+        var original = _source.Put(id, size, seed: 26);
+        var target = ClusterAddress.Parse(_source.Address);
+        using (var socket = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        {
+            // A small window, so that the kernel's buffers cannot take the whole reply before the reader goes.
+            socket.ReceiveBufferSize = 64 << 10;
+            await socket.ConnectAsync(target.Host, target.Port);
+            await using var stream = new NetworkStream(socket);
+            await stream.WriteAsync(Opening(Request(TransferNode.Token.Value, id)));
+            var prefix = new byte[ObjectStreamProtocol.LengthPrefixSize];
+            await stream.ReadExactlyAsync(prefix).AsTask().WaitAsync(Timeout);
+            var header = new byte[BinaryPrimitives.ReadUInt32BigEndian(prefix)];
+            await stream.ReadExactlyAsync(header).AsTask().WaitAsync(Timeout);
+            Assert.Equal((ulong)size, ObjectStreamReply.Parser.ParseFrom(header).Length);
+            await stream.ReadExactlyAsync(new byte[Chunk]).AsTask().WaitAsync(Timeout);
+
+            // Gone after the first bytes, with the rest of the reply unread.
+            socket.LingerState = new LingerOption(true, 0);
+        }
+
+        var abandoned = await _source.Logs.WaitForAsync(e => e.Message.StartsWith($"Stopped sending object {id} to 127.0.0.1:", StringComparison.Ordinal), Timeout);
+        Assert.DoesNotContain($"after {size} bytes", abandoned.Message);
+        Assert.Contains("The connection broke while the reply was being sent", abandoned.Message);
+        await WaitUntilAsync(() => original.Pins == 0, "the sender unpins the object");
+
+        var copy = await Puller().PullAsync(id, size, [_source.Address], CancellationToken.None).WaitAsync(Timeout);
+        Assert.Equal(TransferNode.Bytes(size, seed: 26), _destination.Read(copy));
+    }
+
+    [Fact]
     public async Task A_request_without_a_token_is_refused_and_its_connection_closed()
     {
         var id = ObjectId.New();

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -148,6 +149,16 @@ internal sealed class TransferNode : IAsyncDisposable, ILocalObjects
     {
         var transport = connection.Transport;
         connection.Transport = new FaultyTransport(transport, this, connection);
+
+        // A fault is made in the output pipe: a connection opened while one is armed has its replies written there (as
+        // inside TLS), not to the socket itself. The others take the socket, as a plain connection of a node does.
+        var socket = connection.Features.Get<IConnectionSocketFeature>();
+        var faulty = Fault.CutAfterBytes is not null || Fault.HoldAfterBytes is not null;
+        if (faulty)
+        {
+            connection.Features.Set<IConnectionSocketFeature>(null);
+        }
+
         try
         {
             await next(connection);
@@ -155,6 +166,10 @@ internal sealed class TransferNode : IAsyncDisposable, ILocalObjects
         finally
         {
             connection.Transport = transport;
+            if (faulty)
+            {
+                connection.Features.Set(socket);
+            }
         }
     }
 
