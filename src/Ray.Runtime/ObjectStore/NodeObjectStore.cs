@@ -79,9 +79,13 @@ internal sealed class NodeObjectStore : IDisposable
         }
 
         _allocator = new ArenaAllocator(Capacity);
+        Warmer = new ArenaWarmer(Arena, logger);
     }
 
     public SharedMemoryArena Arena { get; }
+
+    /// <summary>Keeps the pages past the arena's used part resident, so new objects do not fault them in one by one.</summary>
+    internal ArenaWarmer Warmer { get; }
 
     /// <summary>Bytes of shared memory objects may use.</summary>
     public long Capacity { get; }
@@ -351,6 +355,7 @@ internal sealed class NodeObjectStore : IDisposable
     {
         try
         {
+            Warmer.Dispose();
             Arena.Dispose();
         }
         finally
@@ -392,6 +397,7 @@ internal sealed class NodeObjectStore : IDisposable
             {
                 _pending[offset] = payloadSize;
                 _peakUsed = Math.Max(_peakUsed, _allocator.Used);
+                Warmer.Allocated(offset, size);
                 region = new StoreRegion(offset, payloadSize);
                 return true;
             }
