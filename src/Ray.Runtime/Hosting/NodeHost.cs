@@ -43,6 +43,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private ForwardedTasks? _forwarded;
     private ClusterActors? _actors;
     private Ownership.ClusterStreams? _streams;
+    private Ownership.ClusterGarbage? _garbage;
     private Grpc.Net.Client.GrpcChannel? _gcsChannel;
     private WebApplication? _server;
     private Task _session = Task.CompletedTask;
@@ -330,6 +331,8 @@ internal sealed class NodeHost : IAsyncDisposable
         _actors = new ClusterActors(Node, _view, Links, _references, Gcs, job => EnsureJobAsync(job, CancellationToken.None), LoggerFactory.CreateLogger(LogCategories.Actors));
         Node.ClusterActors = _actors;
         _streams = new Ownership.ClusterStreams(Node.Objects, Node.Streams, _references, Links);
+        _garbage = new Ownership.ClusterGarbage(Node.NodeGuid, _view, Links, Node.CollectGarbageHere);
+        Node.CollectGarbageElsewhere = _garbage.CollectElsewhere;
         _view.NodeDied += Node.Scheduler.OnNodeDied;
         _view.NodeDied += _streams.OnNodeDied;
         _view.NodeDied += (node, _) => _references.OnNodeDied(node);
@@ -354,7 +357,7 @@ internal sealed class NodeHost : IAsyncDisposable
     /// <summary>What another node sent this one.</summary>
     private void Route(Guid from, NodeMessage message)
     {
-        if (_forwarded!.Handle(from, message) || _references!.Handle(from, message) || _actors!.Handle(from, message) || _streams!.Handle(from, message))
+        if (_forwarded!.Handle(from, message) || _references!.Handle(from, message) || _actors!.Handle(from, message) || _streams!.Handle(from, message) || _garbage!.Handle(from, message))
         {
             return;
         }

@@ -27,6 +27,8 @@ internal sealed class RayletNode : IAsyncDisposable
     private readonly string[] _directories;
     private readonly WorkerBinary _workers;
 
+    private DriverCoreWorker? _driverCore;
+
     private RayletNode(string nodeId, NodeOptions options, WorkerBinary workers, string socketPath, NodeDirectory session, string[] directories, NodeObjectStore store, ILoggerFactory loggerFactory)
     {
         NodeGuid = Guid.ParseExact(nodeId, "n");
@@ -37,6 +39,7 @@ internal sealed class RayletNode : IAsyncDisposable
         SocketPath = socketPath;
         _logger = loggerFactory.CreateLogger(LogCategories.Raylet);
         Store = store;
+        store.CollectGarbage = CollectGarbage;
         Objects = new ObjectTable(store);
         var unhandled = loggerFactory.CreateLogger(LogCategories.UnhandledErrors);
         Objects.UnhandledError = entry => unhandled.UnhandledError(entry.Error!.FunctionName, RayErrors.ToException(entry.Error).Message);
@@ -236,12 +239,28 @@ internal sealed class RayletNode : IAsyncDisposable
     };
 
     /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
-    public void AttachDriver(DriverCoreWorker core) => Store.CollectGarbage = () =>
+    public void AttachDriver(DriverCoreWorker core) => _driverCore = core;
+
+    /// <summary>
+    /// Asks the other nodes to collect their garbage too (set when the node is part of a cluster): their processes may
+    /// borrow objects this node owns or holds, and only their collections release them.
+    /// </summary>
+    public Func<Task>? CollectGarbageElsewhere { get; set; }
+
+    /// <summary>
+    /// Frees what garbage holds on this node: the workers (and connected drivers) collect and release what they no
+    /// longer reference, as does the driver in this process; the task ends when the workers' releases have arrived.
+    /// </summary>
+    public Task CollectGarbageHere()
     {
         var workers = ObjectManager.CollectGarbageInWorkers();
-        core.CollectGarbage();
+        _driverCore?.CollectGarbage();
         return workers;
-    };
+    }
+
+    /// <summary>What the store does when it needs room: collect here and, in a cluster, on the other nodes.</summary>
+    private Task CollectGarbage() =>
+        CollectGarbageElsewhere is { } elsewhere ? Task.WhenAll(CollectGarbageHere(), elsewhere()) : CollectGarbageHere();
 
     /// <summary>Submits a task from the driver; the return object exists when this returns.</summary>
     public void Submit(ObjectId id, RemoteFunctionDescriptor function, TaskOptions? options, TaskArgument[] arguments)
