@@ -71,8 +71,9 @@ internal static class StatusCommand
         }
 
         console.Write(nodes);
-        var pending = status.Pending.GroupBy(d => string.Join(", ", d.Shape.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}: {Format(s.Value)}")))
-            .Select(g => $"{g.Sum(d => d.Count)} x {{{g.Key}}}")
+        var pending = status.Pending.GroupBy(d => (d.Actors, Shape: string.Join(", ", d.Shape.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}: {Format(s.Value)}"))))
+            .OrderBy(g => g.Key.Actors)
+            .Select(g => $"{g.Sum(d => d.Count)} x {{{g.Key.Shape}}}" + (g.Key.Actors ? " (actors)" : string.Empty))
             .ToArray();
         console.WriteLine(pending.Length == 0 ? "Pending demand: none" : $"Pending demand: {string.Join("; ", pending)}");
         var running = status.Jobs.Where(j => !j.IsFinished).ToArray();

@@ -34,13 +34,13 @@ public sealed class CliTests
         Assert.Equal([head, joined], nodes.Select(n => n.Address).Order(StringComparer.Ordinal));
         Assert.All(nodes, n => Assert.Equal(n.Pid, ProcessTable.SessionOf(n.Pid)));
 
-        // Three one-CPU tasks on two one-CPU nodes: one runs on each, one waits.
+        // Three one-CPU tasks on two one-CPU nodes: one runs on each, one waits, and so does a one-CPU actor.
         using var driver = await session.StartDriverAsync("V1", "busy", address: "auto", readyLine: "submitted");
         await WaitForStatusAsync(
             session,
             $@"│ [0-9a-f]{{12}} \(head\) +│ {Regex.Escape(head)} +│ alive +│ CPU 1/1 +│",
             $@"│ [0-9a-f]{{12}} +│ {Regex.Escape(joined)} +│ alive +│ CPU 1/1 +│",
-            @"(?m)^Pending demand: 1 x \{CPU: 1\}",
+            @"(?m)^Pending demand: 1 x \{CPU: 1\}; 1 x \{CPU: 1\} \(actors\)$",
             @"(?m)^Jobs: 1 running, 0 finished");
         var workers = nodes.SelectMany(n => ProcessTable.WorkersOf(n.Pid)).ToArray();
         Assert.All(nodes, n => Assert.NotEmpty(ProcessTable.WorkersOf(n.Pid)));

@@ -30,9 +30,13 @@ switch (mode)
         break;
     case "busy":
         var tasks = Enumerable.Range(0, 3).Select(_ => ClusterAppTasks.Remote.RunUntilKilled()).ToArray();
+
+        // And an actor that needs a CPU too: it waits for room as well.
+        var waiting = Holder.WithOptions(new ActorOptions { NumCpus = 1 }).Remote();
         Console.WriteLine("submitted");
         await Task.Delay(Timeout.Infinite);
         GC.KeepAlive(tasks);
+        GC.KeepAlive(waiting);
         break;
     case "objects":
         var mine = ray.Put(0).Id.Job;

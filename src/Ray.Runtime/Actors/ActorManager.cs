@@ -648,6 +648,20 @@ internal sealed class ActorManager
         return null;
     }
 
+    /// <summary>The resources of the actors that wait here for room, by shape: pending demand, as queued tasks are.</summary>
+    public IReadOnlyList<KeyValuePair<ResourceSet, int>> WaitingDemand
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waitingForResources.Count == 0
+                    ? []
+                    : [.. _waitingForResources.GroupBy(a => ActorSpecs.Resources(a.Spec)).Select(g => KeyValuePair.Create(g.Key, g.Count()))];
+            }
+        }
+    }
+
     private void TryPlace(ActorRecord actor, List<(ActorCall, TaskResult)> completions)
     {
         if (!actor.HoldsResources)

@@ -423,6 +423,13 @@ internal sealed class NodeHost : IAsyncDisposable
             report.Demand.Add(demand);
         }
 
+        foreach (var (shape, count) in Node.Actors.WaitingDemand)
+        {
+            var demand = new ResourceDemand { Count = count, Actors = true };
+            shape.CopyTo(demand.Shape);
+            report.Demand.Add(demand);
+        }
+
         return report;
     }
 
