@@ -79,13 +79,9 @@ internal sealed class NodeObjectStore : IDisposable
         }
 
         _allocator = new ArenaAllocator(Capacity);
-        Warmer = new ArenaWarmer(Arena, logger);
     }
 
     public SharedMemoryArena Arena { get; }
-
-    /// <summary>Keeps the pages past the arena's used part resident, so new objects do not fault them in one by one.</summary>
-    internal ArenaWarmer Warmer { get; }
 
     /// <summary>Bytes of shared memory objects may use.</summary>
     public long Capacity { get; }
@@ -355,7 +351,6 @@ internal sealed class NodeObjectStore : IDisposable
     {
         try
         {
-            Warmer.Dispose();
             Arena.Dispose();
         }
         finally
@@ -397,7 +392,6 @@ internal sealed class NodeObjectStore : IDisposable
             {
                 _pending[offset] = payloadSize;
                 _peakUsed = Math.Max(_peakUsed, _allocator.Used);
-                Warmer.Allocated(offset, size);
                 region = new StoreRegion(offset, payloadSize);
                 return true;
             }

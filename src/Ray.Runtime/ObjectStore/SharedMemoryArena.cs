@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.MemoryMappedFiles;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Ray.ObjectStore;
@@ -11,7 +10,7 @@ namespace Ray.ObjectStore;
 /// the mapping, with no copy and no system call but one <c>fstat</c> that guards against a truncated file (reading
 /// past the end of a mapped file would kill the process with SIGBUS instead of failing one read).
 /// </summary>
-internal sealed unsafe partial class SharedMemoryArena : IDisposable
+internal sealed unsafe class SharedMemoryArena : IDisposable
 {
     private readonly SafeFileHandle _file;
     private readonly MemoryMappedFile _mapping;
@@ -121,26 +120,6 @@ internal sealed unsafe partial class SharedMemoryArena : IDisposable
         CheckBounds(offset, length);
         return new Span<byte>(_base + offset, checked((int)length));
     }
-
-    /// <summary>
-    /// Gives <paramref name="length"/> bytes at <paramref name="offset"/> (page aligned) the advice <paramref name="advice"/>
-    /// (<c>madvise</c>); false with the error number when the system refuses it.
-    /// </summary>
-    public bool Populate(long offset, long length, int advice, out int error)
-    {
-        CheckBounds(offset, length);
-        if (Madvise(_base + offset, (nuint)length, advice) == 0)
-        {
-            error = 0;
-            return true;
-        }
-
-        error = Marshal.GetLastPInvokeError();
-        return false;
-    }
-
-    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    private static partial int Madvise(byte* address, nuint length, int advice);
 
     public void Dispose()
     {
