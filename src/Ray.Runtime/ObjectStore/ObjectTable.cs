@@ -19,6 +19,14 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
 
     public NodeObjectStore? Store => store;
 
+    /// <summary>
+    /// Whether this process's garbage collector hears of the shared memory behind its stored objects: only where a
+    /// driver shares the raylet's process (an embedded node), whose dropped references then free them sooner. A
+    /// standalone node's raylet holds no user references, so there the pressure would only start pointless
+    /// collections, each pausing the raylet in the middle of a transfer. Set before the first object is stored.
+    /// </summary>
+    public bool ReportsMemoryPressure { get; set; }
+
     /// <summary>Called when an object that holds a failure no one saw is freed (a fire-and-forget call failed).</summary>
     public Action<ObjectEntry>? UnhandledError { get; set; }
 
@@ -113,7 +121,11 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
         // entry freed) never misses it.
         if (entry.TryAttachCopy(copy))
         {
-            GC.AddMemoryPressure(copy.RegionSize);
+            if (ReportsMemoryPressure)
+            {
+                GC.AddMemoryPressure(copy.RegionSize);
+            }
+
             return true;
         }
 
@@ -260,7 +272,7 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
             return;
         }
 
-        if (stored is not null)
+        if (stored is not null && ReportsMemoryPressure)
         {
             // References to it are freed by garbage collectors; telling the driver's how much memory stands behind
             // them makes it collect as often as the shared memory, not its small managed heap, warrants.
@@ -322,7 +334,10 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
             if (entry.Stored is { } stored)
             {
                 store?.Free(stored);
-                GC.RemoveMemoryPressure(stored.RegionSize);
+                if (ReportsMemoryPressure)
+                {
+                    GC.RemoveMemoryPressure(stored.RegionSize);
+                }
             }
 
             if (entry.Stream is { } stream)

@@ -239,7 +239,11 @@ internal sealed class RayletNode : IAsyncDisposable
     };
 
     /// <summary>Lets the store free what the driver's garbage holds, as well as the workers'.</summary>
-    public void AttachDriver(DriverCoreWorker core) => _driverCore = core;
+    public void AttachDriver(DriverCoreWorker core)
+    {
+        _driverCore = core;
+        Objects.ReportsMemoryPressure = true;
+    }
 
     /// <summary>
     /// Asks the other nodes to collect their garbage too (set when the node is part of a cluster): their processes may
