@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Grpc.Core;
 using Ray.Core;
 using Ray.Runtime.Protocol;
@@ -126,6 +127,69 @@ public sealed class StandaloneNodeTests(HeadClusterFixture fixture)
         Assert.DoesNotContain(fixture.Cluster.Token, fixture.Cluster.Head.Output);
 
         // The cluster serves on.
+        Assert.Equal(3, await ClusterTasks.Remote.Add(1, 2).GetAsync().AsTask().WaitAsync(Timeout));
+    }
+
+    [Theory]
+    [InlineData("no token", StatusCode.Unauthenticated, "token is missing")]
+    [InlineData("wrong token", StatusCode.Unauthenticated, "token is wrong")]
+    [InlineData("no hello frame", StatusCode.InvalidArgument, "must start with its hello frame")]
+    [InlineData("no node hello", StatusCode.InvalidArgument, "The first message on a node link must be a hello.")]
+    [InlineData("other protocol", StatusCode.FailedPrecondition, "protocol")]
+    [InlineData("other runtime", StatusCode.FailedPrecondition, "Ray.Runtime 0.0.1-elsewhere")]
+    public async Task A_node_link_that_opens_wrongly_is_refused_with_a_status_frame_and_logged(string kind, StatusCode expected, string reason)
+    {
+        var target = ClusterAddress.Parse(fixture.Cluster.HeadAddress);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(target.Host, target.Port).WaitAsync(Timeout);
+        await using var stream = new System.Net.Sockets.NetworkStream(socket);
+        var output = System.IO.Pipelines.PipeWriter.Create(stream, new System.IO.Pipelines.StreamPipeWriterOptions(leaveOpen: true));
+        var hello = new NodeHello { ProtocolVersion = RuntimeVersion.Protocol, RuntimeVersion = RuntimeVersion.Current, NodeId = Google.Protobuf.ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) };
+        var first = new NodeBatch { Messages = { new NodeMessage { Hello = hello } } };
+        switch (kind)
+        {
+            case "no token":
+                FramedStream.WriteOpening(output, string.Empty, Raylet.NodeLinks.Magic);
+                break;
+            case "wrong token":
+                FramedStream.WriteOpening(output, AnotherToken, Raylet.NodeLinks.Magic);
+                break;
+            case "no hello frame":
+                System.Buffers.BuffersExtensions.Write(output, Raylet.NodeLinks.Magic);
+                FramedStream.WriteMessage(output, first);
+                break;
+            default:
+                FramedStream.WriteOpening(output, fixture.Cluster.Token, Raylet.NodeLinks.Magic);
+                if (kind == "no node hello")
+                {
+                    first = new NodeBatch { Messages = { new NodeMessage { FreeObject = new FreeObject { Id = ObjectId.New().ToProto() } } } };
+                }
+                else if (kind == "other protocol")
+                {
+                    hello.ProtocolVersion += 1;
+                }
+                else
+                {
+                    hello.RuntimeVersion = "0.0.1-elsewhere";
+                }
+
+                FramedStream.WriteMessage(output, first);
+                break;
+        }
+
+        await output.FlushAsync();
+        var input = System.IO.Pipelines.PipeReader.Create(stream, new System.IO.Pipelines.StreamPipeReaderOptions(leaveOpen: true));
+        var reader = new FramedStreamReader<NodeBatch>(input, NodeBatch.Parser, Raylet.NodeLinks.Protocol);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => reader.MoveNext(CancellationToken.None).WaitAsync(Timeout));
+
+        Assert.Equal(expected, refused.StatusCode);
+        Assert.Contains(reason, refused.Status.Detail);
+        if (expected == StatusCode.Unauthenticated)
+        {
+            await fixture.Cluster.Head.WaitForOutputAsync($@"Refused RAYGEN-NODE/1 from 127\.0\.0\.1\S*: the cluster {Regex.Escape(reason)}");
+        }
+
+        // The node takes its real links as before.
         Assert.Equal(3, await ClusterTasks.Remote.Add(1, 2).GetAsync().AsTask().WaitAsync(Timeout));
     }
 

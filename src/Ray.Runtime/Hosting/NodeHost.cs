@@ -31,7 +31,6 @@ internal sealed class NodeHost : IAsyncDisposable
 
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Grpc.Net.Client.GrpcChannel> _channels = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<JobId, Lazy<Task>> _jobStarts = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<JobId, Guid> _jobDrivers = new();
     private GcsServer? _gcs;
@@ -164,11 +163,6 @@ internal sealed class NodeHost : IAsyncDisposable
 
         _gcsChannel?.Dispose();
         _objectStream?.Dispose();
-        foreach (var channel in _channels.Values)
-        {
-            channel.Dispose();
-        }
-
         _stopping.Dispose();
     }
 
@@ -324,7 +318,7 @@ internal sealed class NodeHost : IAsyncDisposable
     {
         var logger = LoggerFactory.CreateLogger(LogCategories.Raylet);
         _view = new ClusterView(Node.NodeGuid, Node.Scheduler.Total, () => Node.Scheduler.AvailableForNewWork);
-        Links = new NodeLinks(Node.NodeGuid, _view, Channel, Route, logger);
+        Links = new NodeLinks(Node.NodeGuid, _view, Credentials, Route, logger);
         _references = new ClusterReferences(Node.NodeGuid, Node.Objects, Links, LoggerFactory.CreateLogger(LogCategories.ObjectManager));
         _forwarded = new ForwardedTasks(Node, Links, _references, job => EnsureJobAsync(job, CancellationToken.None), LoggerFactory.CreateLogger(LogCategories.Scheduler));
         Node.Scheduler.UseCluster(_view, _forwarded);
@@ -404,9 +398,6 @@ internal sealed class NodeHost : IAsyncDisposable
             throw;
         }
     }
-
-    private Grpc.Net.Client.GrpcChannel Channel(string address) =>
-        _channels.GetOrAdd(address, a => ClusterChannel.Create(a, Credentials, LoggerFactory));
 
     private NodeReport Report()
     {
@@ -495,13 +486,16 @@ internal sealed class NodeHost : IAsyncDisposable
         });
         if (Options.ListenOnNetwork)
         {
-            // Objects move over a stream of their own on the same port, beside the gRPC services.
+            // Objects and the links from other raylets move over streams of their own on the same port, beside the gRPC services.
             var objectLogger = LoggerFactory.CreateLogger(LogCategories.ObjectManager);
-            var objectStream = new ObjectManager.ObjectStreamServer(
-                new ObjectManager.ObjectSender(Node.Store, Node.Objects, objectLogger),
-                new ClusterTokenAuthenticator(Credentials.Token, transportLogger),
-                objectLogger);
-            ClusterServer.Listen(builder.WebHost, new IPEndPoint(ParseAddress(Options.NodeIpAddress), port), Credentials, transportLogger, objectStream.Listen);
+            var authenticator = new ClusterTokenAuthenticator(Credentials.Token, transportLogger);
+            var objectStream = new ObjectManager.ObjectStreamServer(new ObjectManager.ObjectSender(Node.Store, Node.Objects, objectLogger), authenticator, objectLogger);
+            var nodeLinks = new NodeLinkServer(() => Links, authenticator, LoggerFactory.CreateLogger(LogCategories.Raylet));
+            ClusterServer.Listen(builder.WebHost, new IPEndPoint(ParseAddress(Options.NodeIpAddress), port), Credentials, transportLogger, listen =>
+            {
+                objectStream.Listen(listen);
+                nodeLinks.Listen(listen);
+            });
         }
 
         _server = builder.Build();

@@ -151,56 +151,11 @@ internal sealed class ObjectStreamClient(ClusterCredentials credentials, ILogger
         connection.Dispose();
     }
 
-    /// <summary>A new connection to <paramref name="address"/>: TCP without Nagle's delay, with keepalive, inside TLS when the cluster has it.</summary>
+    /// <summary>A new connection to <paramref name="address"/> (<see cref="ClusterConnections"/>).</summary>
     private async Task<Connection> ConnectAsync(string address, CancellationToken cancellationToken)
     {
-        var target = ClusterAddress.Parse(address);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        Stream? stream = null;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_connectTimeout);
-        try
-        {
-            await socket.ConnectAsync(target.Host, target.Port, timeout.Token).ConfigureAwait(false);
-            ObjectStreamProtocol.KeepAlive(socket);
-            stream = new NetworkStream(socket, ownsSocket: true);
-            if (credentials.Tls is { } tls)
-            {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                stream = ssl;
-                await ssl.AuthenticateAsClientAsync(tls.ClientOptions(target.Host, logger), timeout.Token).ConfigureAwait(false);
-            }
-
-            return new Connection(socket, stream);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            Close(socket, stream);
-            throw e switch
-            {
-                OperationCanceledException => new IOException($"could not connect within {_connectTimeout.TotalSeconds:0.#} s", e),
-                SocketException => new IOException($"could not connect: {e.Message}", e),
-                AuthenticationException => new IOException($"the TLS handshake failed: {e.Message}", e),
-                _ => e,
-            };
-        }
-        catch
-        {
-            Close(socket, stream);
-            throw;
-        }
-    }
-
-    private static void Close(Socket socket, Stream? stream)
-    {
-        if (stream is not null)
-        {
-            stream.Dispose();
-        }
-        else
-        {
-            socket.Dispose();
-        }
+        var (socket, stream) = await ClusterConnections.ConnectAsync(address, credentials, _connectTimeout, logger, cancellationToken).ConfigureAwait(false);
+        return new Connection(socket, stream);
     }
 
     /// <summary>One connection of the stream; used by one pull at a time.</summary>

@@ -112,24 +112,4 @@ internal static class ObjectStreamProtocol
     /// </summary>
     public static bool EndsConnection(StatusCode status) =>
         status is StatusCode.Unauthenticated or StatusCode.FailedPrecondition or StatusCode.InvalidArgument;
-
-    /// <summary>
-    /// Keepalive on a connection of the stream, both sides, as the cluster's gRPC pings do: a peer that vanished
-    /// without closing (its machine lost power, a cable was cut) is noticed within about 30 s, whether the connection
-    /// is idle, waits for a held reply, or has bytes in flight (TCP_USER_TIMEOUT), so its pin and its region are not
-    /// held for the minutes TCP alone would wait.
-    /// </summary>
-    public static void KeepAlive(Socket socket)
-    {
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 15);
-        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 5);
-        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
-        if (OperatingSystem.IsLinux())
-        {
-            // TCP_USER_TIMEOUT (linux/tcp.h), in milliseconds: how long sent bytes may stay unacknowledged.
-            const int IpProtocolTcp = 6, TcpUserTimeout = 18;
-            socket.SetRawSocketOption(IpProtocolTcp, TcpUserTimeout, BitConverter.GetBytes(30_000));
-        }
-    }
 }

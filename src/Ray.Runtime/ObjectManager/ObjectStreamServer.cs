@@ -144,7 +144,7 @@ internal sealed class ObjectStreamServer(ObjectSender sender, ClusterTokenAuthen
 
         try
         {
-            ObjectStreamProtocol.KeepAlive(socket);
+            ClusterConnections.KeepAlive(socket);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {

@@ -1,4 +1,3 @@
-using System.Text;
 using Grpc.Core;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -31,7 +30,7 @@ internal sealed class RayletSocketServer(RayletService service, ClusterTokenAuth
         string token;
         try
         {
-            token = await ReadHelloAsync(connection.Transport.Input, opening).ConfigureAwait(false);
+            token = await FramedStream.ReadHelloAsync(connection.Transport.Input, FramedStream.Name, opening).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
@@ -82,41 +81,6 @@ internal sealed class RayletSocketServer(RayletService service, ClusterTokenAuth
         {
             logger.LogError(e, "The {Protocol} connection of {Peer} failed.", FramedStream.Name, peer);
             await writer.WriteStatusAsync(StatusCode.Internal, e.Message, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task<string> ReadHelloAsync(System.IO.Pipelines.PipeReader input, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            bool complete;
-            FramedStream.FrameKind kind;
-            System.Buffers.ReadOnlySequence<byte> payload;
-            try
-            {
-                complete = FramedStream.TryReadFrame(ref buffer, FramedStream.MaxHelloSize, out kind, out payload);
-            }
-            catch (RpcException)
-            {
-                input.AdvanceTo(result.Buffer.End);
-                throw;
-            }
-
-            if (complete)
-            {
-                var token = kind == FramedStream.FrameKind.Hello ? Encoding.UTF8.GetString(payload) : null;
-                input.AdvanceTo(buffer.Start);
-                return token ?? throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {FramedStream.Name} stream must start with its hello frame, not a {kind} frame."));
-            }
-
-            if (result.IsCompleted)
-            {
-                throw new IOException("The connection ended before its hello frame.");
-            }
-
-            input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 }

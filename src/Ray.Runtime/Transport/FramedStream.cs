@@ -8,6 +8,10 @@ using Grpc.Core;
 namespace Ray.Transport;
 
 /// <summary>
+/// A stream of length-prefixed frames, used by two protocols: the raylet's local stream (<see cref="Name"/>, below)
+/// and the links between raylets (<c>RAYGEN-NODE/1</c>, <c>Raylet/NodeLinkServer</c>), which differ only in their
+/// magic and what their message frames carry.
+/// <para>
 /// The raylet's local stream: how a worker (or a driver on the node's machine) and its raylet talk over the node's
 /// Unix socket, beside the gRPC services on the same socket. The connection opens with <see cref="Magic"/> (an HTTP/2
 /// client opens with <c>PRI * HTTP/2.0</c>, so the first bytes tell the two apart), then a <see cref="FrameKind.Hello"/>
@@ -15,6 +19,7 @@ namespace Ray.Transport;
 /// each, and the raylet may end with a <see cref="FrameKind.Status"/> frame that says why (the codes gRPC would have
 /// used). A frame is its length (four bytes, little-endian, not counting the five header bytes), its kind (one byte),
 /// then the payload.
+/// </para>
 /// <para>
 /// It carries what the gRPC stream <c>Raylet.Connect</c> carries, without HTTP/2 in between: a message goes from one
 /// process's thread straight into the socket and is read, on the other side, by the socket's own completion, where
@@ -56,9 +61,12 @@ internal static class FramedStream
     public static bool? Recognize(ReadOnlySequence<byte> buffer) => ConnectionOpening.Recognize(buffer, Magic);
 
     /// <summary>Writes the opening: magic and the hello frame with <paramref name="token"/> (not flushed).</summary>
-    public static void WriteOpening(PipeWriter output, string token)
+    public static void WriteOpening(PipeWriter output, string token) => WriteOpening(output, token, Magic);
+
+    /// <summary>Writes the opening of the protocol that starts with <paramref name="magic"/> (not flushed).</summary>
+    public static void WriteOpening(PipeWriter output, string token, ReadOnlySpan<byte> magic)
     {
-        output.Write(Magic);
+        output.Write(magic);
         var bytes = Encoding.UTF8.GetBytes(token);
         WriteHeader(output, bytes.Length, FrameKind.Hello);
         output.Write(bytes);
@@ -91,7 +99,7 @@ internal static class FramedStream
     /// <paramref name="buffer"/> starting after it), false when more bytes are needed.
     /// </summary>
     /// <exception cref="RpcException">The header announces more than <paramref name="maxSize"/>, or a kind that does not exist.</exception>
-    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxSize, out FrameKind kind, out ReadOnlySequence<byte> payload)
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxSize, out FrameKind kind, out ReadOnlySequence<byte> payload, string protocol = Name)
     {
         kind = default;
         payload = default;
@@ -106,12 +114,12 @@ internal static class FramedStream
         kind = (FrameKind)header[4];
         if (length < 0 || length > maxSize)
         {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"A {Name} frame announced {(uint)length} bytes; at most {maxSize} are accepted here."));
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"A {protocol} frame announced {(uint)length} bytes; at most {maxSize} are accepted here."));
         }
 
         if (kind is not (FrameKind.Hello or FrameKind.Message or FrameKind.Status))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {Name} frame has kind {header[4]}, which does not exist."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {protocol} frame has kind {header[4]}, which does not exist."));
         }
 
         if (buffer.Length < HeaderSize + (long)length)
@@ -125,17 +133,57 @@ internal static class FramedStream
     }
 
     /// <summary>The exception a status frame stands for.</summary>
-    public static RpcException ReadStatus(ReadOnlySequence<byte> payload)
+    public static RpcException ReadStatus(ReadOnlySequence<byte> payload, string protocol = Name)
     {
         if (payload.Length < 4)
         {
-            return new RpcException(new Status(StatusCode.Internal, $"A {Name} status frame is too short."));
+            return new RpcException(new Status(StatusCode.Internal, $"A {protocol} status frame is too short."));
         }
 
         Span<byte> code = stackalloc byte[4];
         payload.Slice(0, 4).CopyTo(code);
         var detail = Encoding.UTF8.GetString(payload.Slice(4));
         return new RpcException(new Status((StatusCode)BinaryPrimitives.ReadInt32LittleEndian(code), detail));
+    }
+
+    /// <summary>
+    /// Reads the hello frame that follows a connection's magic: the token it presents.
+    /// </summary>
+    /// <exception cref="RpcException">The first frame is too large, malformed, or not a hello.</exception>
+    /// <exception cref="IOException">The connection ended before it.</exception>
+    public static async Task<string> ReadHelloAsync(PipeReader input, string protocol, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            bool complete;
+            FrameKind kind;
+            ReadOnlySequence<byte> payload;
+            try
+            {
+                complete = TryReadFrame(ref buffer, MaxHelloSize, out kind, out payload, protocol);
+            }
+            catch (RpcException)
+            {
+                input.AdvanceTo(result.Buffer.End);
+                throw;
+            }
+
+            if (complete)
+            {
+                var token = kind == FrameKind.Hello ? Encoding.UTF8.GetString(payload) : null;
+                input.AdvanceTo(buffer.Start);
+                return token ?? throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {protocol} stream must start with its hello frame, not a {kind} frame."));
+            }
+
+            if (result.IsCompleted)
+            {
+                throw new IOException("The connection ended before its hello frame.");
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
     }
 
     private static void WriteHeader(PipeWriter output, int length, FrameKind kind)
@@ -153,7 +201,7 @@ internal static class FramedStream
 /// <see cref="RpcException"/> it stands for; the end of the connection ends it cleanly.
 /// </summary>
 /// <typeparam name="T">The batch type that comes this way.</typeparam>
-internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> parser) : IAsyncStreamReader<T>
+internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> parser, string protocol = FramedStream.Name) : IAsyncStreamReader<T>
     where T : IMessage<T>
 {
     private static readonly Task<bool> True = Task.FromResult(true);
@@ -199,14 +247,14 @@ internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> p
         ReadOnlySequence<byte> payload;
         try
         {
-            if (!FramedStream.TryReadFrame(ref buffer, FramedStream.MaxFrameSize, out kind, out payload))
+            if (!FramedStream.TryReadFrame(ref buffer, FramedStream.MaxFrameSize, out kind, out payload, protocol))
             {
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     input.AdvanceTo(buffer.End);
                     if (buffer.Length > 0)
                     {
-                        throw new IOException($"The {FramedStream.Name} connection ended in the middle of a frame.");
+                        throw new IOException($"The {protocol} connection ended in the middle of a frame.");
                     }
 
                     return false;
@@ -233,14 +281,14 @@ internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> p
                 catch (InvalidProtocolBufferException e)
                 {
                     input.AdvanceTo(buffer.Start);
-                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {FramedStream.Name} frame is not a {typeof(T).Name}: {e.Message}"));
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {protocol} frame is not a {typeof(T).Name}: {e.Message}"));
                 }
 
                 input.AdvanceTo(buffer.Start);
                 Current = message;
                 return true;
             case FramedStream.FrameKind.Status:
-                var status = FramedStream.ReadStatus(payload);
+                var status = FramedStream.ReadStatus(payload, protocol);
                 input.AdvanceTo(buffer.Start);
                 if (status.StatusCode == StatusCode.OK)
                 {
@@ -252,7 +300,7 @@ internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> p
                 throw status;
             default:
                 input.AdvanceTo(buffer.Start);
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {FramedStream.Name} stream may send {kind} only as its first frame."));
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {protocol} stream may send {kind} only as its first frame."));
         }
     }
 }
@@ -262,7 +310,7 @@ internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> p
 /// calling thread unless its buffer is full). Callers never overlap (a <see cref="BatchingWriter{TMessage, TBatch}"/>
 /// drains one batch at a time); the closing status frame waits for a write in progress.
 /// </summary>
-internal sealed class FramedStreamWriter(PipeWriter output)
+internal sealed class FramedStreamWriter(PipeWriter output, string protocol = FramedStream.Name)
 {
     private readonly SemaphoreSlim _writing = new(1, 1);
 
@@ -275,7 +323,7 @@ internal sealed class FramedStreamWriter(PipeWriter output)
             var flushed = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             if (flushed.IsCompleted)
             {
-                throw new IOException($"The {FramedStream.Name} connection was closed by its peer.");
+                throw new IOException($"The {protocol} connection was closed by its peer.");
             }
         }
         finally
