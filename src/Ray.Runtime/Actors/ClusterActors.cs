@@ -303,7 +303,8 @@ internal sealed class ClusterActors
     /// <summary>Hosts an actor another node placed here: the job's code comes here first, then the actor is created.</summary>
     private async Task HostAsync(ForwardActor forward)
     {
-        _references.Receive(forward.Contained);
+        // Held here while the job starts, until the actor counts its own references to them.
+        var contained = _references.Receive(forward.Contained, ReferenceKind.Task);
         var job = new ActorId(forward.Spec.ActorId.ToObjectId()).Job;
         try
         {
@@ -314,11 +315,13 @@ internal sealed class ClusterActors
             _node.Actors.RecordFailedCreation(forward.Spec, $"its job could not start on node {_node.NodeId}: {e.Message}");
             OnActorEnded(new ActorId(forward.Spec.ActorId.ToObjectId()), e.Message);
             Hosted(forward.Spec);
+            _node.Objects.ReleaseAll(contained, ReferenceKind.Task);
             return;
         }
 
         CreateHere(forward.Spec);
         Hosted(forward.Spec);
+        _node.Objects.ReleaseAll(contained, ReferenceKind.Task);
     }
 
     /// <summary>The actor is created here (or failed to be): the calls that arrived while its job started go to it, in order.</summary>
@@ -440,7 +443,8 @@ internal sealed class ClusterActors
             }
         }
 
-        var references = _references.Receive(forward.Contained);
+        // Held here until the call counts its own references to them.
+        var references = _references.Receive(forward.Contained, ReferenceKind.Task);
         Action<ActorCall, int, TaskResult>? itemDone = null;
         if (forward.Spec.Generator is not null)
         {
@@ -448,7 +452,14 @@ internal sealed class ClusterActors
             itemDone = (call, index, item) => SendItem(from, call, index, item);
         }
 
-        _node.Actors.Submit(forward.Spec, result: null, new CallerKey(from, forward.CallerPid), (call, result) => ReplyCall(from, call, result), references, itemDone);
+        try
+        {
+            _node.Actors.Submit(forward.Spec, result: null, new CallerKey(from, forward.CallerPid), (call, result) => ReplyCall(from, call, result), references, itemDone);
+        }
+        finally
+        {
+            _node.Objects.ReleaseAll(references, ReferenceKind.Task);
+        }
     }
 
     /// <summary>Sends an item of a streaming call this node's actor runs to the caller's node, in order.</summary>
@@ -536,9 +547,10 @@ internal sealed class ClusterActors
             }
         }
 
-        var contained = _references.Receive(done.Contained);
+        var contained = _references.Receive(done.Contained, ReferenceKind.Contained);
         if (call is null)
         {
+            _node.Objects.ReleaseAll(contained, ReferenceKind.Contained);
             return;
         }
 

@@ -174,8 +174,11 @@ internal sealed class ObjectEntry
         }
     }
 
-    /// <summary>Counts a hand-off of a reference to this borrowed object from another node; false if it was already freed.</summary>
-    public bool AddReceivedHandoff()
+    /// <summary>
+    /// Counts a hand-off of a reference to this borrowed object from another node, and the reference of
+    /// <paramref name="holder"/> that takes it in; false if it was already freed.
+    /// </summary>
+    public bool AddReceivedHandoff(ReferenceKind holder)
     {
         lock (_gate)
         {
@@ -184,6 +187,7 @@ internal sealed class ObjectEntry
                 return false;
             }
 
+            _references[(int)holder]++;
             ReceivedHandoffs++;
             return true;
         }

@@ -44,9 +44,11 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
 
     /// <summary>
     /// The entry of an object another node owns, which this node's processes or tasks now reference; created pending
-    /// (its value comes from the owner) the first time. The second value says whether it was created now.
+    /// (its value comes from the owner) the first time, counting a hand-off from the owner and one reference of
+    /// <paramref name="holder"/> at once, so that it cannot be freed before its holder counts. The second value says
+    /// whether it was created now.
     /// </summary>
-    public (ObjectEntry Entry, bool Created) GetOrCreateBorrowed(ObjectId id, Guid owner, int ownerPid)
+    public (ObjectEntry Entry, bool Created) GetOrCreateBorrowed(ObjectId id, Guid owner, int ownerPid, ReferenceKind holder)
     {
         while (true)
         {
@@ -56,7 +58,7 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
                 created = true;
                 return new ObjectEntry(id, ownerPid, owner);
             });
-            if (entry.AddReceivedHandoff())
+            if (entry.AddReceivedHandoff(holder))
             {
                 return (entry, created);
             }

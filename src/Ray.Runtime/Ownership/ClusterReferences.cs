@@ -71,10 +71,13 @@ internal sealed class ClusterReferences
     }
 
     /// <summary>
-    /// Takes in references another node handed to this one: an object owned elsewhere gets a borrowed entry here (and
-    /// the owner is asked for its state the first time). Returns their ids, for the task, result or value that holds them.
+    /// Takes in references another node handed to this one, each counted once as <paramref name="holder"/> (the task,
+    /// value or reader that holds them): an object owned elsewhere gets a borrowed entry here, and the owner is asked for
+    /// its state the first time. The count comes first because the answer may arrive on another link's thread at once,
+    /// and a borrowed entry that is ready and unreferenced is freed. A caller whose holder comes later (a scheduler that
+    /// counts its own) releases <paramref name="holder"/> once that holder counted. Returns their ids.
     /// </summary>
-    public ObjectId[] Receive(RepeatedField<RemoteRef> references)
+    public ObjectId[] Receive(RepeatedField<RemoteRef> references, ReferenceKind holder)
     {
         var ids = new ObjectId[references.Count];
         for (var i = 0; i < ids.Length; i++)
@@ -84,10 +87,11 @@ internal sealed class ClusterReferences
             var owner = NodeIds.ToGuid(reference.OwnerNode);
             if (owner == _self || owner == Guid.Empty)
             {
+                _objects.AddReference(ids[i], holder);
                 continue;
             }
 
-            var (_, created) = _objects.GetOrCreateBorrowed(ids[i], owner, reference.OwnerPid);
+            var (_, created) = _objects.GetOrCreateBorrowed(ids[i], owner, reference.OwnerPid, holder);
             if (created)
             {
                 _links.Send(owner, new NodeMessage { SubscribeObject = new SubscribeObject { Ref = reference } });
@@ -118,8 +122,7 @@ internal sealed class ClusterReferences
         }
         else if (result.Stored is { } stored)
         {
-            var (entry, _) = _objects.GetOrCreateBorrowed(id, owner, 0);
-            entry.AddReference(ReferenceKind.Primary);
+            var (entry, _) = _objects.GetOrCreateBorrowed(id, owner, 0, ReferenceKind.Primary);
             _objects.Complete(entry, stored, result.Contained);
             done.StoredSize = (ulong)stored.PayloadSize;
         }
@@ -137,12 +140,11 @@ internal sealed class ClusterReferences
 
     /// <summary>
     /// The result a <see cref="TaskDone"/> from <paramref name="from"/> carries, with the references it holds
-    /// (<paramref name="contained"/>, from <see cref="Receive"/>) counted as contained; an error holds none, so any it
-    /// names are counted and let go at once, which frees what <see cref="Receive"/> made for them.
+    /// (<paramref name="contained"/>, from <see cref="Receive"/> as <see cref="ReferenceKind.Contained"/>); an error holds
+    /// none, so any it names are let go at once, which frees what <see cref="Receive"/> made for them.
     /// </summary>
     public Scheduling.TaskResult Result(Guid from, TaskDone done, ObjectId[] contained)
     {
-        _objects.AddReferences(contained, ReferenceKind.Contained);
         if (done.OutcomeCase == TaskDone.OutcomeOneofCase.Error)
         {
             _objects.ReleaseAll(contained, ReferenceKind.Contained);
@@ -301,8 +303,7 @@ internal sealed class ClusterReferences
             return;
         }
 
-        var contained = Receive(status.Contained);
-        _objects.AddReferences(contained, ReferenceKind.Contained);
+        var contained = Receive(status.Contained, ReferenceKind.Contained);
         switch (status.OutcomeCase)
         {
             case ObjectStatus.OutcomeOneofCase.Error:

@@ -126,12 +126,15 @@ internal sealed class ClusterStreams
                 }
                 else if (completed.Result.Item is { } item)
                 {
-                    // Borrowed here like any reference handed to this node; the process borrows it from here.
-                    var itemId = _references.Receive([item])[0];
+                    // Borrowed here like any reference handed to this node, held until the process borrows it from here
+                    // (the owner's answer to the subscription may come first, on another thread).
+                    var itemId = _references.Receive([item], ReferenceKind.Contained)[0];
                     if (_objects.TryGet(itemId, out var entry))
                     {
                         adopt(entry);
                     }
+
+                    _objects.Release(itemId, ReferenceKind.Contained);
 
                     read.ItemId = item.Id;
                 }

@@ -156,7 +156,8 @@ internal sealed class ForwardedTasks : ITaskForwarder
             return;
         }
 
-        var contained = _references.Receive(forward.Contained);
+        // Held here until the scheduler counts the task's own references to them.
+        var contained = _references.Receive(forward.Contained, ReferenceKind.Task);
         var arguments = new TaskArgument[forward.Args.Count];
         for (var i = 0; i < arguments.Length; i++)
         {
@@ -197,7 +198,14 @@ internal sealed class ForwardedTasks : ITaskForwarder
         }
 
         // The task holds its arguments' entries here (borrowed from their owners) until it ends.
-        _node.Scheduler.Submit(task);
+        try
+        {
+            _node.Scheduler.Submit(task);
+        }
+        finally
+        {
+            _node.Objects.ReleaseAll(contained, ReferenceKind.Task);
+        }
     }
 
     private async Task StartJobAsync(Guid owner, JobId job, string functionName, ObjectIdProto taskId)
@@ -282,7 +290,7 @@ internal sealed class ForwardedTasks : ITaskForwarder
     private void OnDone(Guid from, TaskDone done)
     {
         var id = done.TaskId.ToObjectId();
-        var result = _references.Result(from, done, _references.Receive(done.Contained));
+        var result = _references.Result(from, done, _references.Receive(done.Contained, ReferenceKind.Contained));
         _node.Scheduler.OnForwardedDone(from, id, result, done.Attempts);
     }
 }

@@ -23,8 +23,7 @@ internal static class GeneratorItems
         }
         else if (item.Stored is { } stored)
         {
-            var (entry, _) = objects.GetOrCreateBorrowed(OwnedStream.ItemId(callId, index), owner, 0);
-            entry.AddReference(ReferenceKind.Primary);
+            var (entry, _) = objects.GetOrCreateBorrowed(OwnedStream.ItemId(callId, index), owner, 0, ReferenceKind.Primary);
             objects.Complete(entry, stored, item.Contained);
             message.StoredSize = (ulong)stored.PayloadSize;
         }
@@ -43,8 +42,7 @@ internal static class GeneratorItems
     /// <summary>An item from the node that ran the producer, as a result to write to the owner's stream; the references it holds are counted.</summary>
     public static TaskResult Incoming(ObjectTable objects, Ownership.ClusterReferences references, Guid from, GeneratorItemDone item)
     {
-        var contained = references.Receive(item.Contained);
-        objects.AddReferences(contained, ReferenceKind.Contained);
+        var contained = references.Receive(item.Contained, ReferenceKind.Contained);
         if (item.OutcomeCase == GeneratorItemDone.OutcomeOneofCase.Error)
         {
             // An error holds nothing: what came with it goes.
