@@ -71,7 +71,9 @@ internal sealed class ForwardedTasks : ITaskForwarder
             }
             else
             {
-                var stored = entry is { Stored: not null } or { Remote: not null } ? _references.StoredInfo(entry) : null;
+                // A stored object that holds no references is ready to pull as it is: where it is goes along. One that
+                // holds some comes with the owner's status, which hands those over first.
+                var stored = entry is { Stored: not null } or { Remote: not null } && entry.Contained is not { Length: > 0 } ? _references.StoredInfo(entry) : null;
                 forward.Args.Add(new ForwardedArg { Object = new ForwardedObject { Ref = _references.ToRemote(argument.Reference), Stored = stored } });
                 forward.Contained.Add(_references.ToRemote(argument.Reference));
             }
@@ -162,9 +164,19 @@ internal sealed class ForwardedTasks : ITaskForwarder
         for (var i = 0; i < arguments.Length; i++)
         {
             var argument = forward.Args[i];
-            arguments[i] = argument.KindCase == ForwardedArg.KindOneofCase.Value
-                ? TaskArgument.FromBytes(argument.Value.Memory)
-                : TaskArgument.FromReference(argument.Object.Ref.Id.ToObjectId());
+            if (argument.KindCase == ForwardedArg.KindOneofCase.Value)
+            {
+                arguments[i] = TaskArgument.FromBytes(argument.Value.Memory);
+                continue;
+            }
+
+            var reference = argument.Object.Ref.Id.ToObjectId();
+            arguments[i] = TaskArgument.FromReference(reference);
+            if (argument.Object.Stored is { } stored && _node.Objects.TryGet(reference, out var entry) && entry.IsBorrowed && !entry.IsReady)
+            {
+                // Where the object is came with the task: the pull need not wait for the owner's answer.
+                _node.Objects.CompleteRemote(entry, (long)stored.Size, stored.Locations.Select(NodeIds.ToGuid).ToArray(), contained: null);
+            }
         }
 
         var task = new TaskRecord
