@@ -15,15 +15,20 @@ internal sealed class ClusterView
     private readonly Dictionary<Guid, NodeState> _nodes = [];
     private readonly Guid _self;
     private readonly Func<ResourceSet> _localAvailable;
+    private readonly TimeProvider _time;
+    private readonly long _started;
     private long _reportLagMs = 2050;
 
     /// <param name="self">This node.</param>
     /// <param name="localTotal">This node's resources.</param>
     /// <param name="localAvailable">What new work could have on this node now.</param>
-    public ClusterView(Guid self, ResourceSet localTotal, Func<ResourceSet> localAvailable)
+    /// <param name="time">The clock that dates work sent against later reports; the system's by default.</param>
+    public ClusterView(Guid self, ResourceSet localTotal, Func<ResourceSet> localAvailable, TimeProvider? time = null)
     {
         _self = self;
         _localAvailable = localAvailable;
+        _time = time ?? TimeProvider.System;
+        _started = _time.GetTimestamp();
         _nodes[self] = new NodeState(self, string.Empty, localTotal) { IsAlive = true };
     }
 
@@ -71,7 +76,7 @@ internal sealed class ClusterView
     /// </summary>
     public void OnResources(ResourceView view)
     {
-        var now = Environment.TickCount64;
+        var now = NowMs();
         lock (_lock)
         {
             foreach (var entry in view.Nodes)
@@ -88,6 +93,9 @@ internal sealed class ClusterView
         RoomChanged?.Invoke();
     }
 
+    /// <summary>Milliseconds since the view was made, on its clock.</summary>
+    private long NowMs() => (long)_time.GetElapsedTime(_started).TotalMilliseconds;
+
     /// <summary>How long a report may lag behind work this node sent (two heartbeat periods).</summary>
     public void SetHeartbeatPeriod(TimeSpan period) => _reportLagMs = (long)(2 * period.TotalMilliseconds) + 50;
 
@@ -98,7 +106,7 @@ internal sealed class ClusterView
         {
             if (node != _self && _nodes.TryGetValue(node, out var state))
             {
-                state.Sent.Add(resources, Environment.TickCount64);
+                state.Sent.Add(resources, NowMs());
             }
         }
     }

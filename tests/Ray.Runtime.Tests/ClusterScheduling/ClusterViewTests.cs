@@ -69,7 +69,8 @@ public sealed class ClusterViewTests
     [Fact]
     public void A_report_made_after_the_work_was_sent_replaces_its_reservation()
     {
-        var view = View(total: 4, special: 0);
+        var clock = new ManualClock();
+        var view = View(total: 4, special: 0, clock);
         view.SetHeartbeatPeriod(TimeSpan.Zero);
         view.Reserve(Other, OneCpu);
         view.Reserve(Other, OneCpu);
@@ -79,7 +80,7 @@ public sealed class ClusterViewTests
         Assert.Equal(2, Free(view).Cpus);
 
         // Once the report's lag has passed, the node's own figure is the truth (here it runs one of the two).
-        Thread.Sleep(200);
+        clock.Advance(TimeSpan.FromMilliseconds(200));
         view.OnResources(Report(cpus: 3));
         Assert.Equal(3, Free(view).Cpus);
         view.Unreserve(Other, OneCpu);
@@ -100,10 +101,10 @@ public sealed class ClusterViewTests
         Assert.Same(set, set.Minus(ResourceSet.Empty));
     }
 
-    private static ClusterView View(double total, double special)
+    private static ClusterView View(double total, double special, TimeProvider? clock = null)
     {
         var local = ResourceSet.Create(1, 0, null);
-        var view = new ClusterView(Self, local, () => local);
+        var view = new ClusterView(Self, local, () => local, clock);
         var info = new GcsNodeInfo { NodeId = NodeIds.ToBytes(Other), Address = "127.0.0.2:1", IsAlive = true };
         info.Total["CPU"] = total;
         info.Available["CPU"] = total;
@@ -129,4 +130,16 @@ public sealed class ClusterViewTests
         var node = view.Find(Other)!;
         return (node.Available[ResourceSet.Cpu], node.Available["special"]);
     }
+}
+
+/// <summary>A clock that moves only when told to.</summary>
+internal sealed class ManualClock : TimeProvider
+{
+    private long _ticks;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
 }
