@@ -1,6 +1,5 @@
 using Grpc.Core;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using Ray.Runtime.Protocol;
@@ -25,31 +24,11 @@ internal sealed class NodeLinkServer(Func<NodeLinks?> links, ClusterTokenAuthent
     /// <summary>Puts the node links in front of what else <paramref name="listen"/> serves (call it after TLS is set up).</summary>
     public void Listen(ListenOptions listen) => ConnectionOpening.Use(listen, MagicBytes, OpeningTimeout, ServeAsync);
 
-    private async Task ServeAsync(ConnectionContext connection, CancellationToken opening)
+    private Task ServeAsync(ConnectionContext connection, CancellationToken opening)
     {
         var peer = connection.RemoteEndPoint?.ToString() ?? "an unknown peer";
-        var writer = new FramedStreamWriter(connection.Transport.Output, NodeLinks.Protocol);
-        var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
-        using var served = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closing);
-        var cancellationToken = served.Token;
-        try
+        return FramedStreamServer.ServeAsync(connection, NodeLinks.Protocol, NodeLinks.Protocol, peer, authenticator, logger, opening, async (writer, cancellationToken) =>
         {
-            string token;
-            try
-            {
-                token = await FramedStream.ReadHelloAsync(connection.Transport.Input, NodeLinks.Protocol, opening).ConfigureAwait(false);
-            }
-            catch (RpcException e)
-            {
-                logger.LogWarning("Refused a {Protocol} connection from {Peer}: {Reason}", NodeLinks.Protocol, peer, e.Status.Detail);
-                throw;
-            }
-
-            if (authenticator.Refusal(token, NodeLinks.Protocol, peer) is { } refusal)
-            {
-                throw new RpcException(new Status(StatusCode.Unauthenticated, refusal));
-            }
-
             if (links() is not { } accepting)
             {
                 throw new RpcException(new Status(StatusCode.Unavailable, "This node does not take links from other nodes."));
@@ -57,14 +36,7 @@ internal sealed class NodeLinkServer(Func<NodeLinks?> links, ClusterTokenAuthent
 
             var requests = new FramedStreamReader<NodeBatch>(connection.Transport.Input, NodeBatch.Parser, NodeLinks.Protocol);
             await accepting.AcceptAsync(requests, batch => writer.WriteAsync(batch, cancellationToken), peer, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RpcException e)
-        {
-            await writer.WriteStatusAsync(e.StatusCode, e.Status.Detail, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException)
-        {
-            // The other node went away, or sent nothing in time; its own side reports why.
-        }
+            return null;
+        });
     }
 }
