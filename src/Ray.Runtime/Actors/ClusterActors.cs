@@ -305,23 +305,26 @@ internal sealed class ClusterActors
     {
         // Held here while the job starts, until the actor counts its own references to them.
         var contained = _references.Receive(forward.Contained, ReferenceKind.Task);
-        var job = new ActorId(forward.Spec.ActorId.ToObjectId()).Job;
         try
         {
-            await _startJob(job).ConfigureAwait(false);
+            try
+            {
+                await _startJob(new ActorId(forward.Spec.ActorId.ToObjectId()).Job).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RayException or Grpc.Core.RpcException or IOException or InvalidDataException)
+            {
+                _node.Actors.RecordFailedCreation(forward.Spec, $"its job could not start on node {_node.NodeId}: {e.Message}");
+                OnActorEnded(new ActorId(forward.Spec.ActorId.ToObjectId()), e.Message);
+                return;
+            }
+
+            CreateHere(forward.Spec);
         }
-        catch (Exception e) when (e is RayException or Grpc.Core.RpcException or IOException or InvalidDataException)
+        finally
         {
-            _node.Actors.RecordFailedCreation(forward.Spec, $"its job could not start on node {_node.NodeId}: {e.Message}");
-            OnActorEnded(new ActorId(forward.Spec.ActorId.ToObjectId()), e.Message);
             Hosted(forward.Spec);
             _node.Objects.ReleaseAll(contained, ReferenceKind.Task);
-            return;
         }
-
-        CreateHere(forward.Spec);
-        Hosted(forward.Spec);
-        _node.Objects.ReleaseAll(contained, ReferenceKind.Task);
     }
 
     /// <summary>The actor is created here (or failed to be): the calls that arrived while its job started go to it, in order.</summary>

@@ -15,9 +15,7 @@ public sealed class BorrowedEntryTests
     [Fact]
     public void A_borrowed_entry_outlives_its_owners_answer_until_its_holder_lets_go()
     {
-        var objects = new ObjectTable(store: null);
-        var freed = new List<(ObjectId Id, int Handoffs)>();
-        objects.BorrowedFreed = entry => freed.Add((entry.Id, entry.ReceivedHandoffs));
+        var (objects, freed) = Table();
         var id = new ObjectId(new TaskId(new JobId(1), 7, 1), 3);
 
         var (entry, created) = objects.GetOrCreateBorrowed(id, Owner, ownerPid: 42, ReferenceKind.Contained);
@@ -41,9 +39,7 @@ public sealed class BorrowedEntryTests
     [Fact]
     public void A_second_hand_off_of_a_borrowed_object_counts_for_its_own_holder()
     {
-        var objects = new ObjectTable(store: null);
-        var freed = new List<(ObjectId Id, int Handoffs)>();
-        objects.BorrowedFreed = entry => freed.Add((entry.Id, entry.ReceivedHandoffs));
+        var (objects, freed) = Table();
         var id = new ObjectId(new TaskId(new JobId(1), 7, 2), 2);
 
         var (first, created) = objects.GetOrCreateBorrowed(id, Owner, ownerPid: 42, ReferenceKind.Task);
@@ -58,5 +54,14 @@ public sealed class BorrowedEntryTests
         objects.Release(id, ReferenceKind.Contained);
         Assert.False(objects.TryGet(id, out _));
         Assert.Equal([(id, 2)], freed);
+    }
+
+    /// <summary>A node's table that records each borrowed object it frees, with the hand-offs it gives back.</summary>
+    private static (ObjectTable Objects, List<(ObjectId Id, int Handoffs)> Freed) Table()
+    {
+        var objects = new ObjectTable(store: null);
+        var freed = new List<(ObjectId Id, int Handoffs)>();
+        objects.BorrowedFreed = entry => freed.Add((entry.Id, entry.ReceivedHandoffs));
+        return (objects, freed);
     }
 }
