@@ -13,8 +13,15 @@ namespace Ray;
 /// </summary>
 public class ObjectRef
 {
+    // The weak handle that the reference tracker releases this reference by once it is collected; 0 when no runtime
+    // counts references in this process, so there is nothing to release.
+    private nint _tracked;
     private int _released;
 
+    /// <remarks>
+    /// A counted reference is released when this instance is collected (<see cref="ReferenceTracker"/>): when no
+    /// reference to an object remains in any process, and no pending task or open view uses it, the object is freed.
+    /// </remarks>
     private protected ObjectRef(ObjectId id, OwnerAddress? owner, IRayCore? core, bool counted)
     {
         Id = id;
@@ -22,20 +29,16 @@ public class ObjectRef
         Owner = owner ?? Core?.LocalOwner ?? OwnerAddress.None;
         if (Core is null)
         {
-            // No runtime counts references in this process, so there is nothing to release.
-            GC.SuppressFinalize(this);
+            return;
         }
-        else if (!counted)
+
+        if (!counted)
         {
             Core.AddReference(id, Owner);
         }
-    }
 
-    /// <summary>
-    /// Releases this reference: when no reference to an object remains in any process, and no pending task or open
-    /// view uses it, the object is freed.
-    /// </summary>
-    ~ObjectRef() => Release();
+        _tracked = ReferenceTracker.Track(this, id, Core);
+    }
 
     /// <summary>The object's id in the cluster.</summary>
     public ObjectId Id { get; }
@@ -85,11 +88,14 @@ public class ObjectRef
     /// <summary>Releases the reference now rather than when it is collected; the reference must not be used after this.</summary>
     internal void Release()
     {
-        if (Interlocked.Exchange(ref _released, 1) == 0)
+        if (_tracked != 0 && Interlocked.Exchange(ref _released, 1) == 0)
         {
-            Core?.ReleaseReference(Id);
-            GC.SuppressFinalize(this);
+            Core!.ReleaseReference(Id);
+            ReferenceTracker.Untrack(_tracked);
         }
+
+        // Until the handle says "released", this instance must not be seen collected, or the sweep would release again.
+        GC.KeepAlive(this);
     }
 }
 

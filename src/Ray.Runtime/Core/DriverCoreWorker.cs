@@ -113,16 +113,16 @@ internal sealed class DriverCoreWorker : CoreWorker
     {
         if (IsDisposed)
         {
-            // The node is gone: late finalizers have nothing to release.
+            // The node is gone: late sweeps have nothing to release.
             return;
         }
 
-        // Called by finalizers: queue it, and let a pool thread take the table's locks.
+        // Called by the reference tracker on the finalizer thread: queue it, and let a pool thread take the table's locks.
         _released.Enqueue(id);
     }
 
     /// <summary>
-    /// Frees what the driver's garbage holds: a full collection, the finalizers of dropped references, and their
+    /// Frees what the driver's garbage holds: a full collection, the sweep of dropped references, and their
     /// releases applied before returning. Called by the object store when it needs room.
     /// </summary>
     public void CollectGarbage()

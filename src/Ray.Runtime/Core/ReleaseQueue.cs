@@ -3,8 +3,9 @@ using System.Collections.Concurrent;
 namespace Ray.Core;
 
 /// <summary>
-/// The objects whose <see cref="ObjectRef"/>s were finalized, waiting to be released. Finalizers only enqueue (the
-/// finalizer thread must never wait for a lock); <paramref name="apply"/> takes them off on the thread pool, one
+/// The objects whose <see cref="ObjectRef"/>s were collected, waiting to be released. The reference tracker's sweeps
+/// only enqueue (they run on the finalizer thread, which must never wait for a lock); <paramref name="apply"/> takes
+/// them off on the thread pool, one
 /// drain at a time. <see cref="Flush"/> applies them now, after any drain in progress has finished, so that its
 /// caller sees every release queued before it.
 /// </summary>

@@ -78,7 +78,7 @@ internal sealed class ReferenceCounter
         }
     }
 
-    /// <summary>An instance was collected. Called by finalizers, so it only queues; a pool thread does the rest.</summary>
+    /// <summary>An instance was collected. Called by the reference tracker on the finalizer thread, so it only queues; a pool thread does the rest.</summary>
     public void Release(ObjectId id) => _released.Enqueue(id);
 
     /// <summary>Applies the queued releases now and tells the raylet about the objects no longer held.</summary>

@@ -30,7 +30,7 @@ public sealed class ObjectStoreFixture : IAsyncLifetime
 
     /// <summary>
     /// Polls until <paramref name="condition"/> holds, collecting the driver's garbage before each look (dropped
-    /// <see cref="ObjectRef"/>s release their objects from finalizers); fails after <see cref="Timeout"/>.
+    /// <see cref="ObjectRef"/>s release their objects after the collection that finds them gone); fails after <see cref="Timeout"/>.
     /// </summary>
     public static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
