@@ -118,17 +118,18 @@ public static class Program
             results.Add((benchmark, rayGen, baseline));
         }
 
-        output.WriteLine($"{"row",-34} | {"RayGen",12} | {"(min - max of rounds)",23} | {"in-process",12} | {"RayGen/in-proc",14} | {"Ray, 64 vCPU",12} | {"RayGen/Ray",10} | unit");
-        output.WriteLine(new string('-', 160));
+        output.WriteLine($"{"row",-34} | {"RayGen",12} | {"(min - max of rounds)",23} | {"in-process",12} | {"RayGen/in-proc",14} | {"Ray, 64 vCPU",12} | {"RayGen/Ray",10} | {"B/unit",8} | unit");
+        output.WriteLine(new string('-', 171));
         foreach (var (benchmark, rayGen, baseline) in results)
         {
             var ray = benchmark.RayFigure is { } figure ? Rate(figure) : "-";
             var versusRay = benchmark.RayFigure is { } reference ? Ratio(rayGen.Median / reference) : "-";
             output.WriteLine(
                 $"{benchmark.Name,-34} | {Rate(rayGen.Median),12} | {Rate(rayGen.Min) + " - " + Rate(rayGen.Max),23} | {Rate(baseline.Median),12} | " +
-                $"{Ratio(rayGen.Median / baseline.Median),14} | {ray,12} | {versusRay,10} | {benchmark.Unit}");
+                $"{Ratio(rayGen.Median / baseline.Median),14} | {ray,12} | {versusRay,10} | {Bytes(rayGen.AllocatedPerUnit),8} | {benchmark.Unit}");
         }
 
+        output.WriteLine("B/unit: bytes this process (the driver and its embedded node) allocated per call or task during RayGen's rounds.");
         output.WriteLine();
         output.WriteLine("What each row does (RayGen / in-process baseline):");
         foreach (var (benchmark, _, _) in results)
@@ -227,6 +228,8 @@ public static class Program
         while (stopwatch.Elapsed < settings.WarmUp || warmUps < minWarmUpOperations);
 
         var rates = new double[settings.Rounds];
+        long operations = 0;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false);
         for (var round = 0; round < rates.Length; round++)
         {
             long count = 0;
@@ -239,12 +242,11 @@ public static class Program
             while (stopwatch.Elapsed < settings.RoundTime);
 
             rates[round] = multiplier * count / stopwatch.Elapsed.TotalSeconds;
+            operations += count;
         }
 
-        Array.Sort(rates);
-        var middle = rates.Length / 2;
-        var median = rates.Length % 2 == 1 ? rates[middle] : (rates[middle - 1] + rates[middle]) / 2;
-        return new Measurement(median, rates[0], rates[^1]);
+        allocated = GC.GetTotalAllocatedBytes(precise: false) - allocated;
+        return Measurement.Of(rates, allocated / (multiplier * operations));
     }
 
     private static string NodeDescription(RayRuntime runtime) =>
@@ -273,13 +275,35 @@ public static class Program
         _ => value.ToString("0.00", Invariant),
     };
 
+    /// <summary>A size in bytes, scaled (KiB, MiB) when large.</summary>
+    internal static string Bytes(double value) => value switch
+    {
+        double.NaN => "-",
+        >= 10 * 1024 * 1024 => (value / (1024 * 1024)).ToString("0", Invariant) + " MiB",
+        >= 10 * 1024 => (value / 1024).ToString("0", Invariant) + " KiB",
+        _ => value.ToString("0", Invariant),
+    };
+
     internal static string Ratio(double value) => value >= 10
         ? value.ToString("0", Invariant) + "x"
         : value.ToString("0.00", Invariant) + "x";
 }
 
-/// <summary>The median, slowest and fastest round, in operations per second.</summary>
-internal readonly record struct Measurement(double Median, double Min, double Max);
+/// <summary>
+/// A row's median, slowest and fastest round in operations per second, and the bytes this process allocated per unit
+/// (a call, a task) while they ran: the driver's own and its embedded node's, not the workers'.
+/// </summary>
+internal readonly record struct Measurement(double Median, double Min, double Max, double AllocatedPerUnit = double.NaN)
+{
+    /// <summary>The median, slowest and fastest of <paramref name="rates"/> (which it sorts).</summary>
+    public static Measurement Of(double[] rates, double allocatedPerUnit = double.NaN)
+    {
+        Array.Sort(rates);
+        var middle = rates.Length / 2;
+        var median = rates.Length % 2 == 1 ? rates[middle] : (rates[middle - 1] + rates[middle]) / 2;
+        return new Measurement(median, rates[0], rates[^1], allocatedPerUnit);
+    }
+}
 
 /// <summary>The command-line options.</summary>
 internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpan RoundTime, IReadOnlyList<string> Filters)

@@ -94,7 +94,7 @@ internal static class ObjectTransferBenchmarks
             GC.WaitForPendingFinalizers();
         }
 
-        return Median(rates);
+        return Measurement.Of(rates);
     }
 
     /// <summary>Loopback TCP between two threads: one socket, the sender writing 1 MiB at a time, the receiver reading into one buffer.</summary>
@@ -140,14 +140,6 @@ internal static class ObjectTransferBenchmarks
             }
         }
 
-        return Median(rates);
-    }
-
-    private static Measurement Median(double[] rates)
-    {
-        Array.Sort(rates);
-        var middle = rates.Length / 2;
-        var median = rates.Length % 2 == 1 ? rates[middle] : (rates[middle - 1] + rates[middle]) / 2;
-        return new Measurement(median, rates[0], rates[^1]);
+        return Measurement.Of(rates);
     }
 }
