@@ -25,9 +25,8 @@ internal sealed class CallQueues
     }
 
     /// <summary>Takes, caller by caller, the calls at the front whose arguments are ready: those that may be sent now.</summary>
-    public List<ActorCall> TakeReady()
+    public void TakeReady(List<ActorCall> ready)
     {
-        var ready = new List<ActorCall>();
         foreach (var queue in _queues.Values)
         {
             while (queue.TryPeek(out var call) && call.PendingArguments == 0)
@@ -36,8 +35,6 @@ internal sealed class CallQueues
                 Count--;
             }
         }
-
-        return ready;
     }
 
     /// <summary>Removes one call; false when it is not queued.</summary>

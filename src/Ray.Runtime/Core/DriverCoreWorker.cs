@@ -175,9 +175,10 @@ internal sealed class DriverCoreWorker : CoreWorker
 
         // The callbacks run on the thread that completes each object (a raylet loop): they only count.
         var countdown = new ReadyCountdown(entries.Count);
+        Action<ObjectEntry> signal = countdown.Signal;
         foreach (var entry in entries)
         {
-            entry.OnReady(countdown.Signal);
+            entry.OnReady(signal);
         }
 
         return AwaitAsync(countdown.Task);

@@ -37,7 +37,8 @@ internal sealed class ObjectEntry
 {
     private readonly object _gate = new();
     private ReferenceCounts _references;
-    private List<Action<ObjectEntry>>? _callbacks;
+    // The callbacks waiting for the object: none, one Action (the usual case, no list), or a List of them.
+    private object? _callbacks;
     private TaskCompletionSource? _ready;
     private volatile bool _isReady;
     private bool _freed;
@@ -331,7 +332,7 @@ internal sealed class ObjectEntry
     /// <summary>Completes the object; false if it was already complete. <paramref name="contained"/> must already be counted.</summary>
     public bool TryComplete(ReadOnlyMemory<byte> value, StoredObject? stored, ErrorInfo? error, ObjectId[]? contained, RemoteCopies? remote = null)
     {
-        List<Action<ObjectEntry>>? callbacks;
+        object? callbacks;
         TaskCompletionSource? ready;
         lock (_gate)
         {
@@ -353,11 +354,15 @@ internal sealed class ObjectEntry
         }
 
         ready?.TrySetResult();
-        if (callbacks is not null)
+        if (callbacks is Action<ObjectEntry> callback)
         {
-            foreach (var callback in callbacks)
+            callback(this);
+        }
+        else if (callbacks is List<Action<ObjectEntry>> list)
+        {
+            foreach (var each in list)
             {
-                callback(this);
+                each(this);
             }
         }
 
@@ -371,7 +376,19 @@ internal sealed class ObjectEntry
         {
             if (!_isReady)
             {
-                (_callbacks ??= new List<Action<ObjectEntry>>(1)).Add(callback);
+                switch (_callbacks)
+                {
+                    case null:
+                        _callbacks = callback;
+                        break;
+                    case Action<ObjectEntry> first:
+                        _callbacks = new List<Action<ObjectEntry>>(2) { first, callback };
+                        break;
+                    case List<Action<ObjectEntry>> list:
+                        list.Add(callback);
+                        break;
+                }
+
                 return;
             }
         }

@@ -314,10 +314,10 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
 
     private void Free(ObjectEntry first)
     {
-        // Iterative, so that a long chain of objects holding objects does not recurse.
-        var pending = new Stack<ObjectEntry>();
-        pending.Push(first);
-        while (pending.TryPop(out var entry))
+        // Iterative, so that a long chain of objects holding objects does not recurse; the stack is made only when an
+        // object held others (most hold none).
+        Stack<ObjectEntry>? pending = null;
+        for (var entry = first; entry is not null; entry = pending is not null && pending.TryPop(out var next) ? next : null)
         {
             _entries.TryRemove(new KeyValuePair<ObjectId, ObjectEntry>(entry.Id, entry));
             if (entry.IsBorrowed)
@@ -349,7 +349,7 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
                 {
                     if (unread.RemoveReference(ReferenceKind.Stream))
                     {
-                        pending.Push(unread);
+                        (pending ??= new()).Push(unread);
                     }
                 }
             }
@@ -360,7 +360,7 @@ internal sealed class ObjectTable(NodeObjectStore? store) : ObjectManager.ILocal
                 {
                     if (_entries.TryGetValue(id, out var inner) && inner.RemoveReference(ReferenceKind.Contained))
                     {
-                        pending.Push(inner);
+                        (pending ??= new()).Push(inner);
                     }
                 }
             }

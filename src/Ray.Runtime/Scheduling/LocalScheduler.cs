@@ -158,6 +158,13 @@ internal sealed class LocalScheduler
     /// <summary>Fails with a clear error when no node of the cluster could ever run a task of this shape and placement.</summary>
     public void EnsureFeasible(string functionName, ResourceSet resources, Placement placement)
     {
+        // An embedded node is the whole cluster, and every placement comes down to its total there (below): the common
+        // case answers without building a snapshot of the node per task.
+        if (_cluster is null && Total.Contains(resources))
+        {
+            return;
+        }
+
         IReadOnlyList<NodeSnapshot> nodes = _cluster?.LiveNodes() ?? [new NodeSnapshot(Guid.Empty, string.Empty, Total, Available)];
         if (_cluster is null && placement.Kind == PlacementKind.NodeAffinity)
         {
@@ -217,26 +224,36 @@ internal sealed class LocalScheduler
 
         if (references > 0)
         {
-            foreach (var argument in task.Arguments)
+            WhenArgumentsReady(task);
+        }
+
+        OnArgumentReady(task);
+    }
+
+    /// <summary>
+    /// Counts each of <paramref name="task"/>'s reference arguments off as it becomes ready. Kept apart from
+    /// <see cref="Submit"/> so that a task without reference arguments allocates no closure.
+    /// </summary>
+    private void WhenArgumentsReady(TaskRecord task)
+    {
+        Action<ObjectEntry> onReady = _ => OnArgumentReady(task);
+        foreach (var argument in task.Arguments)
+        {
+            if (argument.IsReference)
             {
-                if (argument.IsReference)
+                if (_objects.TryGet(argument.Reference, out var entry))
                 {
-                    if (_objects.TryGet(argument.Reference, out var entry))
+                    entry.OnReady(onReady);
+                }
+                else
+                {
+                    lock (_lock)
                     {
-                        entry.OnReady(_ => OnArgumentReady(task));
-                    }
-                    else
-                    {
-                        lock (_lock)
-                        {
-                            Complete(task, RayErrors.NotFound(argument.Reference));
-                        }
+                        Complete(task, RayErrors.NotFound(argument.Reference));
                     }
                 }
             }
         }
-
-        OnArgumentReady(task);
     }
 
     /// <summary>

@@ -16,12 +16,19 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
 
     private const double Tolerance = 1e-9;
 
-    private static readonly ConcurrentDictionary<(double Cpus, double Gpus), ResourceSet> Common = new();
+    private const int MaxCommon = 4096;
+
+    private static readonly ConcurrentDictionary<(double Cpus, double Gpus), ResourceSet> CommonSets = new();
+
+    private static int s_commonCount;
 
     // Sorted by name (ordinal), zero amounts dropped: the canonical form equality relies on.
     private readonly string[] _names;
     private readonly double[] _amounts;
     private readonly int _hash;
+
+    // CPUs and GPUs only: the shapes whose sums and differences come from the cache.
+    private readonly bool _isCommon;
 
     private ResourceSet(string[] names, double[] amounts)
     {
@@ -35,6 +42,11 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
         }
 
         _hash = hash.ToHashCode();
+        _isCommon = true;
+        for (var i = 0; i < names.Length && _isCommon; i++)
+        {
+            _isCommon = names[i] is Cpu or Gpu;
+        }
     }
 
     public static ResourceSet Empty { get; } = new([], []);
@@ -46,9 +58,7 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
     {
         if (custom is null || custom.Count == 0)
         {
-            return Common.TryGetValue((cpus, gpus), out var cached)
-                ? cached
-                : Common.GetOrAdd((cpus, gpus), static key => Build(key.Cpus, key.Gpus, null));
+            return CommonSets.TryGetValue((cpus, gpus), out var cached) ? cached : Cache((cpus, gpus), Build(cpus, gpus, null));
         }
 
         return Build(cpus, gpus, custom);
@@ -106,6 +116,11 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
             return this;
         }
 
+        if (_isCommon && other._isCommon)
+        {
+            return Common(Math.Max(0, this[Cpu] - other[Cpu]), Math.Max(0, this[Gpu] - other[Gpu]));
+        }
+
         var names = new string[_names.Length];
         var amounts = new double[_names.Length];
         var count = 0;
@@ -119,7 +134,7 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
             }
         }
 
-        return count == _names.Length ? new ResourceSet(names, amounts) : new ResourceSet(names[..count], amounts[..count]);
+        return Of(names, amounts, count);
     }
 
     /// <summary>This set <paramref name="count"/> times over (empty for zero).</summary>
@@ -207,9 +222,19 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
 
     private ResourceSet Merge(ResourceSet other, int sign)
     {
-        var names = new List<string>(_names.Length + other._names.Length);
-        var amounts = new List<double>(names.Capacity);
-        int i = 0, j = 0;
+        if (_isCommon && other._isCommon)
+        {
+            var cpus = this[Cpu] + (sign * other[Cpu]);
+            var gpus = this[Gpu] + (sign * other[Gpu]);
+            if (cpus > -Tolerance && gpus > -Tolerance)
+            {
+                return Common(cpus, gpus);
+            }
+        }
+
+        var names = new string[_names.Length + other._names.Length];
+        var amounts = new double[names.Length];
+        int i = 0, j = 0, count = 0;
         while (i < _names.Length || j < other._names.Length)
         {
             var order = i == _names.Length ? 1 : j == other._names.Length ? -1 : string.CompareOrdinal(_names[i], other._names[j]);
@@ -222,11 +247,59 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
             // Keep exhausted resources out of the canonical form; negative amounts never happen by construction.
             if (Math.Abs(amount) > Tolerance)
             {
-                names.Add(name);
-                amounts.Add(amount);
+                names[count] = name;
+                amounts[count++] = amount;
             }
         }
 
-        return new ResourceSet([.. names], [.. amounts]);
+        return Of(names, amounts, count);
+    }
+
+    /// <summary>The set of the first <paramref name="count"/> sorted pairs.</summary>
+    private static ResourceSet Of(string[] names, double[] amounts, int count)
+    {
+        if (count == 0)
+        {
+            return Empty;
+        }
+
+        if (count < names.Length)
+        {
+            Array.Resize(ref names, count);
+            Array.Resize(ref amounts, count);
+        }
+
+        return new ResourceSet(names, amounts);
+    }
+
+    /// <summary>The set of <paramref name="cpus"/> and <paramref name="gpus"/> (amounts within the tolerance of zero are none).</summary>
+    private static ResourceSet Common(double cpus, double gpus)
+    {
+        cpus = cpus <= Tolerance ? 0 : cpus;
+        gpus = gpus <= Tolerance ? 0 : gpus;
+        if (cpus == 0 && gpus == 0)
+        {
+            return Empty;
+        }
+
+        return CommonSets.TryGetValue((cpus, gpus), out var cached) ? cached : Cache((cpus, gpus), Build(cpus, gpus, null));
+    }
+
+    /// <summary>Keeps <paramref name="set"/> as the cached set of its shape while the cache has room.</summary>
+    private static ResourceSet Cache((double Cpus, double Gpus) shape, ResourceSet set)
+    {
+        // Sums of many queued tasks can take many values: the cache keeps the first few thousand shapes only.
+        if (Volatile.Read(ref s_commonCount) >= MaxCommon)
+        {
+            return set;
+        }
+
+        if (CommonSets.TryAdd(shape, set))
+        {
+            Interlocked.Increment(ref s_commonCount);
+            return set;
+        }
+
+        return CommonSets.TryGetValue(shape, out var cached) ? cached : set;
     }
 }
