@@ -282,7 +282,16 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
             return Empty;
         }
 
-        return CommonSets.TryGetValue((cpus, gpus), out var cached) ? cached : Cache((cpus, gpus), Build(cpus, gpus, null));
+        if (CommonSets.TryGetValue((cpus, gpus), out var cached))
+        {
+            return cached;
+        }
+
+        // Sorted by name: "CPU" before "GPU".
+        var set = cpus == 0 ? new ResourceSet([Gpu], [gpus])
+            : gpus == 0 ? new ResourceSet([Cpu], [cpus])
+            : new ResourceSet([Cpu, Gpu], [cpus, gpus]);
+        return Cache((cpus, gpus), set);
     }
 
     /// <summary>Keeps <paramref name="set"/> as the cached set of its shape while the cache has room.</summary>
