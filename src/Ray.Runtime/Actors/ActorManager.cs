@@ -95,7 +95,7 @@ internal sealed class ActorManager
         }
 
         _objects.AddReferences(actor.References, ReferenceKind.Task);
-        WhenArgumentsReady(arguments, () => OnConstructorArgumentReady(actor));
+        WhenArgumentsReady(arguments, _ => OnConstructorArgumentReady(actor));
         OnConstructorArgumentReady(actor);
     }
 
@@ -187,7 +187,7 @@ internal sealed class ActorManager
     /// Counts each of <paramref name="call"/>'s reference arguments off as it becomes ready. Kept apart from
     /// <see cref="Submit"/> so that a call without reference arguments (the common one) allocates no closure.
     /// </summary>
-    private void WhenCallArgumentsReady(ActorCall call) => WhenArgumentsReady(call.Arguments, () => OnCallArgumentReady(call));
+    private void WhenCallArgumentsReady(ActorCall call) => WhenArgumentsReady(call.Arguments, _ => OnCallArgumentReady(call));
 
     public void OnActorReady(WorkerHandle worker, ActorReady ready)
     {
@@ -601,7 +601,7 @@ internal sealed class ActorManager
         _objects.ReleaseAll(call.References, ReferenceKind.Task);
     }
 
-    private void WhenArgumentsReady(TaskArgument[] arguments, Action onReady)
+    private void WhenArgumentsReady(TaskArgument[] arguments, Action<ObjectEntry?> onReady)
     {
         foreach (var argument in arguments)
         {
@@ -609,12 +609,12 @@ internal sealed class ActorManager
             {
                 if (_objects.TryGet(argument.Reference, out var entry))
                 {
-                    entry.OnReady(_ => onReady());
+                    entry.OnReady(onReady);
                 }
                 else
                 {
                     // An unknown object counts as ready; FailedArgument then fails the call with a clear error.
-                    onReady();
+                    onReady(null);
                 }
             }
         }

@@ -58,7 +58,14 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
     {
         if (custom is null || custom.Count == 0)
         {
-            return CommonSets.TryGetValue((cpus, gpus), out var cached) ? cached : Cache((cpus, gpus), Build(cpus, gpus, null));
+            if (CommonSets.TryGetValue((cpus, gpus), out var cached))
+            {
+                return cached;
+            }
+
+            Check(Cpu, cpus);
+            Check(Gpu, gpus);
+            return Common(cpus, gpus);
         }
 
         return Build(cpus, gpus, custom);
@@ -209,14 +216,18 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
 
     private static void Accumulate(SortedDictionary<string, double> amounts, string name, double amount)
     {
-        if (amount < 0 || double.IsNaN(amount) || double.IsInfinity(amount))
-        {
-            throw new ArgumentOutOfRangeException(nameof(amount), amount, $"Resource '{name}' must be a finite, non-negative amount.");
-        }
-
+        Check(name, amount);
         if (amount != 0)
         {
             amounts[name] = amounts.GetValueOrDefault(name) + amount;
+        }
+    }
+
+    private static void Check(string name, double amount)
+    {
+        if (amount < 0 || double.IsNaN(amount) || double.IsInfinity(amount))
+        {
+            throw new ArgumentOutOfRangeException(nameof(amount), amount, $"Resource '{name}' must be a finite, non-negative amount.");
         }
     }
 
