@@ -32,8 +32,9 @@ public static class Program
     {
         if (args.Any(a => a is "--help" or "-h"))
         {
-            output.WriteLine("usage: RayGen.Benchmarks [--quick] [--filter name]... [--rounds n] [--round-seconds s] [--sizes n,n,...] [--profile] [--cluster]");
+            output.WriteLine("usage: RayGen.Benchmarks [--quick] [--filter name]... [--rounds n] [--round-seconds s] [--warm-up s] [--sizes n,n,...] [--profile] [--cluster]");
             output.WriteLine("--startup (alone): InitAsync, the first task's round trip and the idle workers' memory of a fresh process");
+            output.WriteLine("--warm-up: seconds of warm-up per row (default 1; the seed table's default goes on until the JIT is quiet)");
             output.WriteLine("--sizes: the seed table's values of n; --profile: after the seed table, CPU by process and thread in each of its phases");
             output.WriteLine($"--cluster: the cluster rows on three local node processes: {string.Join(", ", Cluster.ClusterBenchmarks.Names)}");
             output.WriteLine($"rows: {string.Join(", ", MicroBenchmarks.All(Settings.Default).Select(c => c.Name).Append(ActorCreationName).Append(SeedTableName))}");
@@ -158,7 +159,9 @@ public static class Program
         var rounds = settings.Quick ? 1 : settings.Rounds;
         output.WriteLine($"{SeedTableName}: the seed's Table 1, [stress_function(n) for _ in range(n)], n tasks per row (the stress-table sample); " +
                          $"median of {rounds} round{(rounds == 1 ? "" : "s")} per cell");
-        var rows = await StressTable.MeasureAsync(sizes, rounds, settings.WarmUp);
+        // Unless --warm-up or --quick fixes it, the table warms up until the driver's JIT is quiet (StressTable.MeasureAsync).
+        var rows = await StressTable.MeasureAsync(sizes, rounds, settings.FixedWarmUp ? settings.WarmUp : null);
+        output.WriteLine($"warm-up: {StressTable.WarmUpSeconds.ToString("0.0", Invariant)} s at n = {sizes.Min()}{(settings.FixedWarmUp ? "" : " (until the JIT was quiet)")}");
         StressTable.WriteTable(output, rows);
         output.WriteLine();
         var cores = Environment.ProcessorCount;
@@ -311,6 +314,9 @@ internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpa
     /// <summary>The seed table's values of n (<c>--sizes 500,1000</c>); null for the seed's own.</summary>
     public IReadOnlyList<int>? SeedSizes { get; init; }
 
+    /// <summary>The warm-up was given (<c>--warm-up</c>, <c>--quick</c>): the seed table then warms up for exactly that long.</summary>
+    public bool FixedWarmUp { get; init; }
+
     /// <summary><c>--profile</c>: after the seed table, run it again and print where each process's CPU went.</summary>
     public bool Profile { get; init; }
 
@@ -326,6 +332,7 @@ internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpa
         var quick = false;
         int? rounds = null;
         double? roundSeconds = null;
+        double? warmUpSeconds = null;
         var filters = new List<string>();
         List<int>? sizes = null;
         var profile = false;
@@ -348,6 +355,10 @@ internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpa
                     roundSeconds = s;
                     i++;
                     break;
+                case "--warm-up" when i + 1 < args.Length && double.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var w) && w >= 0:
+                    warmUpSeconds = w;
+                    i++;
+                    break;
                 case "--profile":
                     profile = true;
                     break;
@@ -363,13 +374,14 @@ internal sealed record Settings(bool Quick, TimeSpan WarmUp, int Rounds, TimeSpa
 
         settings = new Settings(
             quick,
-            quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(warmUpSeconds ?? (quick ? 0.1 : 1)),
             rounds ?? (quick ? 3 : 5),
             TimeSpan.FromSeconds(roundSeconds ?? (quick ? 0.1 : 2)),
             filters)
         {
             SeedSizes = sizes,
             Profile = profile,
+            FixedWarmUp = quick || warmUpSeconds is not null,
         };
         return true;
     }

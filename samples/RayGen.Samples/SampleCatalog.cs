@@ -28,7 +28,7 @@ public static class SampleCatalog
         new(LargeObjects.Name, "I \"Efficiently handling large objects and numerical data\" and the shared-memory object store", output => LargeObjects.RunAsync(output),
             output => LargeObjects.RunAsync(output, length: 1 << 20, slices: 4)),
         new(StressTable.Name, "V \"Tuning and profiling\" and VI \"Summarizing Performance\" (Table 1)", output => StressTable.RunAsync(output),
-            output => StressTable.RunAsync(output, [10, 20, 50], rounds: 1)),
+            output => StressTable.RunAsync(output, [10, 20, 50], rounds: 1, warmUp: TimeSpan.FromSeconds(0.2))),
         new(ParameterServerSample.Name, "beyond the seed: why actors matter (a parameter server for asynchronous SGD)", output => ParameterServerSample.RunAsync(output),
             output => ParameterServerSample.RunAsync(output, workers: 3, steps: 40)),
         new(StreamingPipeline.Name, "beyond the seed: a streaming pipeline (a producer task streaming batches, transforming tasks, a consumer)", output => StreamingPipeline.RunAsync(output),

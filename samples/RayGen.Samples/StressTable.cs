@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Runtime.CompilerServices;
 using Ray;
 
@@ -41,6 +42,14 @@ public static partial class StressTable
     /// <summary>How long <see cref="MeasureAsync"/> runs the three ways before it measures, unless told otherwise.</summary>
     public static readonly TimeSpan DefaultWarmUp = TimeSpan.FromSeconds(1);
 
+    /// <summary>The longest the default warm-up waits for the JIT to become quiet.</summary>
+    public static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(15);
+
+    /// <summary>The default warm-up ends once the JIT compiled for less than this fraction of a window of <see cref="JitQuietWindow"/>.</summary>
+    private const double JitQuietFraction = 0.02;
+
+    private static readonly TimeSpan JitQuietWindow = TimeSpan.FromSeconds(0.5);
+
     /// <summary>The seed's input sizes.</summary>
     public static IReadOnlyList<int> SeedSizes { get; } = [100, 200, 300, 500, 700, 1000];
 
@@ -78,13 +87,16 @@ public static partial class StressTable
     /// <param name="output">Where the sample prints.</param>
     /// <param name="sizes">The values of n; the seed's by default.</param>
     /// <param name="rounds">Timed rounds per size; each cell is the median.</param>
-    public static async Task RunAsync(TextWriter output, IReadOnlyList<int>? sizes = null, int rounds = 3)
+    /// <param name="warmUp">A fixed warm-up; by default, until the JIT is quiet (see <see cref="MeasureAsync"/>).</param>
+    public static async Task RunAsync(TextWriter output, IReadOnlyList<int>? sizes = null, int rounds = 3, TimeSpan? warmUp = null)
     {
         sizes ??= SeedSizes;
         output.WriteLine($"Node: {NodeInfo.Describe()}.");
         output.WriteLine($"[stress_function(n) for _ in range(n)]: n calls of an O(n^2) loop; RayGen submits n tasks and gets all results, as the seed does.");
-        output.WriteLine($"Each cell is the median of {rounds} round{(rounds == 1 ? "" : "s")}, after about {DefaultWarmUp.TotalSeconds:0.#} s of untimed warm-up rounds at n = {sizes.Min()}.");
-        var rows = await MeasureAsync(sizes, rounds);
+        var rows = await MeasureAsync(sizes, rounds, warmUp);
+        output.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"Each cell is the median of {rounds} round{(rounds == 1 ? "" : "s")}, after {WarmUpSeconds:0.#} s of untimed warm-up rounds at n = {sizes.Min()}{(warmUp is null ? " (until the JIT was quiet)" : "")}."));
         output.WriteLine();
         WriteTable(output, rows);
     }
@@ -92,24 +104,21 @@ public static partial class StressTable
     /// <summary>Measures each size: sequential C#, RayGen, and Parallel.For; each figure is the median of <paramref name="rounds"/> rounds.</summary>
     /// <param name="sizes">The values of n.</param>
     /// <param name="rounds">Timed rounds per size.</param>
-    /// <param name="warmUp">How long to run the three ways at the smallest n first; <see cref="DefaultWarmUp"/> if null.</param>
+    /// <param name="warmUp">
+    /// How long to run the three ways at the smallest n first. If null: at least <see cref="DefaultWarmUp"/>, and on until
+    /// this process's JIT compiled for under 2 % of the last half second (at most <see cref="MaxWarmUp"/>).
+    /// </param>
     /// <param name="cancellationToken">Ends the measurement.</param>
     public static async Task<IReadOnlyList<StressRow>> MeasureAsync(IReadOnlyList<int> sizes, int rounds = 3, TimeSpan? warmUp = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
         var ray = RayRuntime.Current;
 
-        // Warm-up, as the microbenchmarks' rows do: the three ways at the smallest n for about a second, so the JIT has
-        // compiled the hot code of this process and of every worker (and loaded the assembly there) before a round counts.
-        var smallest = sizes.Min();
-        var warming = Stopwatch.StartNew();
-        do
-        {
-            Sequential(smallest);
-            ParallelFor(smallest);
-            await RayGenAsync(ray, smallest, cancellationToken);
-        }
-        while (warming.Elapsed < (warmUp ?? DefaultWarmUp));
+        // Warm-up: the three ways at the smallest n, so that the JIT has compiled the hot code of this process and of every
+        // worker (and loaded the assembly there) before a round counts. Tiering the runtime's code up takes this process's
+        // JIT several seconds of CPU on a small machine, which the workers need: a fixed second was not enough, so unless
+        // told a fixed time, it goes on until the JIT is quiet.
+        WarmUpSeconds = await WarmUpAsync(ray, sizes.Min(), warmUp, cancellationToken);
 
         var rows = new List<StressRow>();
         foreach (var n in sizes)
@@ -203,6 +212,47 @@ public static partial class StressTable
         }
 
         return ray.GetAsync(references, cancellationToken);
+    }
+
+    /// <summary>How long the last <see cref="MeasureAsync"/> warmed up, in seconds.</summary>
+    public static double WarmUpSeconds { get; private set; }
+
+    private static async Task<double> WarmUpAsync(RayRuntime ray, int n, TimeSpan? fixedTime, CancellationToken cancellationToken)
+    {
+        var minimum = fixedTime ?? DefaultWarmUp;
+        var warming = Stopwatch.StartNew();
+        var windowStart = TimeSpan.Zero;
+        var compiledBefore = JitInfo.GetCompilationTime();
+        while (true)
+        {
+            Sequential(n);
+            ParallelFor(n);
+            await RayGenAsync(ray, n, cancellationToken);
+
+            var elapsed = warming.Elapsed;
+            if (elapsed < minimum)
+            {
+                continue;
+            }
+
+            if (fixedTime is not null || elapsed >= MaxWarmUp)
+            {
+                return elapsed.TotalSeconds;
+            }
+
+            var window = elapsed - windowStart;
+            if (window >= JitQuietWindow)
+            {
+                var compiled = JitInfo.GetCompilationTime();
+                if ((compiled - compiledBefore).Ticks < window.Ticks * JitQuietFraction)
+                {
+                    return elapsed.TotalSeconds;
+                }
+
+                compiledBefore = compiled;
+                windowStart = elapsed;
+            }
+        }
     }
 
     private static double Median(double[] values)
