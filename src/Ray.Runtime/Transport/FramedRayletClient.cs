@@ -1,4 +1,4 @@
-using System.IO.Pipelines;
+using System.Buffers;
 using System.Net.Sockets;
 using Grpc.Core;
 using Ray.Runtime.Protocol;
@@ -6,41 +6,75 @@ using Ray.Runtime.Protocol;
 namespace Ray.Transport;
 
 /// <summary>
-/// A process's end of the raylet's <see cref="FramedStream"/> over the node's Unix socket: the batches it writes go
-/// straight into the socket, and it reads the raylet's as a gRPC stream reader. Connecting happens in the background;
-/// a socket that cannot be reached fails the first read with <see cref="StatusCode.Unavailable"/>, as the gRPC
-/// stream would.
+/// A process's end of the raylet's <see cref="FramedStream"/> over the node's Unix socket. Every operation on its socket
+/// is a plain blocking call: the batches it writes go into the socket on the writer's thread, and a thread of the
+/// process's own reads the raylet's with blocking receives (<see cref="IBlockingStreamReader{T}"/>). A socket that .NET
+/// has used asynchronously once is non-blocking for good, and its "blocking" calls then wait for the socket engine's
+/// thread to signal them: two wake-ups per message instead of one, which is why nothing here is async.
+/// Connecting happens in the background; a socket that cannot be reached fails the first read with
+/// <see cref="StatusCode.Unavailable"/>, as the gRPC stream would.
 /// </summary>
-internal sealed class FramedRayletClient : IAsyncStreamReader<RayletBatch>, IAsyncDisposable
+internal sealed class FramedRayletClient : IAsyncStreamReader<RayletBatch>, IBlockingStreamReader<RayletBatch>, IAsyncDisposable
 {
     private readonly Socket _socket = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
     private readonly Task _connected;
     private readonly string _socketPath;
-    private PipeReader? _input;
-    private PipeWriter? _output;
-    private FramedStreamReader<RayletBatch>? _reader;
-    private FramedStreamWriter? _writer;
+    private const int FrameBufferSize = 16 << 10;
+
+    private readonly object _writing = new();
+    private ArrayBufferWriter<byte> _frame = new(FrameBufferSize);
+    private readonly BlockingFramedReader<RayletBatch> _reader;
+    private CancellationTokenRegistration _stopReading;
+    private int _readers;
 
     private FramedRayletClient(string socketPath, string token)
     {
         _socketPath = socketPath;
-        _connected = ConnectAsync(token);
+        _reader = new BlockingFramedReader<RayletBatch>(_socket, RayletBatch.Parser);
+        _connected = Task.Run(() => Connect(token));
     }
 
-    public RayletBatch Current => _reader!.Current;
+    public RayletBatch Current => _reader.Current;
 
     /// <summary>Whether the raylet closed the stream on purpose; false when the connection just ended (its process died).</summary>
-    public bool EndedByRaylet => _reader?.EndedByPeer == true;
+    public bool EndedByRaylet => _reader.EndedByPeer;
 
     /// <summary>Starts connecting to the raylet at <paramref name="socketPath"/>, presenting <paramref name="token"/>.</summary>
     public static FramedRayletClient Connect(string socketPath, string token) => new(socketPath, token);
 
-    public Task<bool> MoveNext(CancellationToken cancellationToken) =>
-        _connected.IsCompletedSuccessfully ? _reader!.MoveNext(cancellationToken) : MoveNextAfterConnectAsync(cancellationToken);
+    /// <inheritdoc/>
+    /// <remarks>Waits for the connection first; <paramref name="cancellationToken"/> shuts the socket down to end a receive.</remarks>
+    public bool MoveNextBlocking(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _readers, 1) == 0)
+        {
+            try
+            {
+                _connected.WaitAsync(cancellationToken).GetAwaiter().GetResult();
+            }
+            catch
+            {
+                _readers = 0;
+                throw;
+            }
 
-    /// <summary>Writes one batch; completes when the socket took it.</summary>
+            if (cancellationToken.CanBeCanceled)
+            {
+                _stopReading = cancellationToken.Register(static socket => ShutDown((Socket)socket!), _socket);
+            }
+        }
+
+        return _reader.MoveNext(cancellationToken);
+    }
+
+    /// <summary>The same read on a thread-pool thread, for callers that want a task (a thread is blocked while it waits).</summary>
+    public Task<bool> MoveNext(CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => MoveNextBlocking(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>Writes one batch into the socket on the calling thread; blocks only while the socket's buffer is full.</summary>
+    /// <exception cref="IOException">The connection is broken.</exception>
     public Task WriteAsync(WorkerBatch batch) =>
-        _connected.IsCompletedSuccessfully ? _writer!.WriteAsync(batch) : WriteAfterConnectAsync(batch);
+        _connected.IsCompletedSuccessfully ? Write(batch) : WriteAfterConnectAsync(batch);
 
     public async ValueTask DisposeAsync()
     {
@@ -52,48 +86,93 @@ internal sealed class FramedRayletClient : IAsyncStreamReader<RayletBatch>, IAsy
         {
         }
 
-        if (_output is not null)
-        {
-            await _output.CompleteAsync().ConfigureAwait(false);
-        }
+        await _stopReading.DisposeAsync().ConfigureAwait(false);
 
-        if (_input is not null)
-        {
-            await _input.CompleteAsync().ConfigureAwait(false);
-        }
-
+        // A receive blocked in the kernel ends when the socket is shut down, not when it is closed.
+        ShutDown(_socket);
         _socket.Dispose();
     }
 
-    private async Task ConnectAsync(string token)
+    private void Connect(string token)
     {
         try
         {
-            await _socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath)).ConfigureAwait(false);
+            _socket.Connect(new UnixDomainSocketEndPoint(_socketPath));
         }
         catch (SocketException e)
         {
             throw new RpcException(new Status(StatusCode.Unavailable, $"Cannot reach the raylet at '{_socketPath}': {e.Message}", e));
         }
 
-        var stream = new NetworkStream(_socket, ownsSocket: false);
-        _input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 << 10, minimumReadSize: 16 << 10));
-        _output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 16 << 10));
-        _reader = new FramedStreamReader<RayletBatch>(_input, RayletBatch.Parser);
-        _writer = new FramedStreamWriter(_output);
-        FramedStream.WriteOpening(_output, token);
-        await _output.FlushAsync().ConfigureAwait(false);
+        lock (_writing)
+        {
+            FramedStream.WriteOpening(_frame, token);
+            SendFrame();
+        }
     }
 
-    private async Task<bool> MoveNextAfterConnectAsync(CancellationToken cancellationToken)
+    private Task Write(WorkerBatch batch)
     {
-        await _connected.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return await _reader!.MoveNext(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_writing)
+            {
+                FramedStream.WriteMessage(_frame, batch);
+                SendFrame();
+            }
+
+            return Task.CompletedTask;
+        }
+        catch (IOException e)
+        {
+            return Task.FromException(e);
+        }
     }
 
     private async Task WriteAfterConnectAsync(WorkerBatch batch)
     {
         await _connected.ConfigureAwait(false);
-        await _writer!.WriteAsync(batch).ConfigureAwait(false);
+        await Write(batch).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends what <see cref="_frame"/> holds and clears it; under <see cref="_writing"/>.</summary>
+    private void SendFrame()
+    {
+        try
+        {
+            var pending = _frame.WrittenSpan;
+            while (!pending.IsEmpty)
+            {
+                pending = pending[_socket.Send(pending)..];
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            throw new IOException($"The {FramedStream.Name} connection was closed: {e.Message}", e);
+        }
+        finally
+        {
+            // A large batch's buffer is not kept.
+            if (_frame.Capacity > 1 << 20)
+            {
+                _frame = new ArrayBufferWriter<byte>(FrameBufferSize);
+            }
+            else
+            {
+                _frame.ResetWrittenCount();
+            }
+        }
+    }
+
+    private static void ShutDown(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Not connected, or closed already: no receive is waiting.
+        }
     }
 }

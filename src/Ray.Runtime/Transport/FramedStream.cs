@@ -61,10 +61,10 @@ internal static class FramedStream
     public static bool? Recognize(ReadOnlySequence<byte> buffer) => ConnectionOpening.Recognize(buffer, Magic);
 
     /// <summary>Writes the opening: magic and the hello frame with <paramref name="token"/> (not flushed).</summary>
-    public static void WriteOpening(PipeWriter output, string token) => WriteOpening(output, token, Magic);
+    public static void WriteOpening(IBufferWriter<byte> output, string token) => WriteOpening(output, token, Magic);
 
     /// <summary>Writes the opening of the protocol that starts with <paramref name="magic"/> (not flushed).</summary>
-    public static void WriteOpening(PipeWriter output, string token, ReadOnlySpan<byte> magic)
+    public static void WriteOpening(IBufferWriter<byte> output, string token, ReadOnlySpan<byte> magic)
     {
         output.Write(magic);
         var bytes = Encoding.UTF8.GetBytes(token);
@@ -186,7 +186,37 @@ internal static class FramedStream
         }
     }
 
-    private static void WriteHeader(PipeWriter output, int length, FrameKind kind)
+    /// <summary>
+    /// What a frame after the hello says: true with its message, false for the OK status frame that ends the stream on
+    /// purpose; a status with an error is thrown as its <see cref="RpcException"/>, and so is a frame that is not a
+    /// <typeparamref name="T"/> or a second hello.
+    /// </summary>
+    public static bool ReadPayload<T>(FrameKind kind, ReadOnlySequence<byte> payload, MessageParser<T> parser, string protocol, out T message)
+        where T : IMessage<T>
+    {
+        message = default!;
+        switch (kind)
+        {
+            case FrameKind.Message:
+                try
+                {
+                    message = parser.ParseFrom(payload);
+                }
+                catch (InvalidProtocolBufferException e)
+                {
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {protocol} frame is not a {typeof(T).Name}: {e.Message}"));
+                }
+
+                return true;
+            case FrameKind.Status:
+                var status = ReadStatus(payload, protocol);
+                return status.StatusCode == StatusCode.OK ? false : throw status;
+            default:
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {protocol} stream may send {kind} only as its first frame."));
+        }
+    }
+
+    private static void WriteHeader(IBufferWriter<byte> output, int length, FrameKind kind)
     {
         Span<byte> header = stackalloc byte[HeaderSize];
         BinaryPrimitives.WriteInt32LittleEndian(header, length);
@@ -270,37 +300,20 @@ internal sealed class FramedStreamReader<T>(PipeReader input, MessageParser<T> p
             throw;
         }
 
-        switch (kind)
+        try
         {
-            case FramedStream.FrameKind.Message:
-                T message;
-                try
-                {
-                    message = parser.ParseFrom(payload);
-                }
-                catch (InvalidProtocolBufferException e)
-                {
-                    input.AdvanceTo(buffer.Start);
-                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {protocol} frame is not a {typeof(T).Name}: {e.Message}"));
-                }
-
-                input.AdvanceTo(buffer.Start);
+            if (FramedStream.ReadPayload(kind, payload, parser, protocol, out var message))
+            {
                 Current = message;
                 return true;
-            case FramedStream.FrameKind.Status:
-                var status = FramedStream.ReadStatus(payload, protocol);
-                input.AdvanceTo(buffer.Start);
-                if (status.StatusCode == StatusCode.OK)
-                {
-                    // The peer closed the stream on purpose.
-                    EndedByPeer = true;
-                    return false;
-                }
+            }
 
-                throw status;
-            default:
-                input.AdvanceTo(buffer.Start);
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"A {protocol} stream may send {kind} only as its first frame."));
+            EndedByPeer = true;
+            return false;
+        }
+        finally
+        {
+            input.AdvanceTo(buffer.Start);
         }
     }
 }

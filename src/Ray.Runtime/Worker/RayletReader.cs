@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Ray.Runtime.Protocol;
+using Ray.Transport;
 
 namespace Ray.Worker;
 
@@ -7,6 +8,10 @@ namespace Ray.Worker;
 /// Reads the raylet's stream and hands each message to the worker. Short tasks may run right on the reading
 /// thread (no thread hop); if such a task is about to block, <see cref="LeaveReadingThread"/> moves reading to
 /// another thread first, starting at the next message, so the value the task waits for can still arrive.
+/// A stream that can be read with blocking calls (the node's socket, <see cref="IBlockingStreamReader{T}"/>) is read by a
+/// thread of its own, which the kernel wakes when bytes come: one wake-up per message instead of two (the socket engine's
+/// thread, then a thread-pool thread), and no thread-pool spinning after each. Moving reading away then starts another
+/// such thread.
 /// </summary>
 internal sealed class RayletReader
 {
@@ -31,7 +36,15 @@ internal sealed class RayletReader
     public Task RunAsync(CancellationToken cancellationToken)
     {
         _cancellationToken = cancellationToken;
-        _ = ReadAsync(null, 0);
+        if (_stream is IBlockingStreamReader<RayletBatch>)
+        {
+            ContinueReading(null, 0);
+        }
+        else
+        {
+            _ = ReadAsync(null, 0);
+        }
+
         return _completion.Task;
     }
 
@@ -45,7 +58,55 @@ internal sealed class RayletReader
 
         t_cursor = null;
         cursor.Detached = true;
-        ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.Reader.ReadAsync(c.Batch, c.Index + 1), cursor, preferLocal: false);
+        cursor.Reader.ContinueReading(cursor.Batch, cursor.Index + 1);
+    }
+
+    /// <summary>Reads on from message <paramref name="start"/> of <paramref name="batch"/> (if any) on another thread.</summary>
+    private void ContinueReading(RayletBatch? batch, int start)
+    {
+        if (_stream is IBlockingStreamReader<RayletBatch> blocking)
+        {
+            var thread = new Thread(static state =>
+            {
+                var (reader, stream, batch, start) = ((RayletReader, IBlockingStreamReader<RayletBatch>, RayletBatch?, int))state!;
+                reader.Read(stream, batch, start);
+            })
+            {
+                IsBackground = true,
+                Name = "RayGen raylet reader",
+            };
+            thread.UnsafeStart((this, blocking, batch, start));
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Reader.ReadAsync(state.Batch, state.Start), (Reader: this, Batch: batch, Start: start), preferLocal: false);
+        }
+    }
+
+    /// <summary>The blocking counterpart of <see cref="ReadAsync"/>, on a thread of its own.</summary>
+    private void Read(IBlockingStreamReader<RayletBatch> stream, RayletBatch? batch, int start)
+    {
+        try
+        {
+            if (batch is not null && !Process(batch, start))
+            {
+                return;
+            }
+
+            while (stream.MoveNextBlocking(_cancellationToken))
+            {
+                if (!Process(stream.Current, 0))
+                {
+                    return;
+                }
+            }
+
+            _completion.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            _completion.TrySetException(e);
+        }
     }
 
     private async Task ReadAsync(RayletBatch? batch, int start)
