@@ -33,9 +33,12 @@ public sealed class ObjectLifetimeTests(ObjectStoreFixture fixture)
         var after = Ray.GetObjectStoreStats();
         Assert.True(after.PeakUsedBytes <= after.CapacityBytes, $"Peak use {after.PeakUsedBytes} exceeds the capacity {after.CapacityBytes}.");
 
-        // Dropped objects are freed, not kept alive on disk.
-        Assert.Equal(before.SpillCount, after.SpillCount);
-        await ObjectStoreFixture.WaitUntilAsync(() => Ray.GetObjectStoreStats().UsedBytes <= before.UsedBytes, "every dropped object is freed");
+        // Dropped objects are freed, in memory and on disk. A put may spill one that its collection has not released in
+        // time (the store waits a bounded while for that, then spills: how many depends on the machine's load), but a
+        // spilled object that nothing references is deleted too, so nothing stays.
+        await ObjectStoreFixture.WaitUntilAsync(
+            () => Ray.GetObjectStoreStats() is var now && now.UsedBytes <= before.UsedBytes && now.SpilledObjects <= before.SpilledObjects,
+            "every dropped object is freed, in memory and on disk");
     }
 
     [Fact]
