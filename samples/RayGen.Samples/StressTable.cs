@@ -45,7 +45,7 @@ public static partial class StressTable
     /// <summary>The longest the default warm-up waits for the JIT to become quiet.</summary>
     public static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(15);
 
-    /// <summary>The default warm-up ends once the JIT compiled for less than this fraction of a window of <see cref="JitQuietWindow"/>.</summary>
+    /// <summary>The default warm-up ends once the JIT compiled for less than this fraction of two windows of <see cref="JitQuietWindow"/> in a row.</summary>
     private const double JitQuietFraction = 0.02;
 
     private static readonly TimeSpan JitQuietWindow = TimeSpan.FromSeconds(0.5);
@@ -106,7 +106,7 @@ public static partial class StressTable
     /// <param name="rounds">Timed rounds per size.</param>
     /// <param name="warmUp">
     /// How long to run the three ways at the smallest n first. If null: at least <see cref="DefaultWarmUp"/>, and on until
-    /// this process's JIT compiled for under 2 % of the last half second (at most <see cref="MaxWarmUp"/>).
+    /// this process's JIT compiled for under 2 % of each of the last two half seconds (at most <see cref="MaxWarmUp"/>).
     /// </param>
     /// <param name="cancellationToken">Ends the measurement.</param>
     public static async Task<IReadOnlyList<StressRow>> MeasureAsync(IReadOnlyList<int> sizes, int rounds = 3, TimeSpan? warmUp = null, CancellationToken cancellationToken = default)
@@ -223,6 +223,7 @@ public static partial class StressTable
         var warming = Stopwatch.StartNew();
         var windowStart = TimeSpan.Zero;
         var compiledBefore = JitInfo.GetCompilationTime();
+        var quietWindows = 0;
         while (true)
         {
             Sequential(n);
@@ -243,8 +244,10 @@ public static partial class StressTable
             var window = elapsed - windowStart;
             if (window >= JitQuietWindow)
             {
+                // Two quiet windows in a row: tiering pauses for a moment before its first burst of tier-1 compilations.
                 var compiled = JitInfo.GetCompilationTime();
-                if ((compiled - compiledBefore).Ticks < window.Ticks * JitQuietFraction)
+                quietWindows = (compiled - compiledBefore).Ticks < window.Ticks * JitQuietFraction ? quietWindows + 1 : 0;
+                if (quietWindows == 2)
                 {
                     return elapsed.TotalSeconds;
                 }
