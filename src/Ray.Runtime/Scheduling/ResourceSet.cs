@@ -58,11 +58,6 @@ internal sealed class ResourceSet : IEquatable<ResourceSet>
     {
         if (custom is null || custom.Count == 0)
         {
-            if (CommonSets.TryGetValue((cpus, gpus), out var cached))
-            {
-                return cached;
-            }
-
             Check(Cpu, cpus);
             Check(Gpu, gpus);
             return Common(cpus, gpus);
